@@ -1,0 +1,86 @@
+/**
+ * The vocabulary of a comparison: rules as the engine uses them (after config parsing and MLflow name mapping),
+ * and the per-metric results and verdict the engine produces. Renderers and actions consume these types only.
+ */
+import type { MetricValue, Provenance } from '../metrics/types.js'
+
+export type Direction = 'higher' | 'lower'
+export type Severity = 'fail' | 'warn'
+export type Outcome = 'pass' | 'warn' | 'fail'
+export type Verdict = Outcome
+
+/** A rule in canonical form. Percentages are in percent (10 means 10%), measured against |baseline|. */
+export interface Rule {
+  /** The metric name or glob as written in the config (`accuracy`, `per_class.*.recall`). */
+  readonly pattern: string
+  readonly direction?: Direction
+  /** Absolute floor and ceiling on the candidate's value. */
+  readonly min?: number
+  readonly max?: number
+  /** Largest worsening against the baseline that is still accepted, absolute and relative. */
+  readonly maxRegression?: number
+  readonly maxRegressionPct?: number
+  /** Smallest improvement against the baseline that is required, absolute and relative. */
+  readonly minImprovement?: number
+  readonly minImprovementPct?: number
+  readonly required: boolean
+  readonly severity: Severity
+}
+
+export type MetricStatus =
+  | 'improved'
+  | 'regressed'
+  | 'within-tolerance'
+  | 'insufficient-improvement'
+  | 'below-floor'
+  | 'above-ceiling'
+  | 'missing'
+  | 'new'
+  | 'unchanged'
+  | 'invalid'
+
+export const METRIC_STATUSES: readonly MetricStatus[] = [
+  'regressed',
+  'below-floor',
+  'above-ceiling',
+  'insufficient-improvement',
+  'missing',
+  'invalid',
+  'within-tolerance',
+  'improved',
+  'new',
+  'unchanged'
+]
+
+export interface MetricResult {
+  readonly name: string
+  readonly candidate?: MetricValue
+  readonly baseline?: MetricValue
+  /** candidate − baseline, when both are numbers. */
+  readonly delta?: number
+  /** delta / |baseline| × 100, when both are numbers and the baseline is not zero. */
+  readonly deltaPct?: number
+  /** The direction used: the rule's, or (for ungated metrics) the one inferred from the name. */
+  readonly direction?: Direction
+  readonly status: MetricStatus
+  /** Whether the gate looked at this metric: it has a rule. Ungated metrics are shown but never fail. */
+  readonly gated: boolean
+  readonly outcome: Outcome
+  /** The pattern of the rule that applied, if any. */
+  readonly rule?: string
+  /** Why the outcome is warn or fail, one sentence each, e.g. `0.78 is below the floor 0.8`. */
+  readonly reasons: readonly string[]
+}
+
+export interface Comparison {
+  readonly candidate: Provenance
+  /** Absent when there is no baseline yet (first model, or no champion alias). */
+  readonly baseline?: Provenance
+  readonly metrics: readonly MetricResult[]
+  readonly verdict: Verdict
+  readonly counts: Readonly<Record<MetricStatus, number>>
+  /** Gated metrics whose status is `regressed` and whose outcome is warn or fail. */
+  readonly regressions: number
+  readonly failures: number
+  readonly warnings: number
+}

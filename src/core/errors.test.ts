@@ -1,0 +1,23 @@
+import { describe, expect, it } from '@jest/globals'
+import { ConfigurationError, describeValue, formatPlace } from './errors.js'
+
+describe('ConfigurationError', () => {
+  it('prefixes the message with the file, line and key path', () => {
+    const error = new ConfigurationError('expected "higher" or "lower", got "up"', {
+      source: '.modelgate.yml',
+      line: 4,
+      path: 'metrics.accuracy.direction'
+    })
+    expect(error.message).toBe('.modelgate.yml:4 (metrics.accuracy.direction): expected "higher" or "lower", got "up"')
+    expect(error.detail).toBe('expected "higher" or "lower", got "up"')
+  })
+
+  it('formats a place without line or path', () => {
+    expect(formatPlace({ source: "input 'rules'" })).toBe("input 'rules'")
+  })
+
+  it('shortens long values in messages', () => {
+    expect(describeValue('x'.repeat(100), 10)).toHaveLength(10)
+    expect(describeValue(undefined)).toBe('nothing')
+  })
+})

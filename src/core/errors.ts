@@ -1,0 +1,63 @@
+/**
+ * Errors that separate the user's mistakes from our bugs (the codeql-action convention).
+ *
+ * A ConfigurationError is something the user can fix: a bad input, a malformed file, an unknown rule key. The
+ * action prints it as one `::error::` line with no stack trace and the CLI exits 2. Anything else that escapes is a
+ * bug in modelgate and is reported with its stack so it can be filed.
+ */
+
+/** Where a user mistake sits: an input or file, and optionally the key path and line inside it. */
+export interface ErrorPlace {
+  /** The input name (`candidate`, `rules`) or the file path, as the user wrote it. */
+  readonly source: string
+  /** Dotted key path inside the document, e.g. `metrics.accuracy.direction`, or `row 3` for CSV. */
+  readonly path?: string
+  /** 1-based line number inside the file, when known. */
+  readonly line?: number
+}
+
+export class ConfigurationError extends Error {
+  readonly place: ErrorPlace | undefined
+  /** The message without the place prefix, for callers that render the place themselves. */
+  readonly detail: string
+
+  constructor(detail: string, place?: ErrorPlace) {
+    super(place ? `${formatPlace(place)}: ${detail}` : detail)
+    this.name = 'ConfigurationError'
+    this.place = place
+    this.detail = detail
+  }
+}
+
+/** `file.yml:12 (metrics.accuracy.min)`, `input 'rules' (metrics.x)`, `file.csv (row 3)`. */
+export function formatPlace(place: ErrorPlace): string {
+  let text = place.source
+  if (place.line !== undefined) text += `:${place.line}`
+  if (place.path) text += ` (${place.path})`
+  return text
+}
+
+export function isConfigurationError(error: unknown): error is ConfigurationError {
+  return error instanceof ConfigurationError
+}
+
+/** A message for any thrown value, for logs that must not crash on a non-Error throw. */
+export function errorMessage(error: unknown): string {
+  if (error instanceof Error) return error.message
+  return String(error)
+}
+
+/** Quote a user-supplied value for an error message, short enough to stay on one line. */
+export function describeValue(value: unknown, max = 60): string {
+  let text: string
+  if (typeof value === 'string') text = JSON.stringify(value)
+  else if (value === undefined) text = 'nothing'
+  else {
+    try {
+      text = JSON.stringify(value) ?? String(value)
+    } catch {
+      text = String(value)
+    }
+  }
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text
+}
