@@ -1,0 +1,275 @@
+import { describe, expect, it } from '@jest/globals'
+import fc from 'fast-check'
+import { parseRulesInput } from '../config/load.js'
+import { numberValue, invalidValue, type MetricSet, type MetricValue } from '../metrics/types.js'
+import { compareMetrics, gatePasses } from './engine.js'
+import { toRules } from './rules.js'
+import type { MetricResult, Rule } from './types.js'
+
+function set(values: Record<string, number | MetricValue>, spec = 'metrics.json'): MetricSet {
+  return {
+    values: new Map(Object.entries(values).map(([k, v]) => [k, typeof v === 'number' ? numberValue(v) : v])),
+    provenance: { kind: 'file', spec, path: spec }
+  }
+}
+
+function rules(yaml: string): Rule[] {
+  return toRules(parseRulesInput(yaml, 'test'))
+}
+
+function only(
+  candidate: Record<string, number | MetricValue>,
+  baseline: Record<string, number | MetricValue> | undefined,
+  yaml: string
+): MetricResult {
+  const comparison = compareMetrics(set(candidate), baseline ? set(baseline) : undefined, rules(yaml))
+  expect(comparison.metrics).toHaveLength(1)
+  return comparison.metrics[0]!
+}
+
+describe('compareMetrics', () => {
+  it('fails any worsening when a direction is set and no tolerance is given', () => {
+    const result = only({ accuracy: 0.89 }, { accuracy: 0.9 }, 'accuracy: higher')
+    expect(result).toMatchObject({ status: 'regressed', outcome: 'fail', gated: true })
+    expect(result.reasons[0]).toMatch(/worsened by/)
+    expect(result.delta).toBeCloseTo(-0.01)
+  })
+
+  it('accepts a worsening within max-regression, with floating-point slack at the boundary', () => {
+    const result = only({ accuracy: 0.89 }, { accuracy: 0.9 }, 'accuracy: { direction: higher, max-regression: 0.01 }')
+    expect(result).toMatchObject({ status: 'within-tolerance', outcome: 'pass' })
+  })
+
+  it('applies both tolerances when both are given', () => {
+    // 12 -> 13.5 ms is +1.5 (within 2) but +12.5% (over 10%)
+    const result = only(
+      { latency_ms: 13.5 },
+      { latency_ms: 12 },
+      'latency_ms: { direction: lower, max-regression: 2, max-regression-pct: 10 }'
+    )
+    expect(result).toMatchObject({ status: 'regressed', outcome: 'fail' })
+    expect(result.reasons[0]).toMatch(/more than the allowed 2 \/ 10%/)
+  })
+
+  it('checks absolute floors and ceilings even without a baseline', () => {
+    const result = only({ accuracy: 0.7 }, undefined, 'accuracy: { min: 0.8 }')
+    expect(result).toMatchObject({ status: 'below-floor', outcome: 'fail' })
+    const high = only({ latency: 80 }, undefined, 'latency: { max: 50, severity: warn }')
+    expect(high).toMatchObject({ status: 'above-ceiling', outcome: 'warn' })
+  })
+
+  it('reports a metric missing from the baseline as new and still checks its bounds (MLflow KeyErrors here)', () => {
+    const comparison = compareMetrics(
+      set({ accuracy: 0.9, f1: 0.5 }),
+      set({ accuracy: 0.9 }),
+      rules('f1: { threshold: 0.6, greater_is_better: true }')
+    )
+    const f1 = comparison.metrics.find(m => m.name === 'f1')!
+    expect(f1).toMatchObject({ status: 'below-floor', outcome: 'fail' })
+    const fine = only(
+      { f1: 0.7 },
+      { other: 1 },
+      'f1: { threshold: 0.6, min_relative_change: 0.1, greater_is_better: true }'
+    )
+    expect(fine.status).toBe('new')
+    expect(fine.outcome).toBe('pass')
+  })
+
+  it('measures relative change against |baseline|, unlike MLflow, so a negative baseline keeps its direction', () => {
+    // r2 went from -0.5 to -0.4: better by 0.1, which is 20% of |-0.5|. MLflow divides by -0.5 and fails it.
+    const result = only({ r2: -0.4 }, { r2: -0.5 }, 'r2: { greater_is_better: true, min_relative_change: 0.1 }')
+    expect(result).toMatchObject({ status: 'improved', outcome: 'pass' })
+    expect(result.deltaPct).toBeCloseTo(20)
+    const worse = only({ r2: -0.6 }, { r2: -0.5 }, 'r2: { direction: higher, max-regression-pct: 10 }')
+    expect(worse).toMatchObject({ status: 'regressed', outcome: 'fail' })
+  })
+
+  it('follows MLflow: min_absolute_change demands at least that improvement, equality passes', () => {
+    expect(
+      only({ auc: 0.85 }, { auc: 0.8 }, 'auc: { min_absolute_change: 0.05, greater_is_better: true }').outcome
+    ).toBe('pass')
+    const short = only({ auc: 0.84 }, { auc: 0.8 }, 'auc: { min_absolute_change: 0.05, greater_is_better: true }')
+    expect(short).toMatchObject({ status: 'insufficient-improvement', outcome: 'fail' })
+    const lower = only({ rmse: 1.0 }, { rmse: 1.2 }, 'rmse: { min_absolute_change: 0.1, greater_is_better: false }')
+    expect(lower).toMatchObject({ status: 'improved', outcome: 'pass' })
+  })
+
+  it('with a zero baseline, a relative improvement requirement needs any improvement (MLflow falls back the same way)', () => {
+    expect(only({ x: 0.1 }, { x: 0 }, 'x: { direction: higher, min-improvement-pct: 5 }').outcome).toBe('pass')
+    expect(only({ x: 0 }, { x: 0 }, 'x: { direction: higher, min-improvement-pct: 5 }').outcome).toBe('fail')
+  })
+
+  it('never compares defective values as numbers', () => {
+    const nan = only({ accuracy: invalidValue('nan', 'NaN') }, { accuracy: 0.9 }, 'accuracy: higher')
+    expect(nan).toMatchObject({ status: 'invalid', outcome: 'fail' })
+    expect(nan.delta).toBeUndefined()
+    expect(nan.reasons[0]).toMatch(/NaN/)
+    const ungated = only({ note: invalidValue('non-numeric', 'abc') }, undefined, '{}')
+    expect(ungated).toMatchObject({ status: 'invalid', outcome: 'warn', gated: false })
+    const badBaseline = only({ accuracy: 0.9 }, { accuracy: invalidValue('duplicate', '0.8, 0.9') }, 'accuracy: higher')
+    expect(badBaseline).toMatchObject({ status: 'invalid', outcome: 'warn' })
+  })
+
+  it('reports missing metrics by rule: required fails, optional warns, ungated only shows', () => {
+    const comparison = compareMetrics(
+      set({ a: 1 }),
+      set({ a: 1, gone: 2, optional: 3 }),
+      rules('gone: { direction: higher, required: true }\noptional: higher\ntypo_name: { min: 1 }')
+    )
+    const byName = Object.fromEntries(comparison.metrics.map(m => [m.name, m]))
+    expect(byName.gone).toMatchObject({ status: 'missing', outcome: 'fail' })
+    expect(byName.optional).toMatchObject({ status: 'missing', outcome: 'warn' })
+    expect(byName.typo_name).toMatchObject({ status: 'missing', outcome: 'warn' })
+    expect(byName.typo_name!.reasons[0]).toMatch(/check the name/)
+    expect(comparison.verdict).toBe('fail')
+  })
+
+  it('matches globs within a segment, prefers exact names and the most specific glob', () => {
+    const comparison = compareMetrics(
+      set({
+        'per_class.cat.recall': 0.6,
+        'per_class.dog.recall': 0.9,
+        'per_class.dog.precision': 0.1,
+        'per_class.x.y.recall': 0.1
+      }),
+      undefined,
+      rules('"per_class.*.recall": { min: 0.7 }\n"per_class.dog.recall": { min: 0.95 }\n"**": { min: 0 }')
+    )
+    const byName = Object.fromEntries(comparison.metrics.map(m => [m.name, m]))
+    expect(byName['per_class.cat.recall']).toMatchObject({ status: 'below-floor', rule: 'per_class.*.recall' })
+    expect(byName['per_class.dog.recall']).toMatchObject({ status: 'below-floor', rule: 'per_class.dog.recall' })
+    expect(byName['per_class.dog.precision']!.rule).toBe('**')
+    expect(byName['per_class.x.y.recall']!.rule).toBe('**')
+  })
+
+  it('fails a required glob that matches nothing', () => {
+    const comparison = compareMetrics(
+      set({ a: 1 }),
+      undefined,
+      rules('"per_class.*.recall": { min: 0.7, required: true }')
+    )
+    expect(comparison.metrics.find(m => m.name === 'per_class.*.recall')).toMatchObject({
+      status: 'missing',
+      outcome: 'fail'
+    })
+  })
+
+  it('leaves metrics without a rule ungated, with a direction guessed from the name for display only', () => {
+    const comparison = compareMetrics(set({ val_loss: 0.5, accuracy: 0.5 }), set({ val_loss: 0.4, accuracy: 0.9 }), [])
+    expect(comparison.verdict).toBe('pass')
+    expect(comparison.metrics.map(m => [m.name, m.direction, m.status, m.outcome])).toEqual([
+      ['val_loss', 'lower', 'regressed', 'pass'],
+      ['accuracy', 'higher', 'regressed', 'pass']
+    ])
+    expect(comparison.regressions).toBe(0)
+  })
+
+  it('counts statuses and regressions and derives the verdict', () => {
+    const comparison = compareMetrics(
+      set({ a: 1, b: 1, c: 1 }),
+      set({ a: 2, b: 1, c: 0 }),
+      rules('a: higher\nb: higher\nc: { direction: higher, severity: warn }')
+    )
+    expect(comparison.counts).toMatchObject({ regressed: 1, unchanged: 1, improved: 1 })
+    expect(comparison).toMatchObject({ regressions: 1, failures: 1, warnings: 0, verdict: 'fail' })
+  })
+})
+
+describe('gatePasses', () => {
+  it('follows fail-on', () => {
+    expect(gatePasses('fail', 'regression')).toBe(false)
+    expect(gatePasses('warn', 'regression')).toBe(true)
+    expect(gatePasses('warn', 'warning')).toBe(false)
+    expect(gatePasses('fail', 'never')).toBe(true)
+  })
+})
+
+describe('engine properties', () => {
+  const value = fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e9, max: 1e9 })
+  const direction = fc.constantFrom('higher' as const, 'lower' as const)
+
+  it('a metric that did not change never regresses', () => {
+    fc.assert(
+      fc.property(
+        value,
+        direction,
+        fc.option(fc.double({ min: 0, max: 10, noNaN: true }), { nil: undefined }),
+        (v, dir, tolerance) => {
+          const rule: Rule = {
+            pattern: 'm',
+            direction: dir,
+            required: true,
+            severity: 'fail',
+            ...(tolerance !== undefined ? { maxRegressionPct: tolerance } : {})
+          }
+          const result = compareMetrics(set({ m: v }), set({ m: v }), [rule]).metrics[0]!
+          expect(result.status).toBe('unchanged')
+          expect(result.outcome).toBe('pass')
+        }
+      )
+    )
+  })
+
+  it('swapping the direction swaps improved and regressed, and the verdict', () => {
+    fc.assert(
+      fc.property(value, value, direction, (candidate, baseline, dir) => {
+        fc.pre(candidate !== baseline)
+        const flip = dir === 'higher' ? 'lower' : 'higher'
+        const a = compareMetrics(set({ m: candidate }), set({ m: baseline }), [
+          { pattern: 'm', direction: dir, required: false, severity: 'fail' }
+        ])
+        const b = compareMetrics(set({ m: candidate }), set({ m: baseline }), [
+          { pattern: 'm', direction: flip, required: false, severity: 'fail' }
+        ])
+        const statuses = new Set([a.metrics[0]!.status, b.metrics[0]!.status])
+        expect(statuses).toEqual(new Set(['improved', 'regressed']))
+        expect(new Set([a.verdict, b.verdict])).toEqual(new Set(['pass', 'fail']))
+      })
+    )
+  })
+
+  it('an improvement never fails a rule without bounds or improvement demands', () => {
+    fc.assert(
+      fc.property(value, fc.double({ min: 1e-6, max: 1e6, noNaN: true }), direction, (baseline, step, dir) => {
+        const candidate = dir === 'higher' ? baseline + step : baseline - step
+        fc.pre(candidate !== baseline)
+        const rule: Rule = { pattern: 'm', direction: dir, maxRegression: 0, required: true, severity: 'fail' }
+        expect(compareMetrics(set({ m: candidate }), set({ m: baseline }), [rule]).verdict).toBe('pass')
+      })
+    )
+  })
+
+  it('widening a tolerance never turns a pass into a fail', () => {
+    fc.assert(
+      fc.property(
+        value,
+        value,
+        direction,
+        fc.double({ min: 0, max: 1e3, noNaN: true }),
+        fc.double({ min: 0, max: 1e3, noNaN: true }),
+        (c, b, dir, t1, extra) => {
+          const narrow: Rule = { pattern: 'm', direction: dir, maxRegression: t1, required: false, severity: 'fail' }
+          const wide: Rule = { ...narrow, maxRegression: t1 + extra }
+          const first = compareMetrics(set({ m: c }), set({ m: b }), [narrow]).verdict
+          const second = compareMetrics(set({ m: c }), set({ m: b }), [wide]).verdict
+          if (first === 'pass') expect(second).toBe('pass')
+        }
+      )
+    )
+  })
+
+  it('every metric of either side appears exactly once', () => {
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), value),
+        fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), value),
+        (c, b) => {
+          const comparison = compareMetrics(set(c), set(b), [])
+          const names = comparison.metrics.map(m => m.name)
+          expect(new Set(names).size).toBe(names.length)
+          expect(new Set(names)).toEqual(new Set([...Object.keys(c), ...Object.keys(b)]))
+        }
+      )
+    )
+  })
+})

@@ -1,0 +1,147 @@
+/**
+ * Reads `.modelgate.yml` and the inline `rules` input. Every problem becomes a ConfigurationError that names the
+ * file (or input), the line and the key path, and says what was expected.
+ */
+import { readFile, stat } from 'node:fs/promises'
+import { isAbsolute, resolve } from 'node:path'
+import { loadAll, YAMLException } from 'js-yaml'
+import type * as z from 'zod'
+import { ConfigurationError } from '../errors.js'
+import { issuesToError } from './issues.js'
+import { ConfigSchema, MetricRulesSchema, type Config, type MetricRules, type ModelConfig } from './schema.js'
+import { createLocator, type KeyPath } from './yaml-locate.js'
+
+export const DEFAULT_CONFIG_FILE = '.modelgate.yml'
+
+/** Config files are small; this bound turns an accidental multi-megabyte file into a clear error. */
+const MAX_CONFIG_BYTES = 1024 * 1024
+
+/**
+ * Loads the config file. With `explicit` false (the default name, not given by the user) a missing file is not an
+ * error: the config is optional. A file the user named must exist.
+ */
+export async function loadConfigFile(
+  path: string,
+  workspace: string,
+  explicit: boolean
+): Promise<{ config: Config; path: string } | undefined> {
+  const absolute = isAbsolute(path) ? path : resolve(workspace, path)
+  let size: number
+  try {
+    const info = await stat(absolute)
+    if (info.isDirectory()) throw new ConfigurationError('is a directory; expected a YAML file', { source: path })
+    size = info.size
+  } catch (error) {
+    if (error instanceof ConfigurationError) throw error
+    if (!explicit) return undefined
+    throw new ConfigurationError(`config file not found (looked for ${absolute})`, { source: path })
+  }
+  if (size > MAX_CONFIG_BYTES) {
+    throw new ConfigurationError(`is ${size} bytes; a config file over ${MAX_CONFIG_BYTES} bytes is refused`, {
+      source: path
+    })
+  }
+  const text = await readFile(absolute, 'utf8')
+  return { config: parseConfig(text, path), path }
+}
+
+export function parseConfig(text: string, source: string): Config {
+  const document = parseYaml(text, source, 'a map with keys such as model, metrics, compare')
+  if (document === undefined) return {}
+  return validate(ConfigSchema, document, text, source, [])
+}
+
+/**
+ * Parses the `rules` input: the same map as the config's `metrics:`. The user may paste it with or without the
+ * `metrics:` key, so both are accepted.
+ */
+export function parseRulesInput(text: string, source: string): MetricRules {
+  const document = parseYaml(text, source, 'a map of metric names to rules')
+  if (document === undefined) return {}
+  if (isPlainObject(document) && Object.keys(document).length === 1 && isPlainObject(document.metrics)) {
+    return validate(MetricRulesSchema, document.metrics, text, source, ['metrics'])
+  }
+  return validate(MetricRulesSchema, document, text, source, [])
+}
+
+/**
+ * The settings of one model. A config holds either one model at the top level or a `models:` list; with a list,
+ * `name` picks the entry (the compare action passes its report id), and a single entry needs no name.
+ */
+export function selectModel(config: Config, name: string | undefined, source: string): ModelConfig | undefined {
+  if (!config.models) {
+    if (!config.model && !config.metrics && !config.compare && !config.registry) return undefined
+    return {
+      model: config.model ?? name ?? 'model',
+      ...(config.metrics ? { metrics: config.metrics } : {}),
+      ...(config.compare ? { compare: config.compare } : {}),
+      ...(config.registry ? { registry: config.registry } : {})
+    }
+  }
+  if (config.model || config.metrics) {
+    throw new ConfigurationError('sets both top-level model settings and a models: list; expected one or the other', {
+      source
+    })
+  }
+  if (!name) {
+    if (config.models.length === 1) return config.models[0]
+    throw new ConfigurationError(
+      `lists ${config.models.length} models (${config.models.map(m => m.model).join(', ')}); say which one with the report-id input or --report-id`,
+      { source, path: 'models' }
+    )
+  }
+  const found = config.models.find(m => m.model === name)
+  if (!found) {
+    throw new ConfigurationError(
+      `has no model named ${JSON.stringify(name)}; expected one of: ${config.models.map(m => m.model).join(', ')}`,
+      { source, path: 'models' }
+    )
+  }
+  return found
+}
+
+function parseYaml(text: string, source: string, expected: string): unknown {
+  if (text.trim() === '') return undefined
+  let documents: unknown[]
+  try {
+    // loadAll, because load() throws on a file that holds only comments, which is a valid empty config.
+    documents = loadAll(text, { filename: source })
+  } catch (error) {
+    if (error instanceof YAMLException) {
+      const line = error.mark ? error.mark.line + 1 : undefined
+      throw new ConfigurationError(`is not valid YAML: ${error.reason}; expected ${expected}`, {
+        source,
+        ...(line !== undefined ? { line } : {})
+      })
+    }
+    throw error
+  }
+  if (documents.length > 1) {
+    throw new ConfigurationError(`holds ${documents.length} YAML documents; expected one`, { source })
+  }
+  const document = documents[0]
+  if (document === null || document === undefined) return undefined
+  if (!isPlainObject(document)) {
+    throw new ConfigurationError(`expected ${expected}, got ${Array.isArray(document) ? 'a list' : 'a single value'}`, {
+      source,
+      line: 1
+    })
+  }
+  return document
+}
+
+function validate<T extends z.ZodType>(
+  schema: T,
+  value: unknown,
+  text: string,
+  source: string,
+  base: KeyPath
+): z.infer<T> {
+  const result = schema.safeParse(value, { reportInput: true })
+  if (result.success) return result.data
+  throw issuesToError(result.error.issues, source, createLocator(text), schema, base)
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+}
