@@ -66,11 +66,11 @@ describe('compareMetrics', () => {
     )
     const f1 = comparison.metrics.find(m => m.name === 'f1')!
     expect(f1).toMatchObject({ status: 'below-floor', outcome: 'fail' })
-    const fine = only(
-      { f1: 0.7 },
-      { other: 1 },
-      'f1: { threshold: 0.6, min_relative_change: 0.1, greater_is_better: true }'
-    )
+    const fine = compareMetrics(
+      set({ f1: 0.7 }),
+      set({ other: 1 }),
+      rules('f1: { threshold: 0.6, min_relative_change: 0.1, greater_is_better: true }')
+    ).metrics.find(m => m.name === 'f1')!
     expect(fine.status).toBe('new')
     expect(fine.outcome).toBe('pass')
   })
