@@ -273,3 +273,10 @@ describe('engine properties', () => {
     )
   })
 })
+
+describe('reason wording', () => {
+  it('shows enough digits that a value just below a floor does not read as equal to it', () => {
+    const result = compareMetrics(set({ auc: 0.79996 }), undefined, rules('auc: { min: 0.8 }')).metrics[0]!
+    expect(result.reasons[0]).toBe('0.79996 is below the floor 0.8')
+  })
+})

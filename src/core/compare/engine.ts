@@ -17,7 +17,7 @@
  * negative one). Comparisons allow 1e-12 of relative slack, so that 0.9 - 0.89 still counts as a change of 0.01.
  */
 import type { MetricSet, MetricValue } from '../metrics/types.js'
-import { formatDelta, formatNumber, formatPercent } from '../report/format.js'
+import { formatDelta, formatNumber, formatNumberDistinct, formatPercent } from '../report/format.js'
 import { inferDirection, RuleMatcher } from './rules.js'
 import type { Comparison, Direction, MetricResult, MetricStatus, Outcome, Rule, Verdict } from './types.js'
 
@@ -108,11 +108,11 @@ function evaluate(
 
   if (rule?.min !== undefined && value < rule.min) {
     status = 'below-floor'
-    breaks(`${formatNumber(value)} is below the floor ${formatNumber(rule.min)}`)
+    breaks(`${formatNumberDistinct(value, [rule.min])} is below the floor ${formatNumber(rule.min)}`)
   }
   if (rule?.max !== undefined && value > rule.max) {
     status = 'above-ceiling'
-    breaks(`${formatNumber(value)} is above the ceiling ${formatNumber(rule.max)}`)
+    breaks(`${formatNumberDistinct(value, [rule.max])} is above the ceiling ${formatNumber(rule.max)}`)
   }
 
   if (!baseline) {

@@ -64,15 +64,18 @@ export function parseRulesInput(text: string, source: string): MetricRules {
   return validate(MetricRulesSchema, document, text, source, [])
 }
 
+/** A model's settings; a single-model config may leave out the name. */
+export type SelectedModel = Omit<ModelConfig, 'model'> & { model?: string }
+
 /**
  * The settings of one model. A config holds either one model at the top level or a `models:` list; with a list,
  * `name` picks the entry (the compare action passes its report id), and a single entry needs no name.
  */
-export function selectModel(config: Config, name: string | undefined, source: string): ModelConfig | undefined {
+export function selectModel(config: Config, name: string | undefined, source: string): SelectedModel | undefined {
   if (!config.models) {
     if (!config.model && !config.metrics && !config.compare && !config.registry) return undefined
     return {
-      model: config.model ?? name ?? 'model',
+      ...(config.model ? { model: config.model } : {}),
       ...(config.metrics ? { metrics: config.metrics } : {}),
       ...(config.compare ? { compare: config.compare } : {}),
       ...(config.registry ? { registry: config.registry } : {})

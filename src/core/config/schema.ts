@@ -47,13 +47,9 @@ export const RuleObjectSchema = z
       .positive()
       .optional()
       .meta({ description: 'MLflow MetricThreshold: required absolute improvement over the baseline (> 0).' }),
-    min_relative_change: finite()
-      .min(0)
-      .max(1)
-      .optional()
-      .meta({
-        description: 'MLflow MetricThreshold: required relative improvement over |baseline|, a fraction in [0, 1].'
-      }),
+    min_relative_change: finite().min(0).max(1).optional().meta({
+      description: 'MLflow MetricThreshold: required relative improvement over |baseline|, a fraction in [0, 1].'
+    }),
     greater_is_better: z.boolean().optional().meta({ description: 'MLflow MetricThreshold: the direction.' }),
     higher_is_better: z.boolean().optional().meta({ description: 'MLflow 2 alias of greater_is_better (deprecated).' })
   })

@@ -1,0 +1,143 @@
+/**
+ * compare-metrics: inputs → comparison → job summary, report files, sticky comment, outputs, gate.
+ */
+import { mkdir, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { runComparison, type CompareRun } from '../../core/compare/run.js'
+import { readRunContext, type RunContext } from '../../core/github/event.js'
+import { buildJsonReport } from '../../core/report/json.js'
+import { renderMarkdown, renderSummaryMarkdown, type ReportContext } from '../../core/report/markdown.js'
+import type { ActionIO } from '../shared/action-io.js'
+import { describeInput } from '../shared/input-helper.js'
+import { Outputs } from './constants.js'
+import { getInputs, type CompareActionSettings } from './inputs.js'
+
+const PULL_REQUEST_EVENTS = new Set(['pull_request', 'pull_request_target'])
+
+export async function run(io: ActionIO, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const settings = getInputs(io, env)
+  const runContext = readRunContext(env)
+  const result = await runComparison({
+    workspace: settings.workspace,
+    candidate: settings.candidate,
+    baseline: settings.baseline,
+    config: settings.config,
+    rules: settings.rules,
+    reportId: settings.reportId,
+    failOn: settings.failOn,
+    trackingUri: settings.trackingUri,
+    describeInput
+  })
+  const { comparison } = result
+  const reportContext: ReportContext = {
+    title: result.title,
+    reportId: result.reportId,
+    failOn: result.failOn,
+    passed: result.passed,
+    rules: result.rules,
+    ...(runContext.runUrl ? { summaryUrl: runContext.runUrl } : {}),
+    ...(result.rulesSource ? { rulesSource: result.rulesSource } : {})
+  }
+
+  const markdown = renderMarkdown(comparison, reportContext)
+  const files = await writeReportFiles(env, result, markdown, buildJsonReport(comparison, reportContext))
+  await io.appendSummary(renderSummaryMarkdown(comparison, reportContext))
+  const commentUrl = await publishComment(io, settings, runContext, result, markdown)
+
+  io.setOutput(Outputs.Passed, result.passed)
+  io.setOutput(Outputs.Verdict, comparison.verdict)
+  io.setOutput(Outputs.Regressions, comparison.regressions)
+  io.setOutput(Outputs.Report, files.report)
+  io.setOutput(Outputs.Markdown, files.markdown)
+  io.setOutput(Outputs.CommentUrl, commentUrl ?? '')
+
+  io.info(
+    `${result.title}: verdict ${comparison.verdict} (${comparison.failures} failing, ${comparison.warnings} warning, ` +
+      `${comparison.metrics.length} metrics compared)`
+  )
+  if (!result.passed) {
+    const worst = comparison.metrics.filter(
+      m => m.outcome === 'fail' || (result.failOn === 'warning' && m.outcome === 'warn')
+    )
+    const first = worst
+      .slice(0, 3)
+      .map(m => `${m.name}: ${m.reasons[0] ?? m.status}`)
+      .join('; ')
+    io.setFailed(
+      `${result.title} fails the metric gate (fail-on: ${result.failOn}): ${first}${worst.length > 3 ? `; and ${worst.length - 3} more` : ''}`
+    )
+  }
+}
+
+async function writeReportFiles(
+  env: NodeJS.ProcessEnv,
+  result: CompareRun,
+  markdown: string,
+  report: unknown
+): Promise<{ report: string; markdown: string }> {
+  // RUNNER_TEMP is emptied after each job, and is per job, so parallel jobs never share these files.
+  const dir = join(env.RUNNER_TEMP || tmpdir(), 'modelgate', 'compare-metrics', encodeURIComponent(result.reportId))
+  await mkdir(dir, { recursive: true })
+  const paths = { report: join(dir, 'report.json'), markdown: join(dir, 'comment.md') }
+  await Promise.all([
+    writeFile(paths.report, `${JSON.stringify(report, null, 2)}\n`),
+    writeFile(paths.markdown, markdown)
+  ])
+  return paths
+}
+
+/** Posts or updates the sticky comment when asked to; any failure to post is a warning, never a failed gate. */
+async function publishComment(
+  io: ActionIO,
+  settings: CompareActionSettings,
+  runContext: RunContext,
+  result: CompareRun,
+  markdown: string
+): Promise<string | undefined> {
+  if (settings.comment === 'never') return undefined
+  const onPullRequest = runContext.eventName !== undefined && PULL_REQUEST_EVENTS.has(runContext.eventName)
+  if (settings.comment === 'auto' && !onPullRequest) {
+    io.debug(`comment: auto, and the event is ${runContext.eventName ?? 'unknown'}: no comment`)
+    return undefined
+  }
+  if (runContext.pullRequest === undefined || !runContext.repository) {
+    io.warning(
+      `comment: ${settings.comment}, but this ${runContext.eventName ?? ''} run has no pull request to comment on.`
+    )
+    return undefined
+  }
+  if (!settings.token) {
+    io.warning('No github-token: the comparison is in the job summary, and no pull request comment was posted.')
+    return undefined
+  }
+  // Loaded only here: the GitHub client is most of the bundle and a run without a comment never needs it.
+  const [{ createIssueCommentApi, isPermissionDenied }, { upsertStickyComment }] = await Promise.all([
+    import('../../core/github/octokit.js'),
+    import('../../core/github/sticky-comment.js')
+  ])
+  const api = createIssueCommentApi({
+    token: settings.token,
+    apiUrl: runContext.apiUrl,
+    ...runContext.repository,
+    log: message => io.info(message),
+    ...(process.env.MODELGATE_RETRY_BASE_MS ? { retryBaseMs: Number(process.env.MODELGATE_RETRY_BASE_MS) } : {})
+  })
+  try {
+    const sticky = await upsertStickyComment(api, runContext.pullRequest, result.reportId, markdown)
+    io.info(`Pull request comment ${sticky.action}: ${sticky.url}`)
+    return sticky.url
+  } catch (error) {
+    if (isPermissionDenied(error)) {
+      io.warning(
+        'The token cannot write to this pull request (a pull request from a fork has a read-only token). The ' +
+          'comparison is in the job summary; the model-pr-comment workflow can post it from a trusted run.'
+      )
+    } else {
+      io.warning(
+        `Could not post the pull request comment: ${(error as Error).message}. The comparison is in the job summary.`
+      )
+    }
+    return undefined
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * The last-resort wrapper every action entry goes through. A ConfigurationError is the user's to fix: one clear
+ * error line, no stack. Anything else is our bug: say so, and print the stack so it can be reported.
+ */
+import { isConfigurationError } from '../../core/errors.js'
+import { createActionIO, type ActionIO } from './action-io.js'
+
+export async function runAction(
+  name: string,
+  main: (io: ActionIO) => Promise<void>,
+  io: ActionIO = createActionIO()
+): Promise<void> {
+  try {
+    await main(io)
+  } catch (error) {
+    if (isConfigurationError(error)) {
+      io.setFailed(error.message)
+      return
+    }
+    const message = error instanceof Error ? error.message : String(error)
+    if (error instanceof Error && error.stack) io.info(error.stack)
+    io.setFailed(
+      `${name} failed unexpectedly: ${message}. This is a modelgate bug; please report it with the log above.`
+    )
+  }
+}

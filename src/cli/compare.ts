@@ -1,0 +1,69 @@
+/** `modelgate compare`: the compare-metrics action's inputs as flags, the report on stdout. */
+import { resolve } from 'node:path'
+import { runComparison, type CompareRun } from '../core/compare/run.js'
+import type { FailOn } from '../core/config/schema.js'
+import { ConfigurationError } from '../core/errors.js'
+import { buildJsonReport } from '../core/report/json.js'
+import { renderMarkdown, renderSummaryMarkdown, type ReportContext } from '../core/report/markdown.js'
+import { renderText } from '../core/report/text.js'
+import { UsageError, type Output } from './output.js'
+
+export const COMPARE_OPTIONS = {
+  candidate: { type: 'string' },
+  baseline: { type: 'string' },
+  config: { type: 'string' },
+  rules: { type: 'string' },
+  'report-id': { type: 'string' },
+  'fail-on': { type: 'string' },
+  'tracking-uri': { type: 'string' },
+  format: { type: 'string' },
+  workspace: { type: 'string' }
+} as const
+
+const FORMATS = ['text', 'markdown', 'json'] as const
+type Format = (typeof FORMATS)[number]
+const FAIL_ON: readonly FailOn[] = ['regression', 'warning', 'never']
+
+export async function runCompareCommand(flags: Record<string, string | undefined>, output: Output): Promise<number> {
+  if (!flags.candidate) throw new UsageError('--candidate is required')
+  const format = choice('--format', flags.format, FORMATS) ?? (output.isTerminal ? 'text' : 'markdown')
+  const failOn = choice('--fail-on', flags['fail-on'], FAIL_ON)
+  const result = await runComparison({
+    workspace: resolve(flags.workspace ?? process.cwd()),
+    candidate: flags.candidate,
+    baseline: flags.baseline,
+    config: flags.config,
+    rules: flags.rules,
+    reportId: flags['report-id'],
+    failOn,
+    trackingUri: flags['tracking-uri'],
+    describeInput: name => `--${name}`
+  })
+  output.out(render(result, format))
+  return result.passed ? 0 : 1
+}
+
+export function render(result: CompareRun, format: Format, summary = false): string {
+  const context: ReportContext = {
+    title: result.title,
+    reportId: result.reportId,
+    failOn: result.failOn,
+    passed: result.passed,
+    rules: result.rules,
+    ...(result.rulesSource ? { rulesSource: result.rulesSource } : {})
+  }
+  switch (format) {
+    case 'json':
+      return JSON.stringify(buildJsonReport(result.comparison, context), null, 2)
+    case 'markdown':
+      return summary ? renderSummaryMarkdown(result.comparison, context) : renderMarkdown(result.comparison, context)
+    default:
+      return renderText(result.comparison, context)
+  }
+}
+
+function choice<T extends string>(flag: string, value: string | undefined, choices: readonly T[]): T | undefined {
+  if (value === undefined) return undefined
+  if ((choices as readonly string[]).includes(value)) return value as T
+  throw new ConfigurationError(`expected ${choices.map(c => `"${c}"`).join(', ')}, got "${value}"`, { source: flag })
+}

@@ -1,0 +1,41 @@
+/**
+ * `modelgate demo`: the pull-request gate on the bundled example, with no server and no token. It prints the
+ * comment the action would post and the verdict, and exits 0 whatever the verdict: it shows, it does not gate.
+ */
+import { existsSync } from 'node:fs'
+import { dirname, join, relative } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { runComparison } from '../core/compare/run.js'
+import { render } from './compare.js'
+import type { Output } from './output.js'
+
+/** The example lives in the package, found from this file whether it runs from src/ (tests) or dist/cli/. */
+export function findExampleDir(from = dirname(fileURLToPath(import.meta.url))): string {
+  for (let dir = from, i = 0; i < 5; i++, dir = dirname(dir)) {
+    const candidate = join(dir, 'examples', 'churn-classifier')
+    if (existsSync(join(candidate, '.modelgate.yml'))) return candidate
+  }
+  throw new Error(`the bundled example (examples/churn-classifier) was not found above ${from}`)
+}
+
+export async function runDemoCommand(flags: Record<string, string | undefined>, output: Output): Promise<number> {
+  const example = findExampleDir()
+  const result = await runComparison({
+    workspace: example,
+    candidate: 'metrics/candidate.json',
+    baseline: 'metrics/baseline.json',
+    describeInput: name => `--${name}`
+  })
+  const where = relative(process.cwd(), example) || '.'
+  const format = flags.format === 'json' || flags.format === 'text' ? flags.format : 'markdown'
+  output.out(`modelgate demo: the pull-request gate on ${where}\n`)
+  output.out(
+    `candidate: ${where}/metrics/candidate.json   baseline: ${where}/metrics/baseline.json   rules: ${where}/.modelgate.yml\n`
+  )
+  output.out(format === 'markdown' ? '--- the comment modelgate would post on the pull request ---\n' : '')
+  output.out(render(result, format))
+  output.out(
+    `\nverdict: ${result.comparison.verdict} — the gate ${result.passed ? 'passes: the merge may go ahead' : 'fails: the required check would block the merge'}`
+  )
+  return 0
+}

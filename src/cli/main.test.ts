@@ -1,0 +1,72 @@
+import { describe, expect, it } from '@jest/globals'
+import { join } from 'node:path'
+import { main } from './main.js'
+import type { Output } from './output.js'
+
+const EXAMPLE = join(new URL('.', import.meta.url).pathname, '..', '..', 'examples', 'churn-classifier')
+
+function recorder(isTerminal = false): Output & { stdout: string; stderr: string } {
+  const output = {
+    stdout: '',
+    stderr: '',
+    isTerminal,
+    out: (text: string) => void (output.stdout += `${text}\n`),
+    error: (text: string) => void (output.stderr += `${text}\n`)
+  }
+  return output
+}
+
+const compare = ['compare', '--workspace', EXAMPLE, '--candidate', 'metrics/candidate.json']
+
+describe('modelgate compare', () => {
+  it('exits 0 when the gate passes and prints a text table on a terminal', async () => {
+    const output = recorder(true)
+    expect(await main(compare, output)).toBe(0)
+    expect(output.stdout).toMatch(/model_size_mb/)
+    expect(output.stderr).toBe('')
+  })
+
+  it('prints the JSON report with --format json', async () => {
+    const output = recorder()
+    expect(await main([...compare, '--format', 'json'], output)).toBe(0)
+    const report = JSON.parse(output.stdout)
+    expect(report.verdict).toBe('warn')
+    expect(report.metrics.length).toBeGreaterThan(10)
+  })
+
+  it('exits 1 when the gate fails', async () => {
+    const output = recorder()
+    expect(await main([...compare, '--fail-on', 'warning', '--format', 'markdown'], output)).toBe(1)
+    expect(output.stdout).toMatch(/churn-classifier/)
+  })
+
+  it('exits 2 with a clear message for usage and configuration errors', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['compare'], /--candidate is required/],
+      [[...compare, '--bogus'], /Unknown option '--bogus'/],
+      [[...compare, '--format', 'html'], /--format: expected "text", "markdown", "json", got "html"/],
+      [
+        [...compare, '--rules', 'accuracy: { mni: 1 }'],
+        /--rules:1 \(accuracy\.mni\): unknown key "mni"; did you mean "min"\?/
+      ],
+      [['compare', '--workspace', EXAMPLE, '--candidate', 'missing.csv'], /missing\.csv/],
+      [['frobnicate'], /unknown command "frobnicate"/],
+      [['validate'], /not available in this version/]
+    ]
+    for (const [argv, expected] of cases) {
+      const output = recorder()
+      expect(await main(argv, output)).toBe(2)
+      expect(output.stderr).toMatch(expected)
+    }
+  })
+})
+
+describe('modelgate demo', () => {
+  it('prints the comment it would post and the verdict, and exits 0', async () => {
+    const output = recorder()
+    expect(await main(['demo'], output)).toBe(0)
+    expect(output.stdout).toMatch(/the comment modelgate would post/)
+    expect(output.stdout).toMatch(/churn-classifier/)
+    expect(output.stdout).toMatch(/verdict: warn — the gate passes/)
+  })
+})

@@ -1,0 +1,82 @@
+/**
+ * The `modelgate` command: the same engine as the actions, outside GitHub.
+ * Exit codes: 0 the gate passes, 1 it fails, 2 a usage or configuration error.
+ */
+import { parseArgs } from 'node:util'
+import { isConfigurationError } from '../core/errors.js'
+import { runCompareCommand, COMPARE_OPTIONS } from './compare.js'
+import { runDemoCommand } from './demo.js'
+import { UsageError, type Output } from './output.js'
+
+export const EXIT_PASS = 0
+export const EXIT_FAIL = 1
+export const EXIT_USAGE = 2
+
+const USAGE = `modelgate: MLOps promotion gates for ML models
+
+Usage:
+  modelgate compare --candidate <source> [--baseline <source>] [options]
+  modelgate demo
+  modelgate validate | register | deploy   (not in this version yet)
+
+compare options:
+  --candidate <source>     metrics file (.json, .yaml, .csv), git:<ref>:<path>, mlflow-run:<id>, models:/<name>@<alias>
+  --baseline <source>      the same kinds of source; default: the config's compare.baseline
+  --config <file>          default .modelgate.yml when present
+  --rules <yaml>           inline rules, overriding the config's rule of the same name
+  --report-id <id>         which model of a models: list; default the model name
+  --fail-on <when>         regression (default), warning or never
+  --tracking-uri <uri>     MLflow tracking server, for mlflow-run: and models:/ sources
+  --format <format>        text (default on a terminal), markdown or json
+  --workspace <dir>        resolve relative paths against this directory (default: the current one)
+
+Exit codes: 0 the gate passes, 1 it fails, 2 usage or configuration error.`
+
+export async function main(argv: string[], output: Output): Promise<number> {
+  const [command, ...rest] = argv
+  try {
+    switch (command) {
+      case 'compare':
+        return await runCompareCommand(parse(rest, COMPARE_OPTIONS), output)
+      case 'demo':
+        return await runDemoCommand(parse(rest, { format: { type: 'string' } }), output)
+      case 'validate':
+      case 'register':
+      case 'deploy':
+        output.error(`modelgate ${command} is not available in this version yet; see the README for what is.`)
+        return EXIT_USAGE
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        output.out(USAGE)
+        return command === undefined ? EXIT_USAGE : EXIT_PASS
+      case '--version':
+        output.out('modelgate 0.1.0')
+        return EXIT_PASS
+      default:
+        throw new UsageError(`unknown command "${command}"`)
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      output.error(`modelgate: ${error.message}\n\n${USAGE}`)
+      return EXIT_USAGE
+    }
+    if (isConfigurationError(error)) {
+      output.error(`modelgate: ${error.message}`)
+      return EXIT_USAGE
+    }
+    throw error
+  }
+}
+
+type OptionSpec = NonNullable<Parameters<typeof parseArgs>[0]>['options']
+
+function parse(args: string[], options: OptionSpec): Record<string, string | undefined> {
+  try {
+    const { values } = parseArgs({ args, options: { ...options, help: { type: 'boolean' } }, strict: true })
+    return values as Record<string, string | undefined>
+  } catch (error) {
+    throw new UsageError((error as Error).message)
+  }
+}

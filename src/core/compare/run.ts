@@ -1,0 +1,82 @@
+/**
+ * One comparison from user-level settings to verdict: find the config, pick the model, settle the rules, load both
+ * metric sources and compare. The action and the CLI both call this, then render and publish in their own way.
+ */
+import { DEFAULT_CONFIG_FILE, loadConfigFile, parseRulesInput, selectModel } from '../config/load.js'
+import type { FailOn, MetricRules } from '../config/schema.js'
+import { loadMetrics, type MetricSourceResolver } from '../metrics/source.js'
+import { compareMetrics, gatePasses } from './engine.js'
+import { toRules } from './rules.js'
+import type { Comparison, Rule } from './types.js'
+
+export interface CompareOptions {
+  /** Absolute workspace directory: file paths and git run relative to it. */
+  workspace: string
+  candidate: string
+  baseline?: string
+  /** Config file as given by the user; undefined means `.modelgate.yml` if it exists. */
+  config?: string
+  /** Inline YAML rules (the `rules` input), overriding the config's rule of the same name or pattern. */
+  rules?: string
+  reportId?: string
+  failOn?: FailOn
+  trackingUri?: string
+  /** Where the input names come from, for messages: `input 'rules'` in the action, `--rules` in the CLI. */
+  describeInput?: (name: string) => string
+  resolvers?: MetricSourceResolver[]
+}
+
+export interface CompareRun {
+  readonly comparison: Comparison
+  /** The canonical rules applied, for reports that show each metric's thresholds. */
+  readonly rules: readonly Rule[]
+  /** The model name, for the report title. */
+  readonly title: string
+  readonly reportId: string
+  readonly failOn: FailOn
+  readonly passed: boolean
+  /** Where the rules came from, for the report: `.modelgate.yml`, `input 'rules'`, both, or none. */
+  readonly rulesSource?: string
+}
+
+const DEFAULT_REPORT_ID = 'metrics'
+
+export async function runComparison(options: CompareOptions): Promise<CompareRun> {
+  const describe = options.describeInput ?? ((name: string) => `input '${name}'`)
+  const configPath = options.config ?? DEFAULT_CONFIG_FILE
+  const loaded = await loadConfigFile(configPath, options.workspace, options.config !== undefined)
+  const model = loaded ? selectModel(loaded.config, options.reportId, loaded.path) : undefined
+
+  let rules: MetricRules = { ...model?.metrics }
+  const sources: string[] = []
+  if (model?.metrics && Object.keys(model.metrics).length > 0) sources.push(loaded!.path)
+  if (options.rules && options.rules.trim() !== '') {
+    rules = { ...rules, ...parseRulesInput(options.rules, describe('rules')) }
+    sources.push(describe('rules'))
+  }
+
+  const baselineSpec = options.baseline || model?.compare?.baseline
+  const failOn = options.failOn ?? model?.compare?.['fail-on'] ?? 'regression'
+  const context = (role: string) => ({
+    workspace: options.workspace,
+    role,
+    ...(options.trackingUri ? { trackingUri: options.trackingUri } : {})
+  })
+  const [candidate, baseline] = await Promise.all([
+    loadMetrics(options.candidate, context('candidate'), options.resolvers),
+    baselineSpec ? loadMetrics(baselineSpec, context('baseline'), options.resolvers) : Promise.resolve(undefined)
+  ])
+
+  const canonicalRules = toRules(rules)
+  const comparison = compareMetrics(candidate, baseline, canonicalRules)
+  const reportId = options.reportId || model?.model || DEFAULT_REPORT_ID
+  return {
+    comparison,
+    rules: canonicalRules,
+    title: model?.model ?? reportId,
+    reportId,
+    failOn,
+    passed: gatePasses(comparison.verdict, failOn),
+    ...(sources.length ? { rulesSource: sources.join(' + ') } : {})
+  }
+}
