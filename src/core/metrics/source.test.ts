@@ -1,0 +1,181 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ConfigurationError } from '../errors.js'
+import {
+  FileResolver,
+  MAX_METRICS,
+  MAX_METRICS_FILE_BYTES,
+  defaultResolvers,
+  loadMetrics,
+  type MetricSourceResolver,
+  type SourceContext
+} from './source.js'
+import { invalidValue, numberValue, type MetricSet } from './types.js'
+
+let workspace: string
+let outside: string
+const context = (): SourceContext => ({ workspace, role: 'candidate' })
+
+async function rejection(promise: Promise<unknown>): Promise<ConfigurationError> {
+  try {
+    await promise
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigurationError)
+    return error as ConfigurationError
+  }
+  throw new Error('expected a ConfigurationError')
+}
+
+beforeAll(() => {
+  workspace = mkdtempSync(join(tmpdir(), 'modelgate-source-'))
+  outside = mkdtempSync(join(tmpdir(), 'modelgate-outside-'))
+  mkdirSync(join(workspace, 'metrics'))
+  writeFileSync(join(workspace, 'metrics/eval.json'), '{"accuracy": 0.93, "per_class": {"cat": {"recall": 0.9}}}')
+  writeFileSync(join(workspace, 'metrics/eval.yaml'), 'accuracy: 0.93\nloss: .nan\n')
+  writeFileSync(join(workspace, 'metrics/eval.yml'), '- name: accuracy\n  value: 0.93\n')
+  writeFileSync(join(workspace, 'metrics/eval.csv'), '\ufeffmetric,value\r\naccuracy,0.93\r\n')
+  writeFileSync(join(outside, 'other.json'), '{"accuracy": 0.5}')
+})
+
+afterAll(() => {
+  rmSync(workspace, { recursive: true, force: true })
+  rmSync(outside, { recursive: true, force: true })
+})
+
+describe('file sources', () => {
+  it('reads each format by extension, with workspace-relative provenance', async () => {
+    const json = await loadMetrics('metrics/eval.json', context())
+    expect([...json.values]).toEqual([
+      ['accuracy', numberValue(0.93)],
+      ['per_class.cat.recall', numberValue(0.9)]
+    ])
+    expect(json.provenance).toEqual({ kind: 'file', spec: 'metrics/eval.json', path: 'metrics/eval.json' })
+    expect([...(await loadMetrics('metrics/eval.yaml', context())).values]).toEqual([
+      ['accuracy', numberValue(0.93)],
+      ['loss', invalidValue('nan', '.nan')]
+    ])
+    expect([...(await loadMetrics('./metrics/eval.yml', context())).values]).toEqual([['accuracy', numberValue(0.93)]])
+    expect([...(await loadMetrics('metrics/eval.csv', context())).values]).toEqual([['accuracy', numberValue(0.93)]])
+  })
+
+  it('trims the spec, and accepts absolute paths inside and outside the workspace', async () => {
+    expect((await loadMetrics(' metrics/eval.json\n', context())).provenance.spec).toBe('metrics/eval.json')
+    const inside = await loadMetrics(join(workspace, 'metrics/eval.json'), context())
+    expect(inside.provenance.path).toBe('metrics/eval.json')
+    const elsewhere = await loadMetrics(join(outside, 'other.json'), context())
+    expect(elsewhere.provenance.path).toBe(join(outside, 'other.json'))
+  })
+
+  it('says where it looked for a missing file', async () => {
+    const error = await rejection(loadMetrics('metrics/candidate.json', context()))
+    expect(error.message).toBe(
+      `metrics/candidate.json: candidate metrics file not found (looked for ${join(workspace, 'metrics/candidate.json')}); expected a path relative to the workspace, or git:<ref>:<path> for a file at a git ref`
+    )
+  })
+
+  it('refuses a directory and an unknown extension', async () => {
+    expect((await rejection(loadMetrics('metrics', context()))).detail).toBe(
+      `candidate metrics path is a directory (${join(workspace, 'metrics')}); expected a metrics file`
+    )
+    writeFileSync(join(workspace, 'metrics.txt'), 'accuracy 0.9')
+    expect((await rejection(loadMetrics('metrics.txt', context()))).detail).toBe(
+      'candidate metrics file has the unsupported extension ".txt"; expected one of .json, .yaml, .yml, .csv (the extension chooses the format)'
+    )
+  })
+
+  it('refuses a file over the size limit without reading it', async () => {
+    const huge = join(workspace, 'huge.json')
+    writeFileSync(huge, '')
+    // Sparse: the size is what stat reports, so no 64 MiB is written to disk.
+    truncateSync(huge, MAX_METRICS_FILE_BYTES + 1)
+    const error = await rejection(loadMetrics('huge.json', context()))
+    expect(error.detail).toBe(
+      `candidate metrics file is ${MAX_METRICS_FILE_BYTES + 1} bytes; a metrics file over 67108864 bytes (64 MiB) is refused (is it predictions or logs rather than metrics?)`
+    )
+    rmSync(huge)
+  })
+
+  it(`refuses a file with more than ${MAX_METRICS.toLocaleString('en-US')} metrics`, async () => {
+    const parts: string[] = []
+    for (let i = 0; i <= MAX_METRICS; i++) parts.push(`m${i.toString(36)},${i & 7}`)
+    writeFileSync(join(workspace, 'many.csv'), `metric,value\n${parts.join('\n')}\n`)
+    parts.length = 0
+    const error = await rejection(loadMetrics('many.csv', context()))
+    expect(error.detail).toContain('candidate metrics hold more than 2,000,000 metrics')
+    rmSync(join(workspace, 'many.csv'))
+  })
+
+  it('reports a file it may not read', async () => {
+    if (process.getuid?.() === 0) return // root reads anything
+    const locked = join(workspace, 'locked.json')
+    writeFileSync(locked, '{"a": 1}')
+    chmodSync(locked, 0o000)
+    expect((await rejection(loadMetrics('locked.json', context()))).detail).toContain('permission denied')
+    chmodSync(locked, 0o644)
+  })
+
+  it('loads 100,000 metrics end to end (timing printed, not asserted)', async () => {
+    const metrics: Record<string, Record<string, number>> = {}
+    for (let i = 0; i < 25_000; i++) metrics[`class_${i}`] = { precision: 0.5, recall: 0.25, f1: 0.125, support: i }
+    writeFileSync(join(workspace, 'big.json'), JSON.stringify({ per_class: metrics }))
+    const start = performance.now()
+    const set = await loadMetrics('big.json', context())
+    const elapsed = performance.now() - start
+    expect(set.values.size).toBe(100_000)
+    console.log(`loadMetrics, 100,000 metrics from a file: ${elapsed.toFixed(0)} ms`)
+  })
+})
+
+describe('registry sources', () => {
+  it.each(['mlflow-run:0a1b2c3d', 'models:/churn@champion', 'models:/churn/3'])(
+    '%s fails clearly until the register-model work lands',
+    async spec => {
+      const error = await rejection(loadMetrics(spec, { ...context(), role: 'baseline' }))
+      expect(error.place).toEqual({ source: spec })
+      expect(error.detail).toMatch(/^baseline metrics from an MLflow .* are not available in this version of modelgate/)
+      expect(error.detail).toContain('register-model')
+      expect(error.detail).toContain('MLflow tracking URI (none is set)')
+      const withUri = await rejection(loadMetrics(spec, { ...context(), trackingUri: 'http://mlflow:5000' }))
+      expect(withUri.detail).not.toContain('none is set')
+    }
+  )
+
+  it('lets a real resolver replace a placeholder without changing the caller', async () => {
+    const fake: MetricSourceResolver = {
+      scheme: 'models',
+      canResolve: spec => spec.startsWith('models:'),
+      load: async (spec): Promise<MetricSet> => ({
+        values: new Map([['accuracy', numberValue(0.9)]]),
+        provenance: { kind: 'model-version', spec, model: 'churn', alias: 'champion' }
+      })
+    }
+    const resolvers = defaultResolvers().map(resolver => (resolver.scheme === 'models' ? fake : resolver))
+    const set = await loadMetrics('models:/churn@champion', context(), resolvers)
+    expect(set.provenance.kind).toBe('model-version')
+  })
+
+  it('tries git and the registries before taking a spec for a file path', () => {
+    expect(defaultResolvers().map(resolver => resolver.scheme)).toEqual(['git', 'mlflow-run', 'models', 'file'])
+    const file = new FileResolver()
+    expect(file.canResolve('C:\\runs\\metrics.json')).toBe(true)
+    expect(file.canResolve('./run:3.json')).toBe(true)
+    expect(file.canResolve('s3://bucket/metrics.json')).toBe(false)
+  })
+})
+
+describe('spec errors', () => {
+  it('refuses an empty spec, naming the input', async () => {
+    const error = await rejection(loadMetrics(' \n', context()))
+    expect(error.message).toMatch(/^input 'candidate': no candidate metrics source given; expected a metrics file path/)
+  })
+
+  it('refuses an unknown scheme, listing the supported sources', async () => {
+    const s3 = await rejection(loadMetrics('s3://bucket/metrics.json', context()))
+    expect(s3.detail).toContain('unknown scheme "s3:"; expected a metrics file path (.json, .yaml, .yml or .csv), git:')
+    expect(s3.detail).not.toContain('write ./')
+    const colon = await rejection(loadMetrics('run:3.json', context()))
+    expect(colon.detail).toContain('(write ./run:3.json for a file whose name contains a colon)')
+  })
+})
