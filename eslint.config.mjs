@@ -20,7 +20,10 @@ export default tseslint.config(
     files: ['src/core/**/*.ts'],
     ignores: ['src/core/github/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['@actions/*'], message: 'src/core must not import the Actions toolkit.' }] }]
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['@actions/*'], message: 'src/core must not import the Actions toolkit.' }] }
+      ]
     }
   }
 )

@@ -29,6 +29,9 @@ function startup() {
   const temp = mkdtempSync(join(tmpdir(), 'modelgate-bench-'))
   const example = join(root, 'examples', 'churn-classifier')
   writeFileSync(join(temp, 'event.json'), '{}')
+  // The runner creates these before a step starts; @actions/core refuses to write to a missing file.
+  writeFileSync(join(temp, 'output'), '')
+  writeFileSync(join(temp, 'summary'), '')
   const actionEnv = {
     PATH: process.env.PATH,
     GITHUB_WORKSPACE: example,

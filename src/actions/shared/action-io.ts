@@ -1,8 +1,20 @@
 /**
  * The runner seam: everything an action says to or hears from the GitHub runner goes through ActionIO, so action
- * logic never touches @actions/core directly and tests can hand in a recorder.
+ * logic never touches the toolkit directly and tests can hand in a recorder.
+ *
+ * Why the toolkit is imported by file: `@actions/core`'s entry point statically loads its OIDC client and with it
+ * undici, which alone costs a gate step about 55 ms of start-up (more than twice `node -e 0`) on every run, for a
+ * feature no modelgate action uses. The modules imported here are the toolkit's own implementations of what we
+ * do use (workflow commands, GITHUB_OUTPUT file commands, the job summary), so the wire format stays exactly the
+ * toolkit's; only `getInput` and `setFailed`, a few lines in core.js, are restated below, to the letter.
+ * @actions/core is pinned to ~3.0 because this reaches past its exports map; the bundled-action tests break if
+ * a release moves these files.
  */
-import * as core from '@actions/core'
+import { EOL } from 'node:os'
+import { issueCommand } from '../../../node_modules/@actions/core/lib/command.js'
+import { issueFileCommand, prepareKeyValueMessage } from '../../../node_modules/@actions/core/lib/file-command.js'
+import { summary } from '../../../node_modules/@actions/core/lib/summary.js'
+import { toCommandValue } from '../../../node_modules/@actions/core/lib/utils.js'
 
 export interface ActionIO {
   /** The input's value, trimmed; '' when not set. */
@@ -18,21 +30,31 @@ export interface ActionIO {
   setFailed(message: string): void
 }
 
-export function createActionIO(): ActionIO {
+export function createActionIO(env: NodeJS.ProcessEnv = process.env): ActionIO {
   return {
-    getInput: name => core.getInput(name),
-    setOutput: (name, value) => core.setOutput(name, value),
+    // core.getInput: spaces become underscores, upper-cased, hyphens kept; trimmed.
+    getInput: name => (env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] || '').trim(),
+    // core.setOutput: the GITHUB_OUTPUT file command, or the legacy stdout command without one.
+    setOutput: (name, value) => {
+      if (env.GITHUB_OUTPUT) return issueFileCommand('OUTPUT', prepareKeyValueMessage(name, value))
+      process.stdout.write(EOL)
+      issueCommand('set-output', { name }, toCommandValue(value))
+    },
     appendSummary: async markdown => {
-      if (!process.env.GITHUB_STEP_SUMMARY) {
-        core.info('No GITHUB_STEP_SUMMARY file: the job summary is skipped.')
+      if (!env.GITHUB_STEP_SUMMARY) {
+        process.stdout.write(`No GITHUB_STEP_SUMMARY file: the job summary is skipped.${EOL}`)
         return
       }
-      await core.summary.addRaw(markdown, true).write()
+      await summary.addRaw(markdown, true).write()
     },
-    setSecret: value => core.setSecret(value),
-    debug: message => core.debug(message),
-    info: message => core.info(message),
-    warning: message => core.warning(message),
-    setFailed: message => core.setFailed(message)
+    setSecret: value => issueCommand('add-mask', {}, value),
+    debug: message => issueCommand('debug', {}, message),
+    info: message => void process.stdout.write(message + EOL),
+    warning: message => issueCommand('warning', {}, message),
+    // core.setFailed: exit code 1 and an error command.
+    setFailed: message => {
+      process.exitCode = 1
+      issueCommand('error', {}, message)
+    }
   }
 }

@@ -11,8 +11,6 @@ import { issuesToError } from './issues.js'
 import { ConfigSchema, MetricRulesSchema, type Config, type MetricRules, type ModelConfig } from './schema.js'
 import { createLocator, type KeyPath } from './yaml-locate.js'
 
-export const DEFAULT_CONFIG_FILE = '.modelgate.yml'
-
 /** Config files are small; this bound turns an accidental multi-megabyte file into a clear error. */
 const MAX_CONFIG_BYTES = 1024 * 1024
 
