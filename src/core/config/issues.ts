@@ -2,7 +2,7 @@
  * Turns zod issues into ConfigurationErrors that name the file, line and key path and say what was expected, in
  * words a user can act on (zod's own messages say "Invalid input", which helps nobody).
  */
-import type * as z from 'zod'
+import type * as z from 'zod/mini'
 import { ConfigurationError, describeValue } from '../errors.js'
 import { formatKeyPath, type KeyPath } from './yaml-locate.js'
 
@@ -15,7 +15,7 @@ export function issuesToError(
   issues: readonly Issue[],
   source: string,
   locate: (path: KeyPath) => number | undefined,
-  schema: z.ZodType,
+  schema: z.core.$ZodType,
   basePath: KeyPath = []
 ): ConfigurationError {
   const flat = issues.flatMap(issue => flatten(issue, basePath))
@@ -59,7 +59,7 @@ function flatten(issue: Issue, basePath: KeyPath): Array<FlatIssue & { path: Key
   return [{ issue, path }]
 }
 
-function describeIssue({ issue, path }: FlatIssue, schema: z.ZodType, baseDepth: number): string {
+function describeIssue({ issue, path }: FlatIssue, schema: z.core.$ZodType, baseDepth: number): string {
   const input = (issue as { input?: unknown }).input
   const got = input === undefined ? 'nothing' : describeValue(input)
   switch (issue.code) {
@@ -91,7 +91,7 @@ function describeIssue({ issue, path }: FlatIssue, schema: z.ZodType, baseDepth:
 }
 
 /** The keys an object schema allows at `path`, found by walking the schema, since zod's issue does not list them. */
-export function keysAt(schema: z.ZodType, path: KeyPath): string[] {
+export function keysAt(schema: z.core.$ZodType, path: KeyPath): string[] {
   let node: z.core.$ZodType | undefined = schema
   const descend = (current: z.core.$ZodType, part: string | number | undefined): z.core.$ZodType | undefined => {
     const def = current._zod.def as unknown as Record<string, unknown> & { type: string }

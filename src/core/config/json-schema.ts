@@ -2,7 +2,7 @@
  * The JSON Schema of `.modelgate.yml`, generated from the zod schema so the two can never disagree. Draft-07,
  * because that is what the YAML language server and most editors implement.
  */
-import * as z from 'zod'
+import * as z from 'zod/mini'
 import { ConfigSchema } from './schema.js'
 
 export const SCHEMA_ID = 'https://modelgate.dev/schema/modelgate.schema.json'

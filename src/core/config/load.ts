@@ -5,7 +5,7 @@
 import { readFile, stat } from 'node:fs/promises'
 import { isAbsolute, resolve } from 'node:path'
 import { loadAll, YAMLException } from 'js-yaml'
-import type * as z from 'zod'
+import * as z from 'zod/mini'
 import { ConfigurationError } from '../errors.js'
 import { issuesToError } from './issues.js'
 import { ConfigSchema, MetricRulesSchema, type Config, type MetricRules, type ModelConfig } from './schema.js'
@@ -131,14 +131,14 @@ function parseYaml(text: string, source: string, expected: string): unknown {
   return document
 }
 
-function validate<T extends z.ZodType>(
+function validate<T extends z.ZodMiniType>(
   schema: T,
   value: unknown,
   text: string,
   source: string,
   base: KeyPath
 ): z.infer<T> {
-  const result = schema.safeParse(value, { reportInput: true })
+  const result = z.safeParse(schema, value, { reportInput: true })
   if (result.success) return result.data
   throw issuesToError(result.error.issues, source, createLocator(text), schema, base)
 }

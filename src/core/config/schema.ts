@@ -4,57 +4,63 @@
  * generated from it by `npm run schema`.
  *
  * Keys are kebab-case. A rule may also use MLflow's `MetricThreshold` names (`threshold`, `min_absolute_change`,
- * `min_relative_change`, `greater_is_better`) with MLflow's meaning; `rules.ts` maps them onto ours.
+ * `min_relative_change`, `greater_is_better`) with MLflow's meaning; `compare/rules.ts` maps them onto ours.
+ *
+ * Written with zod/mini, zod's functional API: classic zod attaches every method to every schema it creates, and
+ * building this schema that way cost a gate step more start-up time (about 13 ms) than all of its comparison work.
+ * zod 4's number() already refuses NaN and infinities.
  */
-import * as z from 'zod'
+import * as z from 'zod/mini'
 
-const finite = () => z.number().refine(Number.isFinite, 'expected a finite number')
+// zod 4 compiles each object schema into a function on first parse; a config is parsed once per process, so the
+// compilation costs more than it saves.
+z.config({ jitless: true })
 
-export const DirectionSchema = z
-  .enum(['higher', 'lower'])
-  .meta({ description: 'Whether a higher or a lower value is better.' })
+const described = <T extends z.ZodMiniType>(schema: T, description: string): T => schema.check(z.meta({ description }))
+const optionalNumber = (description: string, ...checks: z.core.$ZodCheck<number>[]) =>
+  z.optional(z.number().check(...checks, z.meta({ description })))
+
+export const DirectionSchema = described(z.enum(['higher', 'lower']), 'Whether a higher or a lower value is better.')
 
 export const RuleObjectSchema = z
   .strictObject({
-    direction: DirectionSchema.optional(),
-    min: finite().optional().meta({ description: 'The candidate must be at least this (absolute floor).' }),
-    max: finite().optional().meta({ description: 'The candidate must be at most this (absolute ceiling).' }),
-    'max-regression': finite()
-      .nonnegative()
-      .optional()
-      .meta({ description: 'Largest absolute worsening against the baseline that still passes.' }),
-    'max-regression-pct': finite()
-      .nonnegative()
-      .optional()
-      .meta({ description: 'Largest worsening against the baseline, in percent of |baseline|, that still passes.' }),
-    'min-improvement': finite()
-      .nonnegative()
-      .optional()
-      .meta({ description: 'Smallest absolute improvement over the baseline required to pass.' }),
-    'min-improvement-pct': finite()
-      .nonnegative()
-      .optional()
-      .meta({ description: 'Smallest improvement over the baseline, in percent of |baseline|, required to pass.' }),
-    required: z.boolean().optional().meta({ description: 'Fail when the candidate does not report this metric.' }),
-    severity: z
-      .enum(['fail', 'warn'])
-      .optional()
-      .meta({ description: 'What breaking this rule does to the gate (default fail).' }),
-    threshold: finite()
-      .optional()
-      .meta({ description: 'MLflow MetricThreshold: the candidate must be >= (greater_is_better) or <= this.' }),
-    min_absolute_change: finite()
-      .positive()
-      .optional()
-      .meta({ description: 'MLflow MetricThreshold: required absolute improvement over the baseline (> 0).' }),
-    min_relative_change: finite().min(0).max(1).optional().meta({
-      description: 'MLflow MetricThreshold: required relative improvement over |baseline|, a fraction in [0, 1].'
-    }),
-    greater_is_better: z.boolean().optional().meta({ description: 'MLflow MetricThreshold: the direction.' }),
-    higher_is_better: z.boolean().optional().meta({ description: 'MLflow 2 alias of greater_is_better (deprecated).' })
+    direction: z.optional(DirectionSchema),
+    min: optionalNumber('The candidate must be at least this (absolute floor).'),
+    max: optionalNumber('The candidate must be at most this (absolute ceiling).'),
+    'max-regression': optionalNumber(
+      'Largest absolute worsening against the baseline that still passes.',
+      z.nonnegative()
+    ),
+    'max-regression-pct': optionalNumber(
+      'Largest worsening against the baseline, in percent of |baseline|, that still passes.',
+      z.nonnegative()
+    ),
+    'min-improvement': optionalNumber(
+      'Smallest absolute improvement over the baseline required to pass.',
+      z.nonnegative()
+    ),
+    'min-improvement-pct': optionalNumber(
+      'Smallest improvement over the baseline, in percent of |baseline|, required to pass.',
+      z.nonnegative()
+    ),
+    required: z.optional(described(z.boolean(), 'Fail when the candidate does not report this metric.')),
+    severity: z.optional(
+      described(z.enum(['fail', 'warn']), 'What breaking this rule does to the gate (default fail).')
+    ),
+    threshold: optionalNumber('MLflow MetricThreshold: the candidate must be >= (greater_is_better) or <= this.'),
+    min_absolute_change: optionalNumber(
+      'MLflow MetricThreshold: required absolute improvement over the baseline (> 0).',
+      z.positive()
+    ),
+    min_relative_change: optionalNumber(
+      'MLflow MetricThreshold: required relative improvement over |baseline|, a fraction in [0, 1].',
+      z.gte(0),
+      z.lte(1)
+    ),
+    greater_is_better: z.optional(described(z.boolean(), 'MLflow MetricThreshold: the direction.')),
+    higher_is_better: z.optional(described(z.boolean(), 'MLflow 2 alias of greater_is_better (deprecated).'))
   })
-  .superRefine(checkRuleCoherence)
-  .meta({ title: 'Metric rule' })
+  .check(z.superRefine(checkRuleCoherence), z.meta({ title: 'Metric rule' }))
 
 type RawRule = {
   direction?: 'higher' | 'lower' | undefined
@@ -114,47 +120,51 @@ function checkRuleCoherence(rule: RawRule, ctx: z.core.$RefinementCtx<RawRule>):
 
 export const RuleSpecSchema = z.union([DirectionSchema, RuleObjectSchema])
 
-export const MetricRulesSchema = z.record(z.string().min(1), RuleSpecSchema).meta({
-  description:
-    'Metric name or glob (`*` within one dotted segment, `**` across segments) to its rule; `higher`/`lower` alone sets only the direction.'
-})
+export const MetricRulesSchema = described(
+  z.record(z.string().check(z.minLength(1)), RuleSpecSchema),
+  'Metric name or glob (`*` within one dotted segment, `**` across segments) to its rule; `higher`/`lower` alone sets only the direction.'
+)
 
 export const FailOnSchema = z.enum(['regression', 'warning', 'never'])
 
 export const CompareSettingsSchema = z.strictObject({
-  baseline: z
-    .string()
-    .min(1)
-    .optional()
-    .meta({ description: 'Default baseline metrics source (file, git:<ref>:<path>, mlflow-run:<id>, models:/...).' }),
-  'fail-on': FailOnSchema.optional()
+  baseline: z.optional(
+    described(
+      z.string().check(z.minLength(1)),
+      'Default baseline metrics source (file, git:<ref>:<path>, mlflow-run:<id>, models:/...).'
+    )
+  ),
+  'fail-on': z.optional(FailOnSchema)
 })
 
 export const RegistrySettingsSchema = z.strictObject({
   type: z.enum(['file', 'mlflow', 'databricks-uc']),
-  path: z.string().min(1).optional(),
-  'tracking-uri': z.string().min(1).optional()
+  path: z.optional(z.string().check(z.minLength(1))),
+  'tracking-uri': z.optional(z.string().check(z.minLength(1)))
 })
 
+const ModelNameSchema = described(
+  z.string().check(z.minLength(1)),
+  'The model name; also the default report id of its PR comment.'
+)
+
 const modelShape = {
-  model: z.string().min(1).meta({ description: 'The model name; also the default report id of its PR comment.' }),
-  metrics: MetricRulesSchema.optional(),
-  compare: CompareSettingsSchema.optional(),
-  registry: RegistrySettingsSchema.optional()
+  model: ModelNameSchema,
+  metrics: z.optional(MetricRulesSchema),
+  compare: z.optional(CompareSettingsSchema),
+  registry: z.optional(RegistrySettingsSchema)
 }
 
 export const ModelConfigSchema = z.strictObject(modelShape)
 
 export const ConfigSchema = z
   .strictObject({
-    $schema: z.string().optional(),
-    model: modelShape.model.optional(),
-    metrics: modelShape.metrics,
-    compare: modelShape.compare,
-    registry: modelShape.registry,
-    models: z.array(ModelConfigSchema).min(1).optional()
+    $schema: z.optional(z.string()),
+    ...modelShape,
+    model: z.optional(ModelNameSchema),
+    models: z.optional(z.array(ModelConfigSchema).check(z.minLength(1)))
   })
-  .meta({ title: 'modelgate configuration (.modelgate.yml)' })
+  .check(z.meta({ title: 'modelgate configuration (.modelgate.yml)' }))
 
 export type RuleObject = z.infer<typeof RuleObjectSchema>
 export type RuleSpec = z.infer<typeof RuleSpecSchema>

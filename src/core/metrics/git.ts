@@ -2,7 +2,7 @@
  * Reads one file as it is at a git ref, through the real `git` (no shell, no library): the same object lookup the
  * user would do by hand, so a mismatch between what we read and what they see cannot come from a reimplementation.
  */
-import { execFile, type ExecFileException } from 'node:child_process'
+import type { ExecFileException } from 'node:child_process'
 import { stat } from 'node:fs/promises'
 import { ConfigurationError } from '../errors.js'
 import { subject, type ParseContext } from './flatten.js'
@@ -145,6 +145,8 @@ function failGit(result: GitResult, args: string[], options: GitReadOptions): ne
 async function runGit(args: string[], options: GitReadOptions, input?: string): Promise<GitResult> {
   const timeout = options.timeoutMs ?? GIT_TIMEOUT_MS
   const git = options.git ?? 'git'
+  // Loaded on first use: child_process brings net and the stream stack, ~3 ms of start-up a run without git: pays.
+  const { execFile } = await import('node:child_process')
   const result = await new Promise<GitResult | { failure: ExecFileException }>(resolve => {
     const child = execFile(
       git,
