@@ -72,12 +72,14 @@ function evaluate(
   const gated = rule !== undefined
   const direction: Direction = rule?.direction ?? inferDirection(name)
   const onBreak: Outcome = rule?.severity === 'warn' ? 'warn' : 'fail'
-  const base = { name, direction, gated, ...(rule ? { rule: rule.pattern } : {}) }
-  const withValues = {
-    ...base,
-    ...(candidate ? { candidate } : {}),
-    ...(baseline ? { baseline } : {})
-  }
+  // One object shape for every result, built once: spreading optional fields cost most of a 100,000-metric run.
+  const result = (
+    status: MetricStatus,
+    outcome: Outcome,
+    reasons: readonly string[],
+    delta?: number,
+    deltaPct?: number
+  ) => makeResult(name, candidate, baseline, delta, deltaPct, direction, status, gated, outcome, rule?.pattern, reasons)
 
   if (!candidate) {
     const reason = baseline
@@ -86,23 +88,20 @@ function evaluate(
         ? 'neither the candidate nor the baseline reports this metric; check the name in the rules'
         : 'the candidate does not report this metric; check the name in the rules'
     const outcome: Outcome = !gated ? 'pass' : rule.required ? onBreak : 'warn'
-    return { ...withValues, status: 'missing', outcome, reasons: outcome === 'pass' ? [] : [reason] }
+    return result('missing', outcome, outcome === 'pass' ? NO_REASONS : [reason])
   }
   if (candidate.kind === 'invalid') {
-    return {
-      ...withValues,
-      status: 'invalid',
-      outcome: gated ? onBreak : 'warn',
-      reasons: [`the candidate value is ${describeInvalid(candidate)}, not a number`]
-    }
+    return result('invalid', gated ? onBreak : 'warn', [
+      `the candidate value is ${describeInvalid(candidate)}, not a number`
+    ])
   }
 
   const value = candidate.value
-  const reasons: string[] = []
+  let reasons: string[] | undefined
   let status: MetricStatus | undefined
   let outcome: Outcome = 'pass'
   const breaks = (why: string, severity: Outcome = onBreak) => {
-    reasons.push(why)
+    ;(reasons ??= []).push(why)
     outcome = worse(outcome, severity)
   }
 
@@ -116,12 +115,12 @@ function evaluate(
   }
 
   if (!baseline) {
-    return { ...withValues, status: status ?? 'new', outcome, reasons }
+    return result(status ?? 'new', outcome, reasons ?? NO_REASONS)
   }
   if (baseline.kind === 'invalid') {
     // A rule with a direction compares with the baseline (any worsening counts), so it cannot be honoured here.
     if (rule?.direction) breaks(`the baseline value is ${describeInvalid(baseline)}, so no comparison was made`, 'warn')
-    return { ...withValues, status: status ?? 'invalid', outcome, reasons }
+    return result(status ?? 'invalid', outcome, reasons ?? NO_REASONS)
   }
 
   const previous = baseline.value
@@ -129,8 +128,8 @@ function evaluate(
   const deltaPct = previous !== 0 ? (delta / Math.abs(previous)) * 100 : undefined
   const improvement = direction === 'higher' ? delta : -delta
   const improvementPct = previous !== 0 ? (improvement / Math.abs(previous)) * 100 : improvement > 0 ? Infinity : 0
-  const change = { delta, ...(deltaPct !== undefined ? { deltaPct } : {}) }
-  const changeText = `${formatDelta(delta)}${deltaPct !== undefined ? ` (${formatPercent(deltaPct)})` : ''}`
+  // Only reasons use it, and most metrics have none: formatting it for all of 100,000 metrics cost a third of the run.
+  const changeText = () => `${formatDelta(delta)}${deltaPct !== undefined ? ` (${formatPercent(deltaPct)})` : ''}`
 
   let changeStatus: MetricStatus = improvement === 0 ? 'unchanged' : improvement > 0 ? 'improved' : 'regressed'
   if (rule?.direction) {
@@ -149,8 +148,8 @@ function evaluate(
         ].filter(Boolean)
         breaks(
           tolerated
-            ? `worsened by ${changeText}, more than the allowed ${allowed.join(' / ')}`
-            : `worsened by ${changeText}; ${direction} is better and no max-regression is set`
+            ? `worsened by ${changeText()}, more than the allowed ${allowed.join(' / ')}`
+            : `worsened by ${changeText()}; ${direction} is better and no max-regression is set`
         )
       }
     }
@@ -166,11 +165,29 @@ function evaluate(
           rule.minImprovement !== undefined ? formatNumber(rule.minImprovement) : undefined,
           rule.minImprovementPct !== undefined ? `${formatNumber(rule.minImprovementPct)}%` : undefined
         ].filter(Boolean)
-        breaks(`changed by ${changeText}; an improvement of at least ${required.join(' and ')} is required`)
+        breaks(`changed by ${changeText()}; an improvement of at least ${required.join(' and ')} is required`)
       }
     }
   }
-  return { ...withValues, ...change, status: status ?? changeStatus, outcome, reasons }
+  return result(status ?? changeStatus, outcome, reasons ?? NO_REASONS, delta, deltaPct)
+}
+
+const NO_REASONS: readonly string[] = Object.freeze([])
+
+function makeResult(
+  name: string,
+  candidate: MetricValue | undefined,
+  baseline: MetricValue | undefined,
+  delta: number | undefined,
+  deltaPct: number | undefined,
+  direction: Direction,
+  status: MetricStatus,
+  gated: boolean,
+  outcome: Outcome,
+  rule: string | undefined,
+  reasons: readonly string[]
+): MetricResult {
+  return { name, candidate, baseline, delta, deltaPct, direction, status, gated, outcome, rule, reasons }
 }
 
 function unmatchedRequiredGlob(rule: Rule): MetricResult {
