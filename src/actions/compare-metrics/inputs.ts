@@ -18,6 +18,11 @@ export interface CompareActionSettings {
   failOn?: FailOn
   token?: string
   trackingUri?: string
+  /**
+   * Base of the GitHub client's retry backoff in ms. Not an input: MODELGATE_RETRY_BASE_MS lets tests of the bundle
+   * exercise rate limits and 5xx retries without waiting GitHub's real seconds.
+   */
+  retryBaseMs?: number
 }
 
 export function getInputs(io: ActionIO, env: NodeJS.ProcessEnv = process.env): CompareActionSettings {
@@ -37,6 +42,7 @@ export function getInputs(io: ActionIO, env: NodeJS.ProcessEnv = process.env): C
     reportId: getOptionalInput(io, Inputs.ReportId),
     failOn: getChoiceInput(io, Inputs.FailOn, FAIL_ON_VALUES),
     token,
-    trackingUri: getOptionalInput(io, Inputs.TrackingUri)
+    trackingUri: getOptionalInput(io, Inputs.TrackingUri),
+    retryBaseMs: env.MODELGATE_RETRY_BASE_MS ? Number(env.MODELGATE_RETRY_BASE_MS) : undefined
   }
 }

@@ -121,7 +121,7 @@ async function publishComment(
     apiUrl: runContext.apiUrl,
     ...runContext.repository,
     log: message => io.info(message),
-    ...(process.env.MODELGATE_RETRY_BASE_MS ? { retryBaseMs: Number(process.env.MODELGATE_RETRY_BASE_MS) } : {})
+    ...(settings.retryBaseMs !== undefined ? { retryBaseMs: settings.retryBaseMs } : {})
   })
   try {
     const sticky = await upsertStickyComment(api, runContext.pullRequest, result.reportId, markdown)
