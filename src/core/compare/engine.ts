@@ -16,10 +16,19 @@
  * Percentages are taken against |baseline| (MLflow divides by the signed baseline, which flips the test for a
  * negative one). Comparisons allow 1e-12 of relative slack, so that 0.9 - 0.89 still counts as a change of 0.01.
  */
-import type { MetricSet, MetricValue } from '../metrics/types.js'
+import type { MetricSet, MetricValue, Provenance } from '../metrics/types.js'
 import { formatDelta, formatNumber, formatNumberDistinct, formatPercent } from '../report/format.js'
 import { inferDirection, RuleMatcher } from './rules.js'
-import type { Comparison, Direction, MetricResult, MetricStatus, Outcome, Rule, Verdict } from './types.js'
+import {
+  METRIC_STATUSES,
+  type Comparison,
+  type Direction,
+  type MetricResult,
+  type MetricStatus,
+  type Outcome,
+  type Rule,
+  type Verdict
+} from './types.js'
 
 export type FailOn = 'regression' | 'warning' | 'never'
 
@@ -52,7 +61,7 @@ export function compareMetrics(
     const anyCandidate = [...candidate.values.keys()].some(name => matcher.match(name) === rule)
     if (!anyCandidate) results.push(unmatchedRequiredGlob(rule))
   }
-  return summarize(candidate, baseline, results)
+  return summarizeComparison(candidate.provenance, baseline?.provenance, results)
 }
 
 /** Whether the step passes, given the verdict and the `fail-on` setting. */
@@ -202,8 +211,13 @@ function unmatchedRequiredGlob(rule: Rule): MetricResult {
   }
 }
 
-function summarize(candidate: MetricSet, baseline: MetricSet | undefined, metrics: MetricResult[]): Comparison {
-  const counts = Object.fromEntries(STATUS_KEYS.map(status => [status, 0])) as Record<MetricStatus, number>
+/** Counts, verdict and totals over per-metric results: the one definition the engine and its tests share. */
+export function summarizeComparison(
+  candidate: Provenance,
+  baseline: Provenance | undefined,
+  metrics: readonly MetricResult[]
+): Comparison {
+  const counts = Object.fromEntries(METRIC_STATUSES.map(status => [status, 0])) as Record<MetricStatus, number>
   let failures = 0
   let warnings = 0
   let regressions = 0
@@ -215,8 +229,8 @@ function summarize(candidate: MetricSet, baseline: MetricSet | undefined, metric
   }
   const verdict: Verdict = failures > 0 ? 'fail' : warnings > 0 ? 'warn' : 'pass'
   return {
-    candidate: candidate.provenance,
-    ...(baseline ? { baseline: baseline.provenance } : {}),
+    candidate,
+    ...(baseline ? { baseline } : {}),
     metrics,
     verdict,
     counts,
@@ -225,19 +239,6 @@ function summarize(candidate: MetricSet, baseline: MetricSet | undefined, metric
     warnings
   }
 }
-
-const STATUS_KEYS: readonly MetricStatus[] = [
-  'improved',
-  'regressed',
-  'within-tolerance',
-  'insufficient-improvement',
-  'below-floor',
-  'above-ceiling',
-  'missing',
-  'new',
-  'unchanged',
-  'invalid'
-]
 
 function describeInvalid(value: Extract<MetricValue, { kind: 'invalid' }>): string {
   switch (value.reason) {

@@ -2,18 +2,8 @@ import { describe, expect, it } from '@jest/globals'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ConfigurationError } from '../errors.js'
 import { loadConfigFile, parseConfig, parseRulesInput, selectModel } from './load.js'
-
-function errorOf(fn: () => unknown): ConfigurationError {
-  try {
-    fn()
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigurationError)
-    return error as ConfigurationError
-  }
-  throw new Error('expected a ConfigurationError')
-}
+import { configurationErrorOf } from '../../../test/helpers/errors.js'
 
 const good = `model: churn-classifier
 metrics:
@@ -36,7 +26,7 @@ describe('parseConfig', () => {
   })
 
   it('names file, line and key path of a bad value and what was expected', () => {
-    const error = errorOf(() =>
+    const error = configurationErrorOf(() =>
       parseConfig(good.replace('direction: lower, max: 50', 'direction: down, max: 50'), '.modelgate.yml')
     )
     expect(error.message).toBe(
@@ -45,7 +35,7 @@ describe('parseConfig', () => {
   })
 
   it('suggests the key meant by a typo and lists the valid keys', () => {
-    const error = errorOf(() =>
+    const error = configurationErrorOf(() =>
       parseConfig('metrics:\n  accuracy:\n    direction: higher\n    max_regression: 0.01\n', 'cfg.yml')
     )
     expect(error.message).toMatch(
@@ -55,7 +45,7 @@ describe('parseConfig', () => {
   })
 
   it('reports a wrong type with the value received', () => {
-    const error = errorOf(() => parseConfig('metrics:\n  accuracy: { min: "high" }\n', 'cfg.yml'))
+    const error = configurationErrorOf(() => parseConfig('metrics:\n  accuracy: { min: "high" }\n', 'cfg.yml'))
     expect(error.message).toBe('cfg.yml:2 (metrics.accuracy.min): expected a number, got "high"')
   })
 
@@ -73,29 +63,32 @@ describe('parseConfig', () => {
       ['metrics:\n  a: { min_absolute_change: 0, greater_is_better: true }\n', /expected a number > 0, got 0/],
       ['metrics:\n  a: { max-regression: -1, direction: higher }\n', /expected a number >= 0, got -1/]
     ]
-    for (const [text, expected] of cases) expect(errorOf(() => parseConfig(text, 'c.yml')).message).toMatch(expected)
+    for (const [text, expected] of cases)
+      expect(configurationErrorOf(() => parseConfig(text, 'c.yml')).message).toMatch(expected)
   })
 
   it('rejects a rule that is neither a direction nor a map', () => {
-    expect(errorOf(() => parseConfig('metrics:\n  a: up\n', 'c.yml')).message).toMatch(
+    expect(configurationErrorOf(() => parseConfig('metrics:\n  a: up\n', 'c.yml')).message).toMatch(
       /c\.yml:2 \(metrics\.a\): expected "higher", "lower" or a rule map/
     )
   })
 
   it('reports YAML syntax errors with their line', () => {
-    const error = errorOf(() => parseConfig('model: x\nmetrics:\n  a: { min: 1\n', 'c.yml'))
+    const error = configurationErrorOf(() => parseConfig('model: x\nmetrics:\n  a: { min: 1\n', 'c.yml'))
     expect(error.message).toMatch(/^c\.yml:\d+: is not valid YAML/)
     expect(error.place?.line).toBeGreaterThanOrEqual(3)
   })
 
   it('rejects a document that is not a map, and accepts an empty one', () => {
-    expect(errorOf(() => parseConfig('- a\n- b\n', 'c.yml')).message).toMatch(/expected a map .* got a list/)
+    expect(configurationErrorOf(() => parseConfig('- a\n- b\n', 'c.yml')).message).toMatch(
+      /expected a map .* got a list/
+    )
     expect(parseConfig('# nothing yet\n', 'c.yml')).toEqual({})
   })
 
   it('counts the problems it does not spell out', () => {
     const text = 'metrics:\n' + Array.from({ length: 8 }, (_, i) => `  m${i}: { min: "x" }\n`).join('')
-    expect(errorOf(() => parseConfig(text, 'c.yml')).message).toMatch(/\(and 3 more problems\)$/)
+    expect(configurationErrorOf(() => parseConfig(text, 'c.yml')).message).toMatch(/\(and 3 more problems\)$/)
   })
 })
 
@@ -106,7 +99,7 @@ describe('parseRulesInput', () => {
   })
 
   it('points into the input on errors', () => {
-    expect(errorOf(() => parseRulesInput('a: higher\nb: { mni: 1 }', "input 'rules'")).message).toMatch(
+    expect(configurationErrorOf(() => parseRulesInput('a: higher\nb: { mni: 1 }', "input 'rules'")).message).toMatch(
       /^input 'rules':2 \(b\.mni\): unknown key "mni"; did you mean "min"\?/
     )
   })
@@ -117,10 +110,10 @@ describe('selectModel', () => {
 
   it('picks a model of a list by name and explains a wrong or missing name', () => {
     expect(selectModel(multi, 'b', 'c.yml')?.model).toBe('b')
-    expect(errorOf(() => selectModel(multi, 'zz', 'c.yml')).message).toMatch(
+    expect(configurationErrorOf(() => selectModel(multi, 'zz', 'c.yml')).message).toMatch(
       /has no model named "zz"; expected one of: a, b/
     )
-    expect(errorOf(() => selectModel(multi, undefined, 'c.yml')).message).toMatch(/lists 2 models/)
+    expect(configurationErrorOf(() => selectModel(multi, undefined, 'c.yml')).message).toMatch(/lists 2 models/)
   })
 
   it('returns the top-level model, or nothing for an empty config', () => {

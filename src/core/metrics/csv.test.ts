@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals'
 import fc from 'fast-check'
-import { ConfigurationError } from '../errors.js'
 import { csvToMetrics, parseCsv, quoteCsvCell } from './csv.js'
 import { invalidValue, numberValue } from './types.js'
+import { configurationErrorOf } from '../../../test/helpers/errors.js'
 
 const context = { source: 'metrics.csv', role: 'baseline' }
 
@@ -12,16 +12,6 @@ function cells(text: string): string[][] {
 
 function metrics(text: string) {
   return [...csvToMetrics(parseCsv(text, context), context)]
-}
-
-function thrown(action: () => unknown): ConfigurationError {
-  try {
-    action()
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigurationError)
-    return error as ConfigurationError
-  }
-  throw new Error('expected a ConfigurationError')
 }
 
 describe('parseCsv', () => {
@@ -55,14 +45,14 @@ describe('parseCsv', () => {
   })
 
   it('refuses an unclosed quote, naming the line it opens on', () => {
-    const error = thrown(() => parseCsv('metric,value\n"acc,1\nloss,2\n', context))
+    const error = configurationErrorOf(() => parseCsv('metric,value\n"acc,1\nloss,2\n', context))
     expect(error.message).toBe(
       'metrics.csv:2: baseline metrics CSV has a quoted cell that is never closed (it opens on line 2); expected a closing "'
     )
   })
 
   it('refuses text after a closing quote', () => {
-    const error = thrown(() => parseCsv('metric,value\n"acc"uracy,1\n', context))
+    const error = configurationErrorOf(() => parseCsv('metric,value\n"acc"uracy,1\n', context))
     expect(error.place?.line).toBe(2)
     expect(error.detail).toContain('text after the closing quote of a cell ("uracy,1")')
   })
@@ -132,7 +122,7 @@ describe('csvToMetrics', () => {
     ['a semicolon separator', 'metric;value\na;1\n', 1, 'looks separated by ";"'],
     ['a tab separator', 'metric\tvalue\na\t1\n', 1, 'looks separated by tabs']
   ])('refuses %s, naming the line', (_case, text, line, words) => {
-    const error = thrown(() => metrics(text))
+    const error = configurationErrorOf(() => metrics(text))
     expect(error.place).toEqual({ source: 'metrics.csv', line })
     expect(error.detail).toContain(words)
     expect(error.detail).toMatch(/^baseline metrics CSV /)

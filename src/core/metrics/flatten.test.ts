@@ -1,5 +1,4 @@
 import { describe, expect, it } from '@jest/globals'
-import { ConfigurationError } from '../errors.js'
 import {
   DocObject,
   Leaf,
@@ -10,6 +9,7 @@ import {
   type DocNode
 } from './flatten.js'
 import { invalidValue, numberValue } from './types.js'
+import { configurationErrorOf } from '../../../test/helpers/errors.js'
 
 const context = { source: 'metrics.json', role: 'candidate' }
 
@@ -28,16 +28,6 @@ function text(raw: string): Leaf {
 
 function flatten(root: DocNode | undefined) {
   return flattenDocument(root, new MetricCollector(context, 'a JSON object'))
-}
-
-function thrown(action: () => unknown): ConfigurationError {
-  try {
-    action()
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigurationError)
-    return error as ConfigurationError
-  }
-  throw new Error('expected a ConfigurationError')
 }
 
 describe('classifyText', () => {
@@ -93,7 +83,7 @@ describe('MetricCollector', () => {
     const collector = new MetricCollector({ ...context, maxMetrics: 3 }, 'x')
     for (const name of ['a', 'b', 'c']) collector.add(name, numberValue(1))
     collector.add('a', numberValue(2))
-    const error = thrown(() => collector.add('d', numberValue(1)))
+    const error = configurationErrorOf(() => collector.add('d', numberValue(1)))
     expect(error.message).toContain('metrics.json: candidate metrics hold more than 3 metrics')
   })
 
@@ -102,14 +92,16 @@ describe('MetricCollector', () => {
   })
 
   it.each(['', '   ', '\u00a0'])('refuses the blank metric name %j', name => {
-    const error = thrown(() => new MetricCollector(context, 'names').add(name, numberValue(1)))
+    const error = configurationErrorOf(() => new MetricCollector(context, 'names').add(name, numberValue(1)))
     expect(error.detail).toMatch(
       /^candidate metrics include a metric with (an empty name|a name of only spaces); expected names$/
     )
   })
 
   it('refuses a source with no metrics at all', () => {
-    expect(thrown(() => new MetricCollector(context, 'names').finish()).message).toContain('holds no metrics')
+    expect(configurationErrorOf(() => new MetricCollector(context, 'names').finish()).message).toContain(
+      'holds no metrics'
+    )
   })
 })
 
@@ -170,15 +162,15 @@ describe('flattenDocument', () => {
   })
 
   it('names the entry and its line when a benchmark entry lacks a name or a value', () => {
-    const noName = thrown(() => flatten([object([['value', 1]], 7)]))
+    const noName = configurationErrorOf(() => flatten([object([['value', 1]], 7)]))
     expect(noName.place).toEqual({ source: 'metrics.json', path: '[0]', line: 7 })
     expect(noName.detail).toContain('entry 1 has no "name" (keys: "value")')
-    const noValue = thrown(() => flatten([object([['name', text('acc')]], 3)]))
+    const noValue = configurationErrorOf(() => flatten([object([['name', text('acc')]], 3)]))
     expect(noValue.message).toBe(
       'metrics.json:3 ([0]): candidate metrics entry 1 ("acc") has no "value"; expected entries like {"name": "accuracy", "value": 0.93}'
     )
     expect(
-      thrown(() =>
+      configurationErrorOf(() =>
         flatten([
           object([
             ['name', object([])],
@@ -187,25 +179,27 @@ describe('flattenDocument', () => {
         ])
       ).detail
     ).toContain('a non-text "name"')
-    expect(thrown(() => flatten([0.5])).detail).toContain('entry 1 is a single value ("0.5")')
+    expect(configurationErrorOf(() => flatten([0.5])).detail).toContain('entry 1 is a single value ("0.5")')
   })
 
   it('refuses a single value, an empty object or list, and no document', () => {
-    expect(thrown(() => flatten(0.93)).detail).toBe(
+    expect(configurationErrorOf(() => flatten(0.93)).detail).toBe(
       'candidate metrics file holds a single value ("0.93"), not named metrics; expected a JSON object'
     )
-    expect(thrown(() => flatten(text('hello'))).detail).toContain('single value ("hello")')
-    expect(thrown(() => flatten(object([], 2))).message).toBe(
+    expect(configurationErrorOf(() => flatten(text('hello'))).detail).toContain('single value ("hello")')
+    expect(configurationErrorOf(() => flatten(object([], 2))).message).toBe(
       'metrics.json:2: candidate metrics file holds no metrics (an empty object); expected a JSON object'
     )
-    expect(thrown(() => flatten([])).detail).toContain('an empty list')
-    expect(thrown(() => flatten(undefined)).detail).toContain('no metrics')
+    expect(configurationErrorOf(() => flatten([])).detail).toContain('an empty list')
+    expect(configurationErrorOf(() => flatten(undefined)).detail).toContain('no metrics')
   })
 
   it('stops at a self-referencing structure instead of overflowing the stack', () => {
     const loop = object([])
     loop.keys.push('again')
     loop.values.push(loop)
-    expect(thrown(() => flatten(object([['root', loop]]))).detail).toContain('nested more than 256 levels')
+    expect(configurationErrorOf(() => flatten(object([['root', loop]]))).detail).toContain(
+      'nested more than 256 levels'
+    )
   })
 })

@@ -3,10 +3,10 @@ import { execFileSync } from 'node:child_process'
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ConfigurationError } from '../errors.js'
 import { parseGitSpec, readGitFile } from './git.js'
 import { GitResolver, loadMetrics } from './source.js'
 import { invalidValue, numberValue } from './types.js'
+import { configurationRejection } from '../../../test/helpers/errors.js'
 
 let root: string
 let repo: string
@@ -19,16 +19,6 @@ function git(cwd: string, ...args: string[]): string {
 function write(path: string, text: string): void {
   mkdirSync(join(path, '..'), { recursive: true })
   writeFileSync(path, text)
-}
-
-async function rejection(promise: Promise<unknown>): Promise<ConfigurationError> {
-  try {
-    await promise
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigurationError)
-    return error as ConfigurationError
-  }
-  throw new Error('expected a ConfigurationError')
 }
 
 beforeAll(() => {
@@ -94,7 +84,7 @@ describe('git sources', () => {
   })
 
   it('explains an unknown ref with the actions/checkout fetch-depth advice', async () => {
-    const error = await rejection(loadMetrics('git:origin/main:metrics/eval.json', context()))
+    const error = await configurationRejection(loadMetrics('git:origin/main:metrics/eval.json', context()))
     expect(error.place).toEqual({ source: 'git:origin/main:metrics/eval.json' })
     expect(error.detail).toContain('baseline metrics: git ref "origin/main" is not a commit in the repository at')
     expect(error.detail).toContain('set fetch-depth: 0 on the checkout step')
@@ -104,29 +94,35 @@ describe('git sources', () => {
   it('says when the clone is shallow', async () => {
     const shallow = join(root, 'shallow')
     git(root, 'clone', '-q', '--depth', '1', `file://${repo}`, shallow)
-    const error = await rejection(loadMetrics('git:HEAD~1:metrics/eval.json', { workspace: shallow, role: 'baseline' }))
+    const error = await configurationRejection(
+      loadMetrics('git:HEAD~1:metrics/eval.json', { workspace: shallow, role: 'baseline' })
+    )
     expect(error.detail).toContain('(a shallow clone)')
     expect(error.detail).toContain('set fetch-depth: 0 on the checkout step, or at least 2 so that HEAD~1 is fetched')
   })
 
   it('names the ref and commit when the path is not there, or is a directory', async () => {
-    const missing = await rejection(loadMetrics('git:HEAD~1:metrics/missing.json', context()))
+    const missing = await configurationRejection(loadMetrics('git:HEAD~1:metrics/missing.json', context()))
     expect(missing.detail).toBe(
       `baseline metrics: "metrics/missing.json" does not exist at HEAD~1 (commit ${commits.first.slice(0, 12)}); expected a file path relative to the repository root`
     )
-    const directory = await rejection(loadMetrics('git:HEAD:metrics.json', context()))
+    const directory = await configurationRejection(loadMetrics('git:HEAD:metrics.json', context()))
     expect(directory.detail).toContain('does not exist')
     mkdirSync(join(repo, 'sub.json'))
     write(join(repo, 'sub.json/x'), '1')
     git(repo, 'add', '.')
     git(repo, 'commit', '-q', '-m', 'dir')
-    expect((await rejection(loadMetrics('git:HEAD:sub.json', context()))).detail).toContain('is a directory at HEAD')
+    expect((await configurationRejection(loadMetrics('git:HEAD:sub.json', context()))).detail).toContain(
+      'is a directory at HEAD'
+    )
   })
 
   it('refuses a workspace that is not a git repository', async () => {
     const plain = mkdtempSync(join(tmpdir(), 'modelgate-plain-'))
     try {
-      const error = await rejection(loadMetrics('git:HEAD:metrics.json', { workspace: plain, role: 'baseline' }))
+      const error = await configurationRejection(
+        loadMetrics('git:HEAD:metrics.json', { workspace: plain, role: 'baseline' })
+      )
       expect(error.detail).toContain(`${plain} is not a git repository`)
     } finally {
       rmSync(plain, { recursive: true, force: true })
@@ -135,9 +131,11 @@ describe('git sources', () => {
 
   it('says when git is not installed, or the workspace does not exist', async () => {
     const resolvers = [new GitResolver({ git: join(root, 'no-such-git') })]
-    const error = await rejection(loadMetrics('git:HEAD:metrics/eval.json', context(), resolvers))
+    const error = await configurationRejection(loadMetrics('git:HEAD:metrics/eval.json', context(), resolvers))
     expect(error.detail).toContain('git is not installed or not on PATH')
-    const gone = await rejection(loadMetrics('git:HEAD:m.json', { workspace: join(root, 'gone'), role: 'baseline' }))
+    const gone = await configurationRejection(
+      loadMetrics('git:HEAD:m.json', { workspace: join(root, 'gone'), role: 'baseline' })
+    )
     expect(gone.detail).toContain('does not exist, so git cannot run in it')
   })
 
@@ -146,24 +144,28 @@ describe('git sources', () => {
     writeFileSync(slow, '#!/bin/sh\nexec sleep 10\n')
     chmodSync(slow, 0o755)
     const resolvers = [new GitResolver({ git: slow, timeoutMs: 200 })]
-    const error = await rejection(loadMetrics('git:HEAD:metrics/eval.json', context(), resolvers))
+    const error = await configurationRejection(loadMetrics('git:HEAD:metrics/eval.json', context(), resolvers))
     expect(error.detail).toContain('did not finish within')
   })
 
   it('refuses options disguised as refs, and malformed specs, before running git', async () => {
     const resolvers = [new GitResolver({ git: join(root, 'no-such-git') })]
-    expect((await rejection(loadMetrics('git:--output=x:m.json', context(), resolvers))).detail).toContain(
+    expect((await configurationRejection(loadMetrics('git:--output=x:m.json', context(), resolvers))).detail).toContain(
       'starts with "-"'
     )
-    expect((await rejection(loadMetrics('git:HEAD', context(), resolvers))).detail).toContain('missing its path')
-    expect((await rejection(loadMetrics('git::m.json', context(), resolvers))).detail).toContain('missing its ref')
-    expect((await rejection(loadMetrics('git:HEAD:m.txt', context(), resolvers))).detail).toContain(
+    expect((await configurationRejection(loadMetrics('git:HEAD', context(), resolvers))).detail).toContain(
+      'missing its path'
+    )
+    expect((await configurationRejection(loadMetrics('git::m.json', context(), resolvers))).detail).toContain(
+      'missing its ref'
+    )
+    expect((await configurationRejection(loadMetrics('git:HEAD:m.txt', context(), resolvers))).detail).toContain(
       'unsupported extension ".txt"'
     )
   })
 
   it('refuses a blob over the size limit without reading it', async () => {
-    const error = await rejection(
+    const error = await configurationRejection(
       readGitFile('HEAD', 'metrics/eval.json', { cwd: repo, source: 'git:HEAD:metrics/eval.json', maxBytes: 10 })
     )
     expect(error.detail).toMatch(/is \d+ bytes; a metrics file over 10 bytes is refused/)

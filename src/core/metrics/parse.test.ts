@@ -1,21 +1,11 @@
 import { describe, expect, it } from '@jest/globals'
 import fc from 'fast-check'
 import { dump } from 'js-yaml'
-import { ConfigurationError } from '../errors.js'
 import { decodeMetricsText, formatFromPath, parseMetrics, parseMetricsBytes } from './parse.js'
 import { invalidValue, numberValue, type MetricValue } from './types.js'
+import { configurationErrorOf } from '../../../test/helpers/errors.js'
 
 const context = { source: 'metrics/candidate.json', role: 'candidate' }
-
-function thrown(action: () => unknown): ConfigurationError {
-  try {
-    action()
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigurationError)
-    return error as ConfigurationError
-  }
-  throw new Error('expected a ConfigurationError')
-}
 
 /** What the flattening should give for plain data: dotted names, list indices, empty groups as 'empty'. */
 function reference(value: unknown, prefix = '', out = new Map<string, MetricValue>()): Map<string, MetricValue> {
@@ -70,14 +60,14 @@ describe('decodeMetricsText', () => {
   })
 
   it('refuses binary data, naming the NUL byte and its line', () => {
-    const error = thrown(() => decodeMetricsText(bytes('{\n"a": 1', [0, 1, 2]), context))
+    const error = configurationErrorOf(() => decodeMetricsText(bytes('{\n"a": 1', [0, 1, 2]), context))
     expect(error.message).toBe(
       'metrics/candidate.json:2: candidate metrics file is not text: it has a NUL byte at offset 8, so it is binary (or UTF-16 without a byte-order mark); expected a UTF-8 text file'
     )
   })
 
   it('refuses text that is not UTF-8, naming the line of the first bad byte', () => {
-    const error = thrown(() =>
+    const error = configurationErrorOf(() =>
       decodeMetricsText(Buffer.from('metric,value\nacc,1\npr\xe9cision,2\n', 'latin1'), context)
     )
     expect(error.place?.line).toBe(3)
@@ -104,13 +94,13 @@ describe('parseMetrics', () => {
   })
 
   it('takes a plain source string as the context', () => {
-    expect(thrown(() => parseMetrics('{}', 'json', 'x.json')).message).toBe(
+    expect(configurationErrorOf(() => parseMetrics('{}', 'json', 'x.json')).message).toBe(
       'x.json:1: metrics file holds no metrics (an empty object); expected a JSON object of metric names to numbers (nesting allowed), or a list of {"name": ..., "value": ...} entries'
     )
   })
 
   it('reports malformed JSON with the line, the role and what was expected', () => {
-    const error = thrown(() => parseMetrics('{\n  "accuracy": 0.93\n  "f1": 0.9\n}', 'json', context))
+    const error = configurationErrorOf(() => parseMetrics('{\n  "accuracy": 0.93\n  "f1": 0.9\n}', 'json', context))
     expect(error.place).toEqual({ source: 'metrics/candidate.json', line: 3 })
     expect(error.message).toMatch(
       /^metrics\/candidate\.json:3: candidate metrics are not valid JSON \(column 3\): unexpected .*; expected a JSON object of metric names to numbers/
@@ -166,13 +156,13 @@ describe('parseMetrics', () => {
   })
 
   it('reports malformed YAML with the line', () => {
-    const error = thrown(() => parseMetrics('a: 1\nb:\n  c: 1\n   d: 2\n', 'yaml', context))
+    const error = configurationErrorOf(() => parseMetrics('a: 1\nb:\n  c: 1\n   d: 2\n', 'yaml', context))
     expect(error.place).toEqual({ source: 'metrics/candidate.json', line: 4 })
     expect(error.detail).toMatch(/^candidate metrics are not valid YAML: .*; expected a YAML mapping/)
   })
 
   it('refuses several YAML documents, pointing at the second', () => {
-    const error = thrown(() => parseMetrics('# metrics\n---\na: 1\n---\na: 2\n', 'yaml', context))
+    const error = configurationErrorOf(() => parseMetrics('# metrics\n---\na: 1\n---\na: 2\n', 'yaml', context))
     expect(error.place?.line).toBe(4)
     expect(error.detail).toContain('holds 2 YAML documents')
   })
@@ -186,13 +176,15 @@ describe('parseMetrics', () => {
   })
 
   it.each(['json', 'yaml', 'csv'] as const)('refuses an empty or blank %s text, and an LFS pointer', format => {
-    expect(thrown(() => parseMetrics('', format, context)).detail).toMatch(
+    expect(configurationErrorOf(() => parseMetrics('', format, context)).detail).toMatch(
       /^candidate metrics file is empty; expected /
     )
-    expect(thrown(() => parseMetrics(' \n\t\r\n', format, context)).detail).toContain('holds only whitespace')
-    expect(thrown(() => parseMetrics('\ufeff', format, context)).detail).toContain('is empty')
+    expect(configurationErrorOf(() => parseMetrics(' \n\t\r\n', format, context)).detail).toContain(
+      'holds only whitespace'
+    )
+    expect(configurationErrorOf(() => parseMetrics('\ufeff', format, context)).detail).toContain('is empty')
     const pointer = 'version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 10\n'
-    expect(thrown(() => parseMetrics(pointer, format, context)).detail).toContain('Git LFS pointer')
+    expect(configurationErrorOf(() => parseMetrics(pointer, format, context)).detail).toContain('Git LFS pointer')
   })
 
   it('parses bytes through the decoder', () => {

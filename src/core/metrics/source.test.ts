@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ConfigurationError } from '../errors.js'
 import {
   FileResolver,
   MAX_METRICS,
@@ -13,20 +12,11 @@ import {
   type SourceContext
 } from './source.js'
 import { invalidValue, numberValue, type MetricSet } from './types.js'
+import { configurationRejection } from '../../../test/helpers/errors.js'
 
 let workspace: string
 let outside: string
 const context = (): SourceContext => ({ workspace, role: 'candidate' })
-
-async function rejection(promise: Promise<unknown>): Promise<ConfigurationError> {
-  try {
-    await promise
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigurationError)
-    return error as ConfigurationError
-  }
-  throw new Error('expected a ConfigurationError')
-}
 
 beforeAll(() => {
   workspace = mkdtempSync(join(tmpdir(), 'modelgate-source-'))
@@ -69,18 +59,18 @@ describe('file sources', () => {
   })
 
   it('says where it looked for a missing file', async () => {
-    const error = await rejection(loadMetrics('metrics/candidate.json', context()))
+    const error = await configurationRejection(loadMetrics('metrics/candidate.json', context()))
     expect(error.message).toBe(
       `metrics/candidate.json: candidate metrics file not found (looked for ${join(workspace, 'metrics/candidate.json')}); expected a path relative to the workspace, or git:<ref>:<path> for a file at a git ref`
     )
   })
 
   it('refuses a directory and an unknown extension', async () => {
-    expect((await rejection(loadMetrics('metrics', context()))).detail).toBe(
+    expect((await configurationRejection(loadMetrics('metrics', context()))).detail).toBe(
       `candidate metrics path is a directory (${join(workspace, 'metrics')}); expected a metrics file`
     )
     writeFileSync(join(workspace, 'metrics.txt'), 'accuracy 0.9')
-    expect((await rejection(loadMetrics('metrics.txt', context()))).detail).toBe(
+    expect((await configurationRejection(loadMetrics('metrics.txt', context()))).detail).toBe(
       'candidate metrics file has the unsupported extension ".txt"; expected one of .json, .yaml, .yml, .csv (the extension chooses the format)'
     )
   })
@@ -90,7 +80,7 @@ describe('file sources', () => {
     writeFileSync(huge, '')
     // Sparse: the size is what stat reports, so no 64 MiB is written to disk.
     truncateSync(huge, MAX_METRICS_FILE_BYTES + 1)
-    const error = await rejection(loadMetrics('huge.json', context()))
+    const error = await configurationRejection(loadMetrics('huge.json', context()))
     expect(error.detail).toBe(
       `candidate metrics file is ${MAX_METRICS_FILE_BYTES + 1} bytes; a metrics file over 67108864 bytes (64 MiB) is refused (is it predictions or logs rather than metrics?)`
     )
@@ -102,7 +92,7 @@ describe('file sources', () => {
     for (let i = 0; i <= MAX_METRICS; i++) parts.push(`m${i.toString(36)},${i & 7}`)
     writeFileSync(join(workspace, 'many.csv'), `metric,value\n${parts.join('\n')}\n`)
     parts.length = 0
-    const error = await rejection(loadMetrics('many.csv', context()))
+    const error = await configurationRejection(loadMetrics('many.csv', context()))
     expect(error.detail).toContain('candidate metrics hold more than 2,000,000 metrics')
     rmSync(join(workspace, 'many.csv'))
   })
@@ -112,7 +102,7 @@ describe('file sources', () => {
     const locked = join(workspace, 'locked.json')
     writeFileSync(locked, '{"a": 1}')
     chmodSync(locked, 0o000)
-    expect((await rejection(loadMetrics('locked.json', context()))).detail).toContain('permission denied')
+    expect((await configurationRejection(loadMetrics('locked.json', context()))).detail).toContain('permission denied')
     chmodSync(locked, 0o644)
   })
 
@@ -132,12 +122,14 @@ describe('registry sources', () => {
   it.each(['mlflow-run:0a1b2c3d', 'models:/churn@champion', 'models:/churn/3'])(
     '%s fails clearly until the register-model work lands',
     async spec => {
-      const error = await rejection(loadMetrics(spec, { ...context(), role: 'baseline' }))
+      const error = await configurationRejection(loadMetrics(spec, { ...context(), role: 'baseline' }))
       expect(error.place).toEqual({ source: spec })
       expect(error.detail).toMatch(/^baseline metrics from an MLflow .* are not available in this version of modelgate/)
       expect(error.detail).toContain('register-model')
       expect(error.detail).toContain('MLflow tracking URI (none is set)')
-      const withUri = await rejection(loadMetrics(spec, { ...context(), trackingUri: 'http://mlflow:5000' }))
+      const withUri = await configurationRejection(
+        loadMetrics(spec, { ...context(), trackingUri: 'http://mlflow:5000' })
+      )
       expect(withUri.detail).not.toContain('none is set')
     }
   )
@@ -167,15 +159,15 @@ describe('registry sources', () => {
 
 describe('spec errors', () => {
   it('refuses an empty spec, naming the input', async () => {
-    const error = await rejection(loadMetrics(' \n', context()))
+    const error = await configurationRejection(loadMetrics(' \n', context()))
     expect(error.message).toMatch(/^input 'candidate': no candidate metrics source given; expected a metrics file path/)
   })
 
   it('refuses an unknown scheme, listing the supported sources', async () => {
-    const s3 = await rejection(loadMetrics('s3://bucket/metrics.json', context()))
+    const s3 = await configurationRejection(loadMetrics('s3://bucket/metrics.json', context()))
     expect(s3.detail).toContain('unknown scheme "s3:"; expected a metrics file path (.json, .yaml, .yml or .csv), git:')
     expect(s3.detail).not.toContain('write ./')
-    const colon = await rejection(loadMetrics('run:3.json', context()))
+    const colon = await configurationRejection(loadMetrics('run:3.json', context()))
     expect(colon.detail).toContain('(write ./run:3.json for a file whose name contains a colon)')
   })
 })

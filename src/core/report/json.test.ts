@@ -1,9 +1,10 @@
 import { describe, expect, it } from '@jest/globals'
-import type { Comparison, MetricResult, MetricStatus, Rule } from '../compare/types.js'
+import type { Comparison, MetricResult, Rule } from '../compare/types.js'
 import { METRIC_STATUSES } from '../compare/types.js'
 import type { MetricValue } from '../metrics/types.js'
 import { buildJsonReport } from './json.js'
 import type { ReportContext } from './markdown.js'
+import { summarizeComparison } from '../compare/engine.js'
 
 const num = (value: number): MetricValue => ({ kind: 'number', value })
 
@@ -12,23 +13,18 @@ function metric(name: string, extra: Partial<MetricResult> = {}): MetricResult {
 }
 
 function compare(metrics: MetricResult[], extra: Partial<Comparison> = {}): Comparison {
-  const counts = Object.fromEntries(METRIC_STATUSES.map(s => [s, 0])) as Record<MetricStatus, number>
-  for (const m of metrics) counts[m.status]++
   return {
-    candidate: { kind: 'file', spec: 'candidate.json', path: 'candidate.json' },
-    baseline: {
-      kind: 'model-version',
-      spec: 'models:/churn@champion',
-      model: 'churn',
-      version: '7',
-      alias: 'champion'
-    },
-    metrics,
-    verdict: 'fail',
-    counts,
-    regressions: 1,
-    failures: 2,
-    warnings: 0,
+    ...summarizeComparison(
+      { kind: 'file', spec: 'candidate.json', path: 'candidate.json' },
+      {
+        kind: 'model-version',
+        spec: 'models:/churn@champion',
+        model: 'churn',
+        version: '7',
+        alias: 'champion'
+      },
+      metrics
+    ),
     ...extra
   }
 }

@@ -1,7 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import fc from 'fast-check'
 import type { Comparison, MetricResult, MetricStatus, Outcome, Rule } from '../compare/types.js'
-import { METRIC_STATUSES } from '../compare/types.js'
 import type { MetricValue, Provenance } from '../metrics/types.js'
 import {
   COMMENT_MAX_LENGTH,
@@ -11,6 +10,7 @@ import {
   SUMMARY_MAX_BYTES,
   utf8Length
 } from './markdown.js'
+import { summarizeComparison } from '../compare/engine.js'
 
 // ---------------------------------------------------------------------------------------------------------------
 // Building comparisons by hand.
@@ -52,27 +52,7 @@ const BASELINE: Provenance = {
 }
 
 function compare(metrics: readonly MetricResult[], extra: Partial<Comparison> = {}): Comparison {
-  const counts = Object.fromEntries(METRIC_STATUSES.map(s => [s, 0])) as Record<MetricStatus, number>
-  let failures = 0
-  let warnings = 0
-  let regressions = 0
-  for (const metric of metrics) {
-    counts[metric.status]++
-    if (metric.outcome === 'fail') failures++
-    if (metric.outcome === 'warn') warnings++
-    if (metric.gated && metric.status === 'regressed' && metric.outcome !== 'pass') regressions++
-  }
-  return {
-    candidate: CANDIDATE,
-    baseline: BASELINE,
-    metrics,
-    verdict: failures > 0 ? 'fail' : warnings > 0 ? 'warn' : 'pass',
-    counts,
-    regressions,
-    failures,
-    warnings,
-    ...extra
-  }
+  return { ...summarizeComparison(CANDIDATE, BASELINE, metrics), ...extra }
 }
 
 const CONTEXT: ReportContext = {

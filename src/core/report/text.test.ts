@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals'
-import type { Comparison, MetricResult, MetricStatus, Rule } from '../compare/types.js'
-import { METRIC_STATUSES } from '../compare/types.js'
+import type { Comparison, MetricResult, Rule } from '../compare/types.js'
 import type { MetricValue } from '../metrics/types.js'
 import type { ReportContext } from './markdown.js'
 import { renderText } from './text.js'
+import { summarizeComparison } from '../compare/engine.js'
 
 const num = (value: number): MetricValue => ({ kind: 'number', value })
 
@@ -25,18 +25,12 @@ function metric(name: string, extra: Partial<MetricResult> = {}): MetricResult {
 }
 
 function compare(metrics: MetricResult[], extra: Partial<Comparison> = {}): Comparison {
-  const counts = Object.fromEntries(METRIC_STATUSES.map(s => [s, 0])) as Record<MetricStatus, number>
-  for (const m of metrics) counts[m.status]++
-  const failures = metrics.filter(m => m.outcome === 'fail').length
   return {
-    candidate: { kind: 'file', spec: 'candidate.json', path: 'candidate.json' },
-    baseline: { kind: 'mlflow-run', spec: 'runs:/abc123/metrics', runId: 'abc123' },
-    metrics,
-    verdict: failures > 0 ? 'fail' : 'pass',
-    counts,
-    regressions: 0,
-    failures,
-    warnings: 0,
+    ...summarizeComparison(
+      { kind: 'file', spec: 'candidate.json', path: 'candidate.json' },
+      { kind: 'mlflow-run', spec: 'runs:/abc123/metrics', runId: 'abc123' },
+      metrics
+    ),
     ...extra
   }
 }
