@@ -1,0 +1,69 @@
+/**
+ * The vocabulary of model validation: each check yields one CheckResult with findings; the validate-model action
+ * turns them into job-summary rows and a verdict. Check modules produce these and nothing else.
+ */
+
+export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip'
+export type FindingSeverity = 'error' | 'warning' | 'info'
+
+export interface Finding {
+  readonly severity: FindingSeverity
+  /** What is wrong (or notable), one sentence. */
+  readonly message: string
+  /** The model-relative file it concerns, with forward slashes. */
+  readonly file?: string
+  /** What to do about it, when there is something to do. */
+  readonly fix?: string
+}
+
+export type CheckId =
+  | 'mlmodel'
+  | 'flavors'
+  | 'signature'
+  | 'input-example'
+  | 'environment'
+  | 'size'
+  | 'manifest'
+  | 'paths'
+  | 'secrets'
+  | 'pickle'
+  | 'smoke-test'
+
+export interface CheckResult {
+  readonly id: CheckId
+  readonly title: string
+  readonly status: CheckStatus
+  /** One line for the summary table. */
+  readonly summary: string
+  readonly findings: readonly Finding[]
+  /** Machine-readable extras for the JSON report (sizes, digests, latencies, flavors). */
+  readonly data?: Readonly<Record<string, unknown>>
+}
+
+/** Builds a result whose status follows from its findings: any error fails, any warning warns. */
+export function checkResult(
+  id: CheckId,
+  title: string,
+  summary: string,
+  findings: readonly Finding[],
+  data?: Record<string, unknown>
+): CheckResult {
+  const status: CheckStatus = findings.some(f => f.severity === 'error')
+    ? 'fail'
+    : findings.some(f => f.severity === 'warning')
+      ? 'warn'
+      : 'pass'
+  return { id, title, status, summary, findings, ...(data ? { data } : {}) }
+}
+
+export function skippedCheck(id: CheckId, title: string, why: string): CheckResult {
+  return { id, title, status: 'skip', summary: why, findings: [] }
+}
+
+/** A file of the model directory, as the walk found it (never a symlink: those are refused or resolved inside). */
+export interface ModelFile {
+  /** Model-relative path with forward slashes, e.g. `data/model.pkl`. */
+  readonly path: string
+  readonly absolute: string
+  readonly size: number
+}
