@@ -28,6 +28,7 @@ export type CheckId =
   | 'secrets'
   | 'pickle'
   | 'smoke-test'
+  | 'metrics'
 
 export interface CheckResult {
   readonly id: CheckId
