@@ -1,0 +1,599 @@
+/**
+ * Model signatures: the JSON strings under `signature:` in MLmodel (`mlflow/types/schema.py`), parsed into types we
+ * can check values against, with MLflow's own structural rules (a schema is all columns or all tensors, all named or
+ * all unnamed, ...), and the value rules MLflow applies to parameters (`_enforce_param_datatype`) and to values
+ * nested in arrays, objects and maps (`_enforce_datatype`, which judges them with pandas' dtype rules).
+ *
+ * JSON has one number type, and JSON.parse cannot tell `2` from `2.0`, but MLflow can: Python reads them as int and
+ * float, and in nested values and params that decides whether a value passes. So value checks take a `numberForm`
+ * lookup that says how a number was written in the file; without one, whole numbers count as integers.
+ */
+import type { KeyPath } from '../config/yaml-locate.js'
+import { describeValue } from '../errors.js'
+
+export const DATA_TYPES = ['boolean', 'integer', 'long', 'float', 'double', 'string', 'binary', 'datetime'] as const
+export type DataTypeName = (typeof DATA_TYPES)[number]
+
+export type ValueType =
+  | { readonly kind: 'scalar'; readonly type: DataTypeName }
+  | { readonly kind: 'array'; readonly items: ValueType }
+  | { readonly kind: 'object'; readonly properties: readonly PropertySpec[] }
+  | { readonly kind: 'map'; readonly values: ValueType }
+  | { readonly kind: 'sparkml_vector' }
+  | { readonly kind: 'any' }
+
+export interface PropertySpec {
+  readonly name: string
+  readonly type: ValueType
+  readonly required: boolean
+}
+
+export interface ColumnSpec {
+  readonly kind: 'column'
+  readonly name?: string
+  readonly type: ValueType
+  readonly required: boolean
+}
+
+export interface TensorSpec {
+  readonly kind: 'tensor'
+  readonly name?: string
+  /** A numpy dtype name as MLflow writes it: `float64`, `int32`, `bool`, `str`, `object`, `datetime64[ns]`... */
+  readonly dtype: string
+  /** -1 marks a dimension of any size. */
+  readonly shape: readonly number[]
+}
+
+export type Schema =
+  | { readonly kind: 'columns'; readonly named: boolean; readonly specs: readonly ColumnSpec[] }
+  | { readonly kind: 'tensors'; readonly named: boolean; readonly specs: readonly TensorSpec[] }
+
+export interface ParamSpec {
+  readonly name: string
+  /** A scalar type or an object (MLflow refuses binary params). */
+  readonly type: ValueType
+  readonly default: unknown
+  /** null for a single value, [-1] for a list. */
+  readonly shape: readonly number[] | null
+}
+
+/** A signature JSON string that MLflow would refuse to load; `path` points inside the JSON. */
+export class SignatureError extends Error {
+  readonly path: KeyPath
+  constructor(message: string, path: KeyPath) {
+    super(message)
+    this.name = 'SignatureError'
+    this.path = path
+  }
+}
+
+export interface ParsedSchema {
+  readonly schema: Schema
+  /** Things MLflow accepts that we cannot vouch for (a numpy dtype we do not know). */
+  readonly warnings: readonly string[]
+}
+
+/** How a number was written in the JSON file, when known: `2` is an int to Python, `2.0` a float. */
+export type NumberForm = (container: object, key: string | number) => 'int' | 'float' | undefined
+
+const NESTED_TYPES = ['array', 'object', 'map', 'sparkml_vector', 'any'] as const
+
+// numpy dtype names as `np.dtype(...).name` writes them; MLflow refuses sized flexible types (`<U10`, `str32`).
+const DTYPE_PATTERN =
+  /^(bool|u?int(8|16|32|64)|float(16|32|64|96|128)|longdouble|complex(64|128|192|256)|clongdouble|str|bytes|object|void|(datetime|timedelta)64(\[\d*(Y|M|W|D|h|m|s|ms|us|ns|ps|fs|as)\])?)$/
+
+export function parseSchema(json: string): ParsedSchema {
+  const document = parseJsonText(json)
+  if (!Array.isArray(document)) throw new SignatureError(`expected a JSON list of specs, got ${kindOf(document)}`, [])
+  if (document.length === 0) throw new SignatureError('is an empty list; MLflow refuses a schema without inputs', [])
+  const warnings: string[] = []
+  const specs = document.map((item, index) => parseSpec(item, [index], warnings))
+  const tensors = specs.filter((s): s is TensorSpec => s.kind === 'tensor')
+  if (tensors.length !== 0 && tensors.length !== specs.length) {
+    throw new SignatureError('mixes column specs and tensor specs; MLflow allows one kind per schema', [])
+  }
+  const named = specs.filter(s => s.name !== undefined)
+  if (named.length !== 0 && named.length !== specs.length) {
+    throw new SignatureError('mixes named and unnamed specs; MLflow needs all named or all unnamed', [])
+  }
+  const names = new Set<string>()
+  for (const [index, spec] of specs.entries()) {
+    if (spec.name === undefined) continue
+    if (names.has(spec.name)) throw new SignatureError(`names ${JSON.stringify(spec.name)} twice`, [index, 'name'])
+    names.add(spec.name)
+  }
+  const isNamed = named.length > 0
+  if (tensors.length > 1 && !isNamed) {
+    throw new SignatureError('has several unnamed tensors; MLflow needs a name for each', [])
+  }
+  if (!isNamed && specs.some(s => s.kind === 'column' && !s.required)) {
+    throw new SignatureError('has unnamed optional columns; MLflow needs names on optional columns', [])
+  }
+  const schema: Schema = tensors.length
+    ? { kind: 'tensors', named: isNamed, specs: tensors }
+    : { kind: 'columns', named: isNamed, specs: specs as ColumnSpec[] }
+  return { schema, warnings }
+}
+
+export function parseParamSchema(json: string): ParamSpec[] {
+  const document = parseJsonText(json)
+  if (!Array.isArray(document)) throw new SignatureError(`expected a JSON list of params, got ${kindOf(document)}`, [])
+  const names = new Set<string>()
+  return document.map((item, index) => {
+    const path = [index]
+    const spec = asObject(item, path, 'a param spec {name, type, default, shape}')
+    if (typeof spec.name !== 'string' && typeof spec.name !== 'number') {
+      throw new SignatureError('has no name', [...path, 'name'])
+    }
+    const name = String(spec.name)
+    if (names.has(name)) throw new SignatureError(`declares param ${JSON.stringify(name)} twice`, [...path, 'name'])
+    names.add(name)
+    if (!('default' in spec)) throw new SignatureError(`param ${JSON.stringify(name)} has no default`, path)
+    // MLflow reads `dtype` for params written before it was renamed `type`.
+    const typeName = spec.type ?? spec.dtype
+    let type: ValueType
+    if (typeName === 'object') type = parseValueType(spec, path)
+    else if (isDataType(typeName) && typeName !== 'binary') type = { kind: 'scalar', type: typeName }
+    else {
+      throw new SignatureError(
+        `param ${JSON.stringify(name)} has type ${describeValue(typeName)}; expected one of ${DATA_TYPES.filter(t => t !== 'binary').join(', ')} or object`,
+        [...path, 'type']
+      )
+    }
+    const shape = spec.shape ?? null
+    if (shape !== null && !(Array.isArray(shape) && shape.length === 1 && shape[0] === -1)) {
+      throw new SignatureError(
+        `param ${JSON.stringify(name)} has shape ${describeValue(shape)}; MLflow allows null (one value) or [-1] (a list)`,
+        [...path, 'shape']
+      )
+    }
+    const param: ParamSpec = { name, type, default: spec.default, shape }
+    const problem = checkParamValue(param.default, param)
+    if (problem) throw new SignatureError(`param ${JSON.stringify(name)} default: ${problem}`, [...path, 'default'])
+    return param
+  })
+}
+
+function parseSpec(item: unknown, path: KeyPath, warnings: string[]): ColumnSpec | TensorSpec {
+  const spec = asObject(item, path, 'a column spec {type, name, required} or a tensor spec')
+  const name = spec.name === undefined || spec.name === null ? undefined : spec.name
+  if (name !== undefined && typeof name !== 'string') {
+    throw new SignatureError(`has name ${describeValue(name)}; expected a string`, [...path, 'name'])
+  }
+  if (spec.type === 'tensor') {
+    const info = asObject(spec['tensor-spec'], [...path, 'tensor-spec'], 'a tensor-spec {dtype, shape}')
+    if (typeof info.dtype !== 'string') {
+      throw new SignatureError(`has dtype ${describeValue(info.dtype)}; expected a numpy dtype name`, [
+        ...path,
+        'tensor-spec',
+        'dtype'
+      ])
+    }
+    if (!DTYPE_PATTERN.test(info.dtype)) {
+      warnings.push(
+        `${name ?? `input ${String(path[0])}`}: numpy dtype ${JSON.stringify(info.dtype)} is not one we know`
+      )
+    }
+    const shape = info.shape
+    if (!Array.isArray(shape) || !shape.every(d => Number.isInteger(d) && (d as number) >= -1)) {
+      throw new SignatureError(`has shape ${describeValue(shape)}; expected a list of sizes, -1 for any size`, [
+        ...path,
+        'tensor-spec',
+        'shape'
+      ])
+    }
+    return { kind: 'tensor', ...(name !== undefined ? { name } : {}), dtype: info.dtype, shape: shape as number[] }
+  }
+  return {
+    kind: 'column',
+    ...(name !== undefined ? { name } : {}),
+    type: parseValueType(spec, path),
+    required: parseRequired(spec, path)
+  }
+}
+
+function parseValueType(spec: Record<string, unknown>, path: KeyPath): ValueType {
+  const type = spec.type
+  if (isDataType(type)) return { kind: 'scalar', type }
+  switch (type) {
+    case 'array': {
+      const items = asObject(spec.items, [...path, 'items'], 'an items spec {type, ...}')
+      return { kind: 'array', items: parseValueType(items, [...path, 'items']) }
+    }
+    case 'map': {
+      const values = asObject(spec.values, [...path, 'values'], 'a values spec {type, ...}')
+      return { kind: 'map', values: parseValueType(values, [...path, 'values']) }
+    }
+    case 'object': {
+      const properties = asObject(spec.properties, [...path, 'properties'], 'a map of property names to specs')
+      const entries = Object.entries(properties)
+      if (entries.length === 0) throw new SignatureError('is an object without properties', [...path, 'properties'])
+      return {
+        kind: 'object',
+        properties: entries.map(([name, value]) => {
+          const where = [...path, 'properties', name]
+          const property = asObject(value, where, 'a property spec {type, required}')
+          return { name, type: parseValueType(property, where), required: parseRequired(property, where) }
+        })
+      }
+    }
+    case 'sparkml_vector':
+      return { kind: 'sparkml_vector' }
+    case 'any':
+      return { kind: 'any' }
+    default:
+      throw new SignatureError(
+        `has type ${describeValue(type)}; expected one of ${[...DATA_TYPES, ...NESTED_TYPES, 'tensor'].join(', ')}`,
+        [...path, 'type']
+      )
+  }
+}
+
+function parseRequired(spec: Record<string, unknown>, path: KeyPath): boolean {
+  const required = spec.required ?? true
+  if (typeof required !== 'boolean') {
+    throw new SignatureError(`has required ${describeValue(required)}; expected true or false`, [...path, 'required'])
+  }
+  return required
+}
+
+function isDataType(value: unknown): value is DataTypeName {
+  return typeof value === 'string' && (DATA_TYPES as readonly string[]).includes(value)
+}
+
+function asObject(value: unknown, path: KeyPath, expected: string): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new SignatureError(`expected ${expected}, got ${kindOf(value)}`, path)
+  }
+  return value as Record<string, unknown>
+}
+
+function parseJsonText(json: string): unknown {
+  try {
+    return JSON.parse(json) as unknown
+  } catch (error) {
+    throw new SignatureError(`is not valid JSON (${(error as Error).message})`, [])
+  }
+}
+
+function kindOf(value: unknown): string {
+  if (Array.isArray(value)) return 'a list'
+  if (value === null) return 'null'
+  if (typeof value === 'object') return 'a map'
+  return describeValue(value)
+}
+
+/** `long`, `array<string>`, `object{city: string, floor?: long}`, `map<double>`, `tensor float64 [-1, 4]`. */
+export function formatType(type: ValueType | TensorSpec): string {
+  switch (type.kind) {
+    case 'scalar':
+      return type.type
+    case 'array':
+      return `array<${formatType(type.items)}>`
+    case 'map':
+      return `map<${formatType(type.values)}>`
+    case 'object':
+      return `object{${type.properties.map(p => `${p.name}${p.required ? '' : '?'}: ${formatType(p.type)}`).join(', ')}}`
+    case 'tensor':
+      return `tensor ${type.dtype} [${type.shape.join(', ')}]`
+    default:
+      return type.kind
+  }
+}
+
+/** `3 named columns`, `1 unnamed tensor`. */
+export function describeSchema(schema: Schema): string {
+  const count = schema.specs.length
+  const noun = schema.kind === 'columns' ? 'column' : 'tensor'
+  return `${count} ${schema.named ? 'named' : 'unnamed'} ${noun}${count === 1 ? '' : 's'}`
+}
+
+// ---- values --------------------------------------------------------------------------------------------------------
+
+export interface ValueProblem {
+  readonly severity: 'error' | 'warning'
+  readonly message: string
+}
+
+const INT32 = 2 ** 31
+const INT64 = 2 ** 63
+
+/**
+ * A parameter value against its spec, as `_enforce_param_datatype` judges it: Python's exact type decides, with
+ * int → long/float/double and float → double allowed. Returns what is wrong, or undefined.
+ */
+export function checkParamValue(
+  value: unknown,
+  spec: ParamSpec,
+  numberForm?: NumberForm,
+  holder?: object
+): string | undefined {
+  if (value === null || value === undefined) return undefined
+  if (spec.shape !== null) {
+    if (!Array.isArray(value) || value.some(v => Array.isArray(v))) {
+      return `expected a list (shape [-1]), got ${describeValue(value)}`
+    }
+    for (const [index, item] of value.entries()) {
+      const problem = paramScalarProblem(item, spec.type, formOf(item, value, index, numberForm))
+      if (problem) return `item ${index}: ${problem}`
+    }
+    return undefined
+  }
+  if (spec.type.kind === 'object') {
+    const problem = nestedProblem(value, spec.type, true, numberForm)
+    return problem?.message
+  }
+  return paramScalarProblem(
+    value,
+    spec.type,
+    holder ? formOf(value, holder, spec.name, numberForm) : defaultForm(value)
+  )
+}
+
+function paramScalarProblem(value: unknown, type: ValueType, form: 'int' | 'float' | undefined): string | undefined {
+  if (value === null) return undefined
+  if (type.kind !== 'scalar') return nestedProblem(value, type, true)?.message
+  const got = describeValue(value)
+  switch (type.type) {
+    case 'boolean':
+      return typeof value === 'boolean' ? undefined : `expected true or false, got ${got}`
+    case 'integer':
+    case 'long':
+      return typeof value === 'number' && form === 'int'
+        ? undefined
+        : `expected a whole number (a ${type.type}), got ${got}`
+    case 'float':
+    case 'double':
+      return typeof value === 'number' ? undefined : `expected a number, got ${got}`
+    case 'string':
+      return typeof value === 'string' ? undefined : `expected a string, got ${got}`
+    case 'datetime':
+      return typeof value === 'string' && parsesAsDate(value) ? undefined : `expected a date string, got ${got}`
+    default:
+      return `MLflow does not allow ${type.type} params`
+  }
+}
+
+/**
+ * A value of a top-level column, as the scoring server treats it: it first converts the column to the declared
+ * numpy type (so a JSON integer fits a double column), then enforces the schema. We fail what MLflow refuses and
+ * what it would silently change (1.5 truncated to a long 1, `1` read as boolean true), and warn where the model
+ * would receive something other than the declared type.
+ */
+export function checkColumnValue(
+  value: unknown,
+  type: ValueType,
+  required: boolean,
+  numberForm?: NumberForm,
+  holder?: object,
+  key?: string | number
+): ValueProblem | undefined {
+  if (type.kind !== 'scalar') {
+    if (value === null && !required) return undefined
+    return nestedProblem(value, type, required, numberForm, holder, key)
+  }
+  const got = describeValue(value)
+  const error = (message: string): ValueProblem => ({ severity: 'error', message })
+  if (value === null) {
+    switch (type.type) {
+      case 'integer':
+      case 'long':
+        return error(
+          `null in a ${type.type} column: MLflow cannot convert a missing value to an integer (declare the column double if it may be missing)`
+        )
+      case 'binary':
+        return error('null in a binary column: MLflow cannot decode it')
+      case 'boolean':
+        return { severity: 'warning', message: 'null in a boolean column: the scoring server turns it into false' }
+      default:
+        return undefined
+    }
+  }
+  if (typeof value === 'object') return error(`expected a single ${type.type} value, got ${got}`)
+  switch (type.type) {
+    case 'boolean':
+      return typeof value === 'boolean'
+        ? undefined
+        : error(`expected true or false, got ${got} (the scoring server would read it as a boolean, pyfunc refuses it)`)
+    case 'integer':
+    case 'long': {
+      if (typeof value !== 'number')
+        return error(`expected a whole number, got ${got}; MLflow does not convert it safely`)
+      if (!Number.isInteger(value)) {
+        return error(
+          `${got} is not a whole number: MLflow refuses to convert float64 to int64 for a ${type.type} column (the scoring server would truncate it)`
+        )
+      }
+      const limit = type.type === 'integer' ? INT32 : INT64
+      return value >= -limit && value < limit ? undefined : error(`${got} does not fit a ${type.type} column`)
+    }
+    case 'float':
+    case 'double':
+      return typeof value === 'number'
+        ? undefined
+        : error(`expected a number, got ${got}; MLflow does not convert it to ${type.type} safely`)
+    case 'string':
+      return typeof value === 'string'
+        ? undefined
+        : { severity: 'warning', message: `expected a string, got ${got}; MLflow passes it to the model unchanged` }
+    case 'binary':
+      return typeof value === 'string' && isBase64(value)
+        ? undefined
+        : error(`expected a base64-encoded string for a binary column, got ${got}`)
+    case 'datetime':
+      if (typeof value === 'number') return undefined
+      return typeof value === 'string' && parsesAsDate(value)
+        ? undefined
+        : { severity: 'warning', message: `${got} does not read as a date; pandas may still parse it` }
+  }
+}
+
+/**
+ * A value inside an array, object or map, as `_enforce_type` judges it: no conversion to the declared type comes
+ * first, so pandas' dtype of the value decides (an int is int64, a float float64) and only widening is allowed.
+ */
+function nestedProblem(
+  value: unknown,
+  type: ValueType,
+  required: boolean,
+  numberForm?: NumberForm,
+  holder?: object,
+  key?: string | number
+): ValueProblem | undefined {
+  const error = (message: string): ValueProblem => ({ severity: 'error', message })
+  switch (type.kind) {
+    case 'any':
+      return undefined
+    case 'scalar': {
+      if (value === null) return required ? error(`expected a ${type.type} value, got null`) : undefined
+      if (typeof value === 'object') return error(`expected a single ${type.type} value, got ${describeValue(value)}`)
+      const form =
+        holder !== undefined && key !== undefined ? formOf(value, holder, key, numberForm) : defaultForm(value)
+      return seriesProblem([value], [form], type.type)
+    }
+    case 'array':
+    case 'sparkml_vector': {
+      if (value === null || (Array.isArray(value) && value.length === 0)) {
+        return required && value === null ? error('expected a list, got null') : undefined
+      }
+      if (!Array.isArray(value)) return error(`expected a list, got ${describeValue(value)}`)
+      const items = type.kind === 'array' ? type.items : ({ kind: 'scalar', type: 'double' } as const)
+      if (items.kind === 'scalar') {
+        return seriesProblem(
+          value,
+          value.map((item, index) => formOf(item, value, index, numberForm)),
+          items.type
+        )
+      }
+      for (const [index, item] of value.entries()) {
+        const problem = nestedProblem(item, items, required, numberForm, value, index)
+        if (problem) return { ...problem, message: `item ${index}: ${problem.message}` }
+      }
+      return undefined
+    }
+    case 'object': {
+      if (value === null) return required ? error('expected an object, got null') : undefined
+      if (typeof value !== 'object' || Array.isArray(value))
+        return error(`expected an object, got ${describeValue(value)}`)
+      const record = value as Record<string, unknown>
+      const missing = type.properties.filter(p => p.required && !(p.name in record)).map(p => p.name)
+      if (missing.length) return error(`is missing required properties: ${missing.join(', ')}`)
+      const declared = new Set(type.properties.map(p => p.name))
+      const extra = Object.keys(record).filter(k => !declared.has(k))
+      if (extra.length)
+        return error(`has properties the schema does not declare (MLflow refuses them): ${extra.join(', ')}`)
+      for (const property of type.properties) {
+        if (!(property.name in record)) continue
+        const problem = nestedProblem(
+          record[property.name],
+          property.type,
+          property.required,
+          numberForm,
+          record,
+          property.name
+        )
+        if (problem) return { ...problem, message: `property ${property.name}: ${problem.message}` }
+      }
+      return undefined
+    }
+    case 'map': {
+      if (value === null) return required ? error('expected a map, got null') : undefined
+      if (typeof value !== 'object' || Array.isArray(value)) return error(`expected a map, got ${describeValue(value)}`)
+      for (const [name, item] of Object.entries(value)) {
+        const problem = nestedProblem(item, type.values, required, numberForm, value, name)
+        if (problem) return { ...problem, message: `key ${JSON.stringify(name)}: ${problem.message}` }
+      }
+      return undefined
+    }
+  }
+}
+
+/** pandas infers one dtype for the values, and `_enforce_mlflow_datatype` allows only widening from it. */
+function seriesProblem(
+  values: unknown[],
+  forms: Array<'int' | 'float' | undefined>,
+  type: DataTypeName
+): ValueProblem | undefined {
+  const present = values.filter(v => v !== null)
+  if (present.length === 0) return undefined
+  if (present.some(v => typeof v === 'object')) {
+    return {
+      severity: 'error',
+      message: `expected ${type} values, got a nested ${describeValue(present.find(v => typeof v === 'object'))}`
+    }
+  }
+  const numbers = present.every(v => typeof v === 'number')
+  const dtype = numbers
+    ? values.length === present.length && forms.every(f => f === 'int')
+      ? 'int64'
+      : 'float64'
+    : present.every(v => typeof v === 'boolean')
+      ? values.length === present.length
+        ? 'bool'
+        : 'object'
+      : present.every(v => typeof v === 'string')
+        ? 'str'
+        : 'object'
+  const refuse = (why: string): ValueProblem => ({
+    severity: 'error',
+    message: `${describeValue(values.length === 1 ? values[0] : values)}: ${why}`
+  })
+  switch (type) {
+    case 'integer':
+    case 'float':
+      // int64 → int32 and float64 → float32 are narrowing, which MLflow refuses for every value.
+      return refuse(
+        `MLflow cannot accept JSON numbers for ${type} inside arrays, maps or objects (it reads them as 64-bit and refuses to narrow); declare ${type === 'integer' ? 'long' : 'double'}`
+      )
+    case 'long':
+      return dtype === 'int64'
+        ? undefined
+        : refuse(`MLflow refuses ${dtype} where long is declared (write whole numbers without a decimal point)`)
+    case 'double':
+      if (dtype === 'float64') return undefined
+      if (dtype === 'int64' && present.every(v => v === 0 || v === 1)) return undefined
+      return refuse(
+        dtype === 'int64'
+          ? 'MLflow refuses integers other than 0 and 1 where double is declared inside arrays, maps or objects; write them with a decimal point (2.0)'
+          : `MLflow refuses ${dtype} where double is declared`
+      )
+    case 'boolean':
+      return dtype === 'bool' ? undefined : refuse(`MLflow refuses ${dtype} where boolean is declared`)
+    case 'string':
+    case 'binary':
+      return dtype === 'str' ? undefined : refuse(`MLflow refuses ${dtype} where ${type} is declared`)
+    case 'datetime':
+      if (dtype !== 'str') return refuse(`MLflow refuses ${dtype} where datetime is declared`)
+      return present.every(v => parsesAsDate(v as string))
+        ? undefined
+        : {
+            severity: 'warning',
+            message: `${describeValue(values)} does not read as dates; pandas may still parse them`
+          }
+  }
+}
+
+function formOf(
+  value: unknown,
+  holder: object,
+  key: string | number,
+  numberForm?: NumberForm
+): 'int' | 'float' | undefined {
+  if (typeof value !== 'number') return undefined
+  return numberForm?.(holder, key) ?? defaultForm(value)
+}
+
+function defaultForm(value: unknown): 'int' | 'float' | undefined {
+  if (typeof value !== 'number') return undefined
+  return Number.isInteger(value) ? 'int' : 'float'
+}
+
+function isBase64(text: string): boolean {
+  const compact = text.replace(/\s+/g, '')
+  return compact.length % 4 !== 1 && /^[A-Za-z0-9+/]*={0,2}$/.test(compact)
+}
+
+/** ISO dates and `YYYY-MM-DD HH:MM:SS`, the forms MLflow and pandas write; pandas reads more, hence warnings only. */
+function parsesAsDate(text: string): boolean {
+  return !Number.isNaN(Date.parse(text)) || !Number.isNaN(Date.parse(text.replace(' ', 'T')))
+}
