@@ -1,0 +1,205 @@
+/**
+ * The `pickle` check: scan every pickle-bearing file of the model for imports that would run code when loaded.
+ * Dangerous imports and unreadable pickles fail the check; unknown imports warn, grouped per file so a model with
+ * 500 custom classes gets one line, not 500.
+ */
+import { checkResult, skippedCheck, type CheckResult, type Finding, type ModelFile } from '../types.js'
+import { isPickleCandidate, readFirstBytes, scanModelFile, type FileScanReport } from './containers.js'
+import { createPolicy } from './policy.js'
+import type { ImportRecord } from './scanner.js'
+
+export const PICKLE_CHECK_TITLE = 'Unsafe deserialization'
+
+export interface PickleCheckOptions {
+  /** Extra allowed imports (`mypackage.*`, `mypackage.Model`): the `allow-imports` setting. */
+  readonly allow?: readonly string[]
+  /** Cap on bytes decompressed from one file (zip entries, compressed joblib). Default 4 GiB. */
+  readonly maxBytes?: number
+  /** Files scanned at once. */
+  readonly concurrency?: number
+  /** Where `allow` came from, for configuration errors: file and key path (`.modelgate.yml`, `validation.allow-imports`). */
+  readonly allowSource?: string
+  readonly allowPath?: string
+}
+
+const FIX_DANGEROUS = 'Rebuild the model from trusted code and re-export it; do not load this file.'
+const FIX_BYTECODE =
+  'This file carries Python bytecode (MLflow pickles a python_model object with cloudpickle). Log the model from ' +
+  "code instead (mlflow.pyfunc.log_model(python_model='model.py')), or, if you trust its author, accept it with " +
+  "allow-imports: ['cloudpickle.*'], which reports it as a warning."
+
+function dangerFix(rec: ImportRecord): string {
+  return /^(cloudpickle|dill)(\.|$)/.test(rec.module) ? FIX_BYTECODE : FIX_DANGEROUS
+}
+const FIX_UNKNOWN =
+  "If these are your own classes, list them in allow-imports (e.g. 'mypackage.*'); otherwise rebuild the model " +
+  'from trusted code.'
+const FIX_CORRUPT = 'Re-export the model: a pickle that does not parse cannot be checked, and may not load.'
+const UNKNOWN_LISTED = 10
+
+async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++
+      out[i] = await fn(items[i]!)
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
+  return out
+}
+
+function importName(r: ImportRecord): string {
+  return r.module === '?' && r.name.startsWith('extension code') ? r.name : `${r.module}.${r.name}`
+}
+
+function where(r: ImportRecord): string {
+  const times = r.count > 1 ? `, ${r.count} times` : ''
+  return `${r.opcode} at offset ${r.offset}${times}`
+}
+
+function findingsFor(report: FileScanReport): Finding[] {
+  const findings: Finding[] = []
+  for (const stream of report.streams) {
+    const file = stream.path
+    const r = stream.result
+    const unknown = new Map<string, ImportRecord>()
+    for (const rec of r.imports) {
+      if (rec.verdict === 'dangerous') {
+        const context = rec.context ? ` (${rec.context})` : ''
+        if (rec.overriddenBy) {
+          findings.push({
+            severity: 'warning',
+            file,
+            message:
+              `imports ${importName(rec)} (${where(rec)}), which ${rec.reason}; allowed only because ` +
+              `allow-imports lists '${rec.overriddenBy}'${context}`,
+            fix: 'Remove the allow-imports entry unless you trust this file completely.'
+          })
+        } else {
+          findings.push({
+            severity: 'error',
+            file,
+            message: `imports ${importName(rec)} (${where(rec)}): ${rec.reason}${context}`,
+            fix: dangerFix(rec)
+          })
+        }
+      } else if (rec.verdict === 'unknown') {
+        const key = importName(rec)
+        if (!unknown.has(key)) unknown.set(key, rec)
+      }
+    }
+    const extra = r.omittedImports
+    if (unknown.size || extra) {
+      const names = [...unknown.keys()]
+      const listed = names.slice(0, UNKNOWN_LISTED).join(', ')
+      const more = names.length - Math.min(names.length, UNKNOWN_LISTED) + extra
+      findings.push({
+        severity: 'warning',
+        file,
+        message:
+          `imports ${names.length + extra} thing${names.length + extra === 1 ? '' : 's'} outside the allowlist ` +
+          `(${listed}${more ? `, and ${more} more` : ''}); a class's own code runs when it is unpickled`,
+        fix: FIX_UNKNOWN
+      })
+    }
+    for (const problem of r.problems) {
+      findings.push({
+        severity: problem.severity,
+        file,
+        message: `is not a valid pickle: ${problem.message} (offset ${problem.offset})`,
+        fix: FIX_CORRUPT
+      })
+    }
+  }
+  for (const problem of report.problems) {
+    findings.push({
+      severity: problem.severity,
+      file: problem.path,
+      message: problem.message,
+      ...(problem.severity === 'error' ? { fix: FIX_CORRUPT } : {})
+    })
+  }
+  return findings
+}
+
+function summarize(report: FileScanReport): Record<string, unknown> {
+  return {
+    file: report.path,
+    format: report.format,
+    size: report.size,
+    streams: report.streams.map(s => {
+      const counts = { safe: 0, unknown: 0, dangerous: 0 }
+      for (const rec of s.result.imports) counts[rec.verdict]++
+      return {
+        path: s.path,
+        encoding: s.encoding,
+        protocol: s.result.protocol,
+        pickles: s.result.pickles,
+        bytes: s.result.bytes,
+        joblibArrays: s.result.joblibArrays,
+        imports: counts,
+        flagged: s.result.imports
+          .filter(rec => rec.verdict !== 'safe')
+          .slice(0, 50)
+          .map(rec => ({
+            import: importName(rec),
+            verdict: rec.verdict,
+            opcode: rec.opcode,
+            offset: rec.offset,
+            reason: rec.reason,
+            ...(rec.context ? { context: rec.context } : {}),
+            ...(rec.overriddenBy ? { allowedBy: rec.overriddenBy } : {})
+          })),
+        problems: s.result.problems.length,
+        notes: s.result.notes
+      }
+    }),
+    problems: report.problems.map(p => ({ severity: p.severity, message: p.message, path: p.path }))
+  }
+}
+
+export async function checkPickles(
+  files: readonly ModelFile[],
+  options: PickleCheckOptions = {}
+): Promise<CheckResult> {
+  const policy = createPolicy({
+    allow: options.allow ?? [],
+    source: options.allowSource ?? 'allow-imports',
+    ...(options.allowPath ? { path: options.allowPath } : {})
+  })
+  const sniffed = await mapLimit(files, 16, async file => {
+    try {
+      return isPickleCandidate(file.path, await readFirstBytes(file.absolute)) ? file : undefined
+    } catch {
+      // An unreadable file with a pickle extension still gets a finding from the scan.
+      return isPickleCandidate(file.path, new Uint8Array()) ? file : undefined
+    }
+  })
+  const candidates = sniffed.filter((f): f is ModelFile => f !== undefined)
+  if (!candidates.length) return skippedCheck('pickle', PICKLE_CHECK_TITLE, 'no pickle files in the model')
+
+  const reports = await mapLimit(candidates, options.concurrency ?? 4, file =>
+    scanModelFile(file, { policy, ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}) })
+  )
+  // A zip without pickle entries (an .npz, a .keras archive) is not a pickle file.
+  const relevant = reports.filter(r => r.streams.length || r.problems.length)
+  if (!relevant.length) return skippedCheck('pickle', PICKLE_CHECK_TITLE, 'no pickle files in the model')
+
+  const findings = relevant.flatMap(findingsFor)
+  const streams = relevant.flatMap(r => r.streams)
+  const isDanger = (f: Finding): boolean =>
+    f.severity === 'error' && (f.fix === FIX_DANGEROUS || f.fix === FIX_BYTECODE)
+  const dangerous = findings.filter(isDanger).length
+  const corrupt = findings.filter(f => f.severity === 'error' && !isDanger(f)).length
+  const unknownFiles = findings.filter(f => f.fix === FIX_UNKNOWN).length
+  const fileCount = `${relevant.length} file${relevant.length === 1 ? '' : 's'}`
+  const pickles = `${streams.length} pickle stream${streams.length === 1 ? '' : 's'}`
+  const parts: string[] = []
+  if (dangerous) parts.push(`${dangerous} dangerous import${dangerous === 1 ? '' : 's'}`)
+  if (corrupt) parts.push(`${corrupt} unreadable`)
+  if (unknownFiles) parts.push(`unknown imports in ${unknownFiles} stream${unknownFiles === 1 ? '' : 's'}`)
+  const summary = `${pickles} in ${fileCount}: ${parts.length ? parts.join(', ') : 'only allowlisted imports'}`
+  return checkResult('pickle', PICKLE_CHECK_TITLE, summary, findings, { files: relevant.map(summarize) })
+}

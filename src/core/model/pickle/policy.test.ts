@@ -1,0 +1,185 @@
+import { describe, expect, it } from '@jest/globals'
+import { configurationErrorOf } from '../../../../test/helpers/errors.js'
+import { createPolicy } from './policy.js'
+
+const policy = createPolicy()
+const verdict = (module: string, name: string, p = policy) => p.judge(module, name).verdict
+
+describe('built-in verdicts', () => {
+  it.each([
+    ['os', 'system'],
+    ['posix', 'system'],
+    ['nt', 'system'],
+    ['os.path', 'join'],
+    ['subprocess', 'Popen'],
+    ['builtins', 'eval'],
+    ['builtins', 'exec'],
+    ['builtins', 'compile'],
+    ['builtins', 'open'],
+    ['builtins', 'getattr'],
+    ['builtins', '__import__'],
+    ['builtins', 'globals'],
+    ['builtins', 'breakpoint'],
+    ['__builtin__', 'eval'],
+    ['runpy', 'run_path'],
+    ['socket', 'create_connection'],
+    ['shutil', 'rmtree'],
+    ['sys', 'exit'],
+    ['pty', 'spawn'],
+    ['importlib', 'import_module'],
+    ['pickle', 'loads'],
+    ['_pickle', 'loads'],
+    ['cPickle', 'loads'],
+    ['marshal', 'loads'],
+    ['types', 'CodeType'],
+    ['types', 'FunctionType'],
+    ['webbrowser', 'open'],
+    ['ctypes', 'CDLL'],
+    ['code', 'interact'],
+    ['codeop', 'compile_command'],
+    ['platform', 'popen'],
+    ['asyncio.subprocess', 'create_subprocess_shell'],
+    ['asyncio', 'create_subprocess_exec'],
+    ['multiprocessing.util', 'spawnv_passfds'],
+    ['urllib.request', 'urlopen'],
+    ['http.client', 'HTTPConnection'],
+    ['requests', 'get'],
+    ['operator', 'attrgetter'],
+    ['operator', 'methodcaller'],
+    ['torch', 'load'],
+    ['torch.jit', 'load'],
+    ['torch.storage', '_load_from_bytes'],
+    ['numpy', 'load'],
+    ['joblib', 'load'],
+    ['joblib.numpy_pickle_compat', 'NDArrayWrapper'],
+    ['cloudpickle.cloudpickle', '_make_function'],
+    ['dill._dill', '_create_code'],
+    ['copyreg', 'add_extension'],
+    ['tempfile', 'NamedTemporaryFile'],
+    ['timeit', 'timeit'],
+    ['pandas', 'read_pickle'],
+    ['numpy.testing._private.utils', 'runstring'],
+    ['sklearn.utils._testing', 'assert_run_python_script_without_output'],
+    ['sklearn.datasets._openml', 'fetch_openml']
+  ])('%s.%s is dangerous', (module, name) => {
+    expect(verdict(module, name)).toBe('dangerous')
+  })
+
+  it.each([
+    ['numpy.core.multiarray', '_reconstruct'],
+    ['numpy._core.multiarray', '_reconstruct'],
+    ['numpy', 'dtype'],
+    ['numpy', 'ndarray'],
+    ['numpy', 'float64'],
+    ['numpy._core.numeric', '_frombuffer'],
+    ['numpy.random._pickle', '__randomstate_ctor'],
+    ['numpy.random._mt19937', 'MT19937'],
+    ['scipy.sparse._csr', 'csr_matrix'],
+    ['sklearn.ensemble._forest', 'RandomForestClassifier'],
+    ['sklearn.tree._tree', 'Tree'],
+    ['pandas.core.frame', 'DataFrame'],
+    ['pandas', 'DataFrame'],
+    ['pandas._libs.internals', '_unpickle_block'],
+    ['xgboost.core', 'Booster'],
+    ['lightgbm.sklearn', 'LGBMClassifier'],
+    ['torch._utils', '_rebuild_tensor_v2'],
+    ['torch._utils', '_rebuild_parameter'],
+    ['torch', 'FloatStorage'],
+    ['collections', 'OrderedDict'],
+    ['collections', 'defaultdict'],
+    ['builtins', 'set'],
+    ['builtins', 'frozenset'],
+    ['builtins', 'slice'],
+    ['builtins', 'complex'],
+    ['builtins', 'bytearray'],
+    ['builtins', 'object'],
+    ['__builtin__', 'set'],
+    ['__builtin__', 'object'],
+    ['copyreg', '_reconstructor'],
+    ['copy_reg', '_reconstructor'],
+    ['_codecs', 'encode'],
+    ['joblib.numpy_pickle', 'NumpyArrayWrapper']
+  ])('%s.%s is safe', (module, name) => {
+    expect(verdict(module, name)).toBe('safe')
+  })
+
+  it.each([
+    ['mypackage.model', 'ChurnModel'],
+    ['__main__', 'Model'],
+    ['functools', 'partial'],
+    ['builtins', 'type'],
+    ['sklearn.utils._joblib', 'load'],
+    ['sklearn.utils.fixes', 'dump'],
+    ['sklearn.tests.test_base', 'T'],
+    ['numpy', 'save']
+  ])('%s.%s is unknown', (module, name) => {
+    expect(verdict(module, name)).toBe('unknown')
+  })
+
+  it('reads Python 2 names as Python 3 loads them', () => {
+    expect(policy.judge('commands', 'getoutput')).toMatchObject({
+      verdict: 'dangerous',
+      reason: expect.stringContaining('loads as subprocess.getoutput')
+    })
+    expect(verdict('__builtin__', 'reduce')).toBe('unknown')
+    expect(verdict('__builtin__', 'intern')).toBe('dangerous')
+    expect(verdict('urllib', 'urlopen')).toBe('dangerous')
+    expect(verdict('exceptions', 'ValueError')).toBe('unknown')
+  })
+
+  it('sees through dotted names, which protocol 4 resolves attribute by attribute', () => {
+    expect(policy.judge('copyreg', '_reconstructor.__builtins__.get')).toMatchObject({
+      verdict: 'dangerous',
+      reason: expect.stringContaining('dunder')
+    })
+    expect(verdict('sklearn.utils._testing', 'os.system')).toBe('dangerous')
+    expect(verdict('sklearn.base', 'np.load')).toBe('dangerous')
+    expect(verdict('builtins', 'object.__subclasses__')).toBe('dangerous')
+    // No wildcard covers a dotted name: only an exact entry does.
+    expect(verdict('sklearn.base', 'BaseEstimator.Inner')).toBe('unknown')
+    expect(verdict('mypkg', 'Outer.Inner', createPolicy({ allow: ['mypkg.Outer.Inner'] }))).toBe('safe')
+    expect(verdict('mypkg', 'Outer.Inner', createPolicy({ allow: ['mypkg.*'] }))).toBe('unknown')
+  })
+
+  it('does not let a module wildcard cover code-execution entry points', () => {
+    expect(policy.judge('sklearn.utils', 'load')).toMatchObject({
+      verdict: 'unknown',
+      reason: expect.stringContaining('sklearn.*')
+    })
+  })
+})
+
+describe('allow patterns', () => {
+  it('allows the user’s classes by exact name or glob', () => {
+    const p = createPolicy({ allow: ['churnlib.features.*', 'mypkg.Model'] })
+    expect(verdict('churnlib.features.scaling', 'Clipper', p)).toBe('safe')
+    expect(verdict('churnlib.features', 'Clipper', p)).toBe('safe')
+    expect(verdict('churnlib.other', 'Clipper', p)).toBe('unknown')
+    expect(verdict('mypkg', 'Model', p)).toBe('safe')
+    expect(verdict('mypkg', 'Other', p)).toBe('unknown')
+    expect(p.judge('mypkg', 'Model').reason).toBe('allowed by mypkg.Model')
+  })
+
+  it('never silently allows a dangerous import: the verdict stays dangerous and names the overriding entry', () => {
+    const p = createPolicy({ allow: ['cloudpickle.*', 'os.system', '*'] })
+    expect(p.judge('cloudpickle.cloudpickle', '_make_function')).toMatchObject({
+      verdict: 'dangerous',
+      overriddenBy: 'cloudpickle.*'
+    })
+    expect(p.judge('os', 'system')).toMatchObject({ verdict: 'dangerous', overriddenBy: 'os.system' })
+    // A bare '*' allows unknown imports, but names no module, so it overrides nothing dangerous.
+    expect(p.judge('posix', 'system')).toEqual(expect.not.objectContaining({ overriddenBy: expect.anything() }))
+    expect(verdict('anything.at', 'all', p)).toBe('safe')
+  })
+
+  it.each([
+    ['', 'non-empty'],
+    ['mypackage', "write 'mypackage.*'"],
+    ['my-package.*', 'not a dotted name'],
+    ['pkg..Model', 'not a dotted name']
+  ])('refuses the allow entry %j as a configuration error', (pattern, message) => {
+    const error = configurationErrorOf(() => createPolicy({ allow: [pattern], source: '.modelgate.yml' }))
+    expect(error.message).toContain(message.replace(/'/g, '"'))
+    expect(error.place).toEqual({ source: '.modelgate.yml', path: 'allow[0]' })
+  })
+})
