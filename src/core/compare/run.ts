@@ -2,9 +2,7 @@
  * One comparison from user-level settings to verdict: find the config, pick the model, settle the rules, load both
  * metric sources and compare. The action and the CLI both call this, then render and publish in their own way.
  */
-import { access } from 'node:fs/promises'
-import { isAbsolute, resolve } from 'node:path'
-import type { SelectedModel } from '../config/load.js'
+import { findModelConfig } from '../config/find.js'
 import type { FailOn, MetricRules } from '../config/schema.js'
 import { loadMetrics, type MetricSourceResolver } from '../metrics/source.js'
 import { compareMetrics, gatePasses } from './engine.js'
@@ -42,39 +40,23 @@ export interface CompareRun {
 }
 
 const DEFAULT_REPORT_ID = 'metrics'
-export const DEFAULT_CONFIG_FILE = '.modelgate.yml'
-
-function resolveIn(workspace: string, path: string): string {
-  return isAbsolute(path) ? path : resolve(workspace, path)
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false
-  )
-}
 
 export async function runComparison(options: CompareOptions): Promise<CompareRun> {
   const describe = options.describeInput ?? ((name: string) => `input '${name}'`)
-  const configPath = options.config ?? DEFAULT_CONFIG_FILE
   const hasRulesInput = options.rules !== undefined && options.rules.trim() !== ''
-  const mayHaveConfig = options.config !== undefined || (await exists(resolveIn(options.workspace, configPath)))
-
-  let model: SelectedModel | undefined
-  let rules: MetricRules = {}
+  const found = await findModelConfig({
+    workspace: options.workspace,
+    config: options.config,
+    modelName: options.reportId,
+    needLoader: hasRulesInput
+  })
+  const model = found.model
+  let rules: MetricRules = { ...model?.metrics }
   const sources: string[] = []
-  if (mayHaveConfig || hasRulesInput) {
-    // The config layer carries zod, a fifth of a gate step's start-up: a run without config or rules skips it.
-    const config = await import('../config/load.js')
-    const loaded = await config.loadConfigFile(configPath, options.workspace, options.config !== undefined)
-    model = loaded ? config.selectModel(loaded.config, options.reportId, loaded.path) : undefined
-    rules = { ...model?.metrics }
-    if (loaded && model?.metrics && Object.keys(model.metrics).length > 0) sources.push(loaded.path)
-    if (hasRulesInput) {
-      rules = { ...rules, ...config.parseRulesInput(options.rules!, describe('rules')) }
-      sources.push(describe('rules'))
-    }
+  if (found.path && model?.metrics && Object.keys(model.metrics).length > 0) sources.push(found.path)
+  if (hasRulesInput && found.parseRules) {
+    rules = { ...rules, ...found.parseRules(options.rules!, describe('rules')) }
+    sources.push(describe('rules'))
   }
 
   const baselineSpec = options.baseline || model?.compare?.baseline

@@ -71,15 +71,10 @@ export type SelectedModel = Omit<ModelConfig, 'model'> & { model?: string }
  */
 export function selectModel(config: Config, name: string | undefined, source: string): SelectedModel | undefined {
   if (!config.models) {
-    if (!config.model && !config.metrics && !config.compare && !config.registry) return undefined
-    return {
-      ...(config.model ? { model: config.model } : {}),
-      ...(config.metrics ? { metrics: config.metrics } : {}),
-      ...(config.compare ? { compare: config.compare } : {}),
-      ...(config.registry ? { registry: config.registry } : {})
-    }
+    const { models: _none, $schema: _schema, ...settings } = config
+    return Object.keys(settings).length > 0 ? settings : undefined
   }
-  if (config.model || config.metrics) {
+  if (config.model || config.metrics || config.compare || config.registry || config.validation) {
     throw new ConfigurationError('sets both top-level model settings and a models: list; expected one or the other', {
       source
     })

@@ -143,6 +143,48 @@ export const RegistrySettingsSchema = z.strictObject({
   'tracking-uri': z.optional(z.string().check(z.minLength(1)))
 })
 
+export const SmokeTestSettingsSchema = z.strictObject({
+  server: described(z.literal('mlflow'), 'How to serve the model: mlflow models serve --env-manager local.'),
+  python: z.optional(
+    described(
+      z.string().check(z.minLength(1)),
+      'The Python with mlflow and the model requirements installed (default python3 on PATH).'
+    )
+  ),
+  requests: z.optional(described(z.int().check(z.gte(1), z.lte(10_000)), 'Scoring requests to time (default 20).')),
+  'timeout-seconds': z.optional(
+    described(z.number().check(z.positive()), 'How long the server may take to start answering (default 180).')
+  )
+})
+
+export const ValidationSettingsSchema = z.strictObject({
+  'require-signature': z.optional(
+    described(z.boolean(), 'Fail a model without a signature (default true: Unity Catalog refuses such models).')
+  ),
+  'require-input-example': z.optional(
+    described(z.boolean(), 'Fail (not only warn about) a model without an input example (default false).')
+  ),
+  'allow-no-pyfunc': z.optional(
+    described(z.boolean(), 'Accept a model without the python_function flavor (it cannot be served by MLflow).')
+  ),
+  'max-size-mb': z.optional(
+    described(z.number().check(z.positive()), 'Largest model directory accepted (default 2048).')
+  ),
+  'allow-imports': z.optional(
+    described(
+      z.array(z.string().check(z.minLength(1))),
+      'Extra imports that pickles may use, as module.name or module.* (your own model classes).'
+    )
+  ),
+  'smoke-test': z.optional(
+    z.union([
+      described(z.enum(['none', 'mlflow']), 'mlflow: serve the model and send it its serving example.'),
+      SmokeTestSettingsSchema
+    ])
+  ),
+  'fail-on': z.optional(described(z.enum(['error', 'warning', 'never']), 'When validate-model fails the step.'))
+})
+
 const ModelNameSchema = described(
   z.string().check(z.minLength(1)),
   'The model name; also the default report id of its PR comment.'
@@ -152,7 +194,8 @@ const modelShape = {
   model: ModelNameSchema,
   metrics: z.optional(MetricRulesSchema),
   compare: z.optional(CompareSettingsSchema),
-  registry: z.optional(RegistrySettingsSchema)
+  registry: z.optional(RegistrySettingsSchema),
+  validation: z.optional(ValidationSettingsSchema)
 }
 
 export const ModelConfigSchema = z.strictObject(modelShape)
@@ -172,3 +215,4 @@ export type MetricRules = z.infer<typeof MetricRulesSchema>
 export type FailOn = z.infer<typeof FailOnSchema>
 export type ModelConfig = z.infer<typeof ModelConfigSchema>
 export type Config = z.infer<typeof ConfigSchema>
+export type ValidationSettings = z.infer<typeof ValidationSettingsSchema>
