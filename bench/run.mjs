@@ -1,8 +1,10 @@
-// npm run bench: start-up and scale of the compare-metrics gate, as ratios to references measured in the same run.
+// npm run bench: the gates' costs, as ratios to references measured in the same run.
 //
 // (a) start-to-exit of the shipped bundle (dist/compare-metrics/index.js) on a small comparison, run as the
 //     Actions runner runs it, against `node -e 0`. Runs alternate so that machine noise hits both alike.
 // (b) comparing 1k, 10k and 100k metrics: time per phase and peak memory, each size in a fresh process.
+// (c) hashing a 1 GiB model and 8 x 128 MiB files, against openssl dgst -sha256 on the same files (bench/hash.ts).
+// (d) the pickle scanner's throughput on a ~200 MB pickle (bench/pickle-scan.ts).
 import { spawnSync } from 'node:child_process'
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -132,8 +134,18 @@ function scale() {
   }
 }
 
+/** A benchmark written in TypeScript, run with tsx in its own process, printing its own table. */
+function section(title, script) {
+  console.log(`\n${title}`)
+  const tsx = join(root, 'node_modules', 'tsx', 'dist', 'cli.mjs')
+  const result = spawnSync(process.execPath, [tsx, join(root, 'bench', script)], { stdio: 'inherit' })
+  if (result.status !== 0) throw new Error(`bench/${script} exited ${result.status}`)
+}
+
 const { reference, action } = startup()
 scale()
+section('(c) model manifest hashing against openssl dgst -sha256 (validate-model)', 'hash.ts')
+section('(d) pickle scanner throughput (validate-model)', 'pickle-scan.ts')
 console.log(
   `\nsummary: the action starts and finishes a small comparison (the example, with its config) in ` +
     `${(action.median / reference.median).toFixed(2)}x (median) / ${(action.min / reference.min).toFixed(2)}x (min) ` +

@@ -2,10 +2,10 @@
 import { resolve } from 'node:path'
 import { runComparison, type CompareRun } from '../core/compare/run.js'
 import type { FailOn } from '../core/config/schema.js'
-import { ConfigurationError } from '../core/errors.js'
 import { buildJsonReport } from '../core/report/json.js'
 import { renderMarkdown, renderSummaryMarkdown, type ReportContext } from '../core/report/markdown.js'
 import { renderText } from '../core/report/text.js'
+import { choiceFlag } from './flags.js'
 import { UsageError, type Output } from './output.js'
 
 export const COMPARE_OPTIONS = {
@@ -26,8 +26,8 @@ const FAIL_ON: readonly FailOn[] = ['regression', 'warning', 'never']
 
 export async function runCompareCommand(flags: Record<string, string | undefined>, output: Output): Promise<number> {
   if (!flags.candidate) throw new UsageError('--candidate is required')
-  const format = choice('--format', flags.format, FORMATS) ?? (output.isTerminal ? 'text' : 'markdown')
-  const failOn = choice('--fail-on', flags['fail-on'], FAIL_ON)
+  const format = choiceFlag('--format', flags.format, FORMATS) ?? (output.isTerminal ? 'text' : 'markdown')
+  const failOn = choiceFlag('--fail-on', flags['fail-on'], FAIL_ON)
   const result = await runComparison({
     workspace: resolve(flags.workspace ?? process.cwd()),
     candidate: flags.candidate,
@@ -60,10 +60,4 @@ export function render(result: CompareRun, format: Format, summary = false): str
     default:
       return renderText(result.comparison, context)
   }
-}
-
-function choice<T extends string>(flag: string, value: string | undefined, choices: readonly T[]): T | undefined {
-  if (value === undefined) return undefined
-  if ((choices as readonly string[]).includes(value)) return value as T
-  throw new ConfigurationError(`expected ${choices.map(c => `"${c}"`).join(', ')}, got "${value}"`, { source: flag })
 }

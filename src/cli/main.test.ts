@@ -51,7 +51,7 @@ describe('modelgate compare', () => {
       ],
       [['compare', '--workspace', EXAMPLE, '--candidate', 'missing.csv'], /missing\.csv/],
       [['frobnicate'], /unknown command "frobnicate"/],
-      [['validate'], /not available in this version/]
+      [['register'], /not available in this version/]
     ]
     for (const [argv, expected] of cases) {
       const output = recorder()

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util'
 import { isConfigurationError } from '../core/errors.js'
 import { runCompareCommand, COMPARE_OPTIONS } from './compare.js'
 import { runDemoCommand } from './demo.js'
+import { runValidateCommand, VALIDATE_OPTIONS } from './validate.js'
 import { UsageError, type Output } from './output.js'
 
 export const EXIT_PASS = 0
@@ -17,7 +18,8 @@ const USAGE = `modelgate: MLOps promotion gates for ML models
 Usage:
   modelgate compare --candidate <source> [--baseline <source>] [options]
   modelgate demo
-  modelgate validate | register | deploy   (not in this version yet)
+  modelgate validate --model-path <dir> [--config <file>] [--metrics <file>] [--fail-on error|warning|never]
+  modelgate register | deploy   (not in this version yet)
 
 compare options:
   --candidate <source>     metrics file (.json, .yaml, .csv), git:<ref>:<path>, mlflow-run:<id>, models:/<name>@<alias>
@@ -41,6 +43,7 @@ export async function main(argv: string[], output: Output): Promise<number> {
       case 'demo':
         return await runDemoCommand(parse(rest, { format: { type: 'string' } }), output)
       case 'validate':
+        return await runValidateCommand(parse(rest, VALIDATE_OPTIONS), output)
       case 'register':
       case 'deploy':
         output.error(`modelgate ${command} is not available in this version yet; see the README for what is.`)

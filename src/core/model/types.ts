@@ -68,3 +68,32 @@ export interface ModelFile {
   readonly absolute: string
   readonly size: number
 }
+
+export type ValidationFailOn = 'error' | 'warning' | 'never'
+
+/** Everything validate-model found, for the job summary, the JSON report and the outputs. */
+export interface ValidationReport {
+  /** The model as the user named it (a path relative to the workspace, or a URI). */
+  readonly model: string
+  readonly checks: readonly CheckResult[]
+  readonly verdict: 'pass' | 'warn' | 'fail'
+  readonly failOn: ValidationFailOn
+  readonly passed: boolean
+  readonly digest?: string
+  readonly sizeBytes?: number
+  readonly flavors?: readonly string[]
+  /** Where the manifest of every file's sha256 was written. */
+  readonly manifestPath?: string
+}
+
+export function validationVerdict(checks: readonly CheckResult[]): ValidationReport['verdict'] {
+  if (checks.some(c => c.status === 'fail')) return 'fail'
+  if (checks.some(c => c.status === 'warn')) return 'warn'
+  return 'pass'
+}
+
+export function validationPasses(verdict: ValidationReport['verdict'], failOn: ValidationFailOn): boolean {
+  if (failOn === 'never') return true
+  if (failOn === 'warning') return verdict === 'pass'
+  return verdict !== 'fail'
+}

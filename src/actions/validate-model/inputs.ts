@@ -1,0 +1,44 @@
+/**
+ * validate-model's inputs, read and validated in one place into a typed settings object.
+ */
+import { ConfigurationError } from '../../core/errors.js'
+import type { ValidationFailOn } from '../../core/model/types.js'
+import type { ActionIO } from '../shared/action-io.js'
+import { describeInput, getChoiceInput, getOptionalInput } from '../shared/input-helper.js'
+import { FAIL_ON_VALUES, Inputs } from './constants.js'
+
+export interface ValidateActionSettings {
+  /** Absolute path of the workspace (GITHUB_WORKSPACE), against which every file input resolves. */
+  workspace: string
+  modelPath?: string
+  modelUri?: string
+  trackingUri?: string
+  config?: string
+  metrics?: string
+  failOn?: ValidationFailOn
+}
+
+export function getInputs(io: ActionIO, env: NodeJS.ProcessEnv = process.env): ValidateActionSettings {
+  const modelPath = getOptionalInput(io, Inputs.ModelPath)
+  const modelUri = getOptionalInput(io, Inputs.ModelUri)
+  if (!modelPath && !modelUri) {
+    throw new ConfigurationError(
+      `is required: expected a local MLflow model directory (or set ${Inputs.ModelUri} to models:/<name>/<version>, models:/<name>@<alias> or runs:/<run-id>/<path>)`,
+      { source: describeInput(Inputs.ModelPath) }
+    )
+  }
+  if (modelPath && modelUri) {
+    throw new ConfigurationError(`and ${describeInput(Inputs.ModelUri)} are both set; expected one of them`, {
+      source: describeInput(Inputs.ModelPath)
+    })
+  }
+  return {
+    workspace: env.GITHUB_WORKSPACE || process.cwd(),
+    modelPath,
+    modelUri,
+    trackingUri: getOptionalInput(io, Inputs.TrackingUri),
+    config: getOptionalInput(io, Inputs.Config),
+    metrics: getOptionalInput(io, Inputs.Metrics),
+    failOn: getChoiceInput(io, Inputs.FailOn, FAIL_ON_VALUES)
+  }
+}

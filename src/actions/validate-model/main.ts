@@ -1,0 +1,56 @@
+/**
+ * validate-model: inputs → checks of the model directory → job summary, JSON report and manifest, outputs, gate.
+ */
+import { mkdir, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { readRunContext } from '../../core/github/event.js'
+import { runValidation } from '../../core/model/validate.js'
+import { buildValidationJson, renderValidationMarkdown } from '../../core/report/validation.js'
+import type { ActionIO } from '../shared/action-io.js'
+import { describeInput } from '../shared/input-helper.js'
+import { Outputs } from './constants.js'
+import { getInputs } from './inputs.js'
+
+export async function run(io: ActionIO, env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  const settings = getInputs(io, env)
+  const runContext = readRunContext(env)
+  // RUNNER_TEMP is per job and emptied after it, so parallel jobs never share these files.
+  const reportDir = join(env.RUNNER_TEMP || tmpdir(), 'modelgate', 'validate-model')
+  await mkdir(reportDir, { recursive: true })
+  const report = await runValidation({
+    workspace: settings.workspace,
+    modelPath: settings.modelPath,
+    modelUri: settings.modelUri,
+    trackingUri: settings.trackingUri,
+    config: settings.config,
+    metrics: settings.metrics,
+    failOn: settings.failOn,
+    reportDir,
+    describeInput,
+    log: message => io.info(message)
+  })
+  const reportPath = join(reportDir, 'report.json')
+  await writeFile(reportPath, `${JSON.stringify(buildValidationJson(report), null, 2)}\n`)
+  await io.appendSummary(renderValidationMarkdown(report, runContext.runUrl ? { summaryUrl: runContext.runUrl } : {}))
+
+  io.setOutput(Outputs.Passed, report.passed)
+  io.setOutput(Outputs.Report, reportPath)
+  io.setOutput(Outputs.Digest, report.digest ? `sha256:${report.digest}` : '')
+  io.setOutput(Outputs.SizeBytes, report.sizeBytes ?? '')
+  io.setOutput(Outputs.Flavors, (report.flavors ?? []).join(','))
+
+  for (const check of report.checks) io.info(`${check.status.padEnd(5)} ${check.title}: ${check.summary}`)
+  if (!report.passed) {
+    const failing = report.checks.filter(
+      c => c.status === 'fail' || (report.failOn === 'warning' && c.status === 'warn')
+    )
+    const first = failing
+      .slice(0, 3)
+      .map(c => `${c.title}: ${c.findings.find(f => f.severity !== 'info')?.message ?? c.summary}`)
+      .join('; ')
+    io.setFailed(
+      `${report.model} fails validation (fail-on: ${report.failOn}): ${first}${failing.length > 3 ? `; and ${failing.length - 3} more` : ''}`
+    )
+  }
+}

@@ -1,0 +1,52 @@
+/** `modelgate validate`: the validate-model action's inputs as flags, the report on stdout. */
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import type { ValidationFailOn } from '../core/model/types.js'
+import { runValidation } from '../core/model/validate.js'
+import { buildValidationJson, renderValidationMarkdown, renderValidationText } from '../core/report/validation.js'
+import { choiceFlag } from './flags.js'
+import { UsageError, type Output } from './output.js'
+
+export const VALIDATE_OPTIONS = {
+  'model-path': { type: 'string' },
+  'model-uri': { type: 'string' },
+  'tracking-uri': { type: 'string' },
+  config: { type: 'string' },
+  metrics: { type: 'string' },
+  'fail-on': { type: 'string' },
+  format: { type: 'string' },
+  workspace: { type: 'string' },
+  'report-dir': { type: 'string' }
+} as const
+
+const FORMATS = ['text', 'markdown', 'json'] as const
+const FAIL_ON: readonly ValidationFailOn[] = ['error', 'warning', 'never']
+
+export async function runValidateCommand(flags: Record<string, string | undefined>, output: Output): Promise<number> {
+  if (!flags['model-path'] && !flags['model-uri']) throw new UsageError('--model-path (or --model-uri) is required')
+  const format = choiceFlag('--format', flags.format, FORMATS) ?? (output.isTerminal ? 'text' : 'markdown')
+  const reportDir = flags['report-dir']
+    ? resolve(flags['report-dir'])
+    : await mkdtemp(join(tmpdir(), 'modelgate-validate-'))
+  const report = await runValidation({
+    workspace: resolve(flags.workspace ?? process.cwd()),
+    modelPath: flags['model-path'],
+    modelUri: flags['model-uri'],
+    trackingUri: flags['tracking-uri'],
+    config: flags.config,
+    metrics: flags.metrics,
+    failOn: choiceFlag('--fail-on', flags['fail-on'], FAIL_ON),
+    reportDir,
+    describeInput: name => `--${name}`,
+    log: line => output.error(line)
+  })
+  output.out(
+    format === 'json'
+      ? JSON.stringify(buildValidationJson(report), null, 2)
+      : format === 'markdown'
+        ? renderValidationMarkdown(report)
+        : renderValidationText(report)
+  )
+  return report.passed ? 0 : 1
+}

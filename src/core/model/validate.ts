@@ -1,0 +1,190 @@
+/**
+ * One validation of a model directory, from user-level settings to a report: the checks run in an order where
+ * each can rely on the ones before (the file checks read what MLmodel says), independent ones run concurrently,
+ * and the model is only ever served after the checks that guard against running untrusted code have passed.
+ */
+import { writeFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { findModelConfig } from '../config/find.js'
+import type { ValidationSettings } from '../config/schema.js'
+import { compareMetrics } from '../compare/engine.js'
+import { toRules } from '../compare/rules.js'
+import type { MetricResult } from '../compare/types.js'
+import { ConfigurationError } from '../errors.js'
+import { loadMetrics } from '../metrics/source.js'
+import { numberValue, type MetricSet, type MetricValue } from '../metrics/types.js'
+import { checkManifest, checkPaths, checkSecrets, checkSize } from './integrity-checks.js'
+import { checkEnvironment, checkFlavors, checkInputExample, checkMLmodel, checkSignature } from './model-checks.js'
+import { checkPickles } from './pickle/check.js'
+import { runSmokeTest, skippedSmokeTest, SMOKE_DEFAULTS, smokeTestMetrics } from './smoke-test.js'
+import {
+  checkResult,
+  skippedCheck,
+  validationPasses,
+  validationVerdict,
+  type CheckResult,
+  type Finding,
+  type ValidationFailOn,
+  type ValidationReport
+} from './types.js'
+import { walkModelDir } from './walk.js'
+
+export interface ValidateOptions {
+  /** Absolute workspace directory: model-path, config and metrics resolve against it. */
+  workspace: string
+  modelPath?: string
+  modelUri?: string
+  trackingUri?: string
+  config?: string
+  metrics?: string
+  failOn?: ValidationFailOn
+  /** Where the manifest is written. */
+  reportDir: string
+  describeInput?: (name: string) => string
+  log?: (line: string) => void
+}
+
+const MB = 1024 * 1024
+/** A model whose files failed these checks is never served: serving it would load (run) what they flagged. */
+const GUARDS = new Set(['mlmodel', 'flavors', 'paths', 'pickle'])
+
+export async function runValidation(options: ValidateOptions): Promise<ValidationReport> {
+  const describe = options.describeInput ?? ((name: string) => `input '${name}'`)
+  if (options.modelUri) {
+    throw new ConfigurationError(
+      'registry and run URIs arrive with the register-model registry layer and cannot be read in this version; ' +
+        'download the model (mlflow artifacts download) and pass its directory as model-path',
+      { source: describe('model-uri') }
+    )
+  }
+  const modelPath = options.modelPath!
+  const dir = resolve(options.workspace, modelPath)
+  const { model: modelConfig, path: configPath } = await findModelConfig({
+    workspace: options.workspace,
+    config: options.config
+  })
+  const settings: ValidationSettings = modelConfig?.validation ?? {}
+
+  const walk = await walkModelDir(dir, { source: describe('model-path') })
+  const mlmodel = await checkMLmodel(dir)
+  const model = mlmodel.model
+  const notRead = (id: 'flavors' | 'signature' | 'input-example' | 'environment', title: string) =>
+    skippedCheck(id, title, 'the MLmodel file could not be read')
+  const [modelChecks, manifest, secrets, pickles] = await Promise.all([
+    model
+      ? Promise.all([
+          checkFlavors(model, { allowNoPyfunc: settings['allow-no-pyfunc'] ?? false }),
+          checkSignature(model, { requireSignature: settings['require-signature'] ?? true }),
+          checkInputExample(dir, model, { requireInputExample: settings['require-input-example'] ?? false }),
+          checkEnvironment(dir, model)
+        ])
+      : [
+          notRead('flavors', 'Flavors'),
+          notRead('signature', 'Signature'),
+          notRead('input-example', 'Input example'),
+          notRead('environment', 'Environment')
+        ],
+    checkManifest(walk.files),
+    checkSecrets(walk.files),
+    checkPickles(walk.files, {
+      allow: settings['allow-imports'] ?? [],
+      ...(configPath ? { allowSource: configPath, allowPath: 'validation.allow-imports' } : {})
+    })
+  ])
+  const maxSize = (settings['max-size-mb'] ?? 2048) * MB
+  const checks: CheckResult[] = [
+    mlmodel.result,
+    ...modelChecks,
+    checkSize(walk.files, maxSize),
+    manifest.result,
+    checkPaths(walk),
+    secrets,
+    pickles
+  ]
+
+  let manifestPath: string | undefined
+  if (manifest.manifest) {
+    manifestPath = join(options.reportDir, 'manifest.json')
+    await writeFile(manifestPath, `${JSON.stringify(manifest.manifest, null, 2)}\n`)
+  }
+
+  const smoke = await smokeTest(dir, settings, checks, options)
+  if (smoke) checks.push(smoke)
+  const metricsCheck = await checkMetricBounds(options, modelConfig?.metrics, smoke)
+  if (metricsCheck) checks.push(metricsCheck)
+
+  const verdict = validationVerdict(checks)
+  const failOn = options.failOn ?? settings['fail-on'] ?? 'error'
+  const flavors = model ? Object.keys(model.model.flavors) : undefined
+  return {
+    model: modelPath,
+    checks,
+    verdict,
+    failOn,
+    passed: validationPasses(verdict, failOn),
+    ...(manifest.manifest ? { digest: manifest.manifest.digest } : {}),
+    sizeBytes: walk.files.reduce((sum, file) => sum + file.size, 0),
+    ...(flavors ? { flavors } : {}),
+    ...(manifestPath ? { manifestPath } : {})
+  }
+}
+
+async function smokeTest(
+  dir: string,
+  settings: ValidationSettings,
+  checks: readonly CheckResult[],
+  options: ValidateOptions
+): Promise<CheckResult | undefined> {
+  const configured = settings['smoke-test']
+  if (configured === undefined || configured === 'none') return undefined
+  const blocking = checks.filter(c => GUARDS.has(c.id) && c.status === 'fail')
+  if (blocking.length > 0) {
+    return skippedSmokeTest(`not served: ${blocking.map(c => c.title).join(', ')} failed`)
+  }
+  const smoke = typeof configured === 'object' ? configured : { server: 'mlflow' as const }
+  // A path is relative to the workspace; a bare name (python3) is looked up on PATH.
+  const python = !smoke.python
+    ? SMOKE_DEFAULTS.python
+    : smoke.python.includes('/')
+      ? resolve(options.workspace, smoke.python)
+      : smoke.python
+  return runSmokeTest({
+    modelDir: dir,
+    python,
+    requests: smoke.requests ?? SMOKE_DEFAULTS.requests,
+    startTimeoutMs: (smoke['timeout-seconds'] ?? SMOKE_DEFAULTS.startTimeoutMs / 1000) * 1000,
+    requestTimeoutMs: SMOKE_DEFAULTS.requestTimeoutMs,
+    ...(options.log ? { log: options.log } : {})
+  })
+}
+
+/**
+ * The `metrics` input and the smoke test's latencies against the absolute bounds of the config's rules. There is
+ * no baseline here (that is compare-metrics' job), so only min and max can break.
+ */
+async function checkMetricBounds(
+  options: ValidateOptions,
+  rules: Parameters<typeof toRules>[0],
+  smoke: CheckResult | undefined
+): Promise<CheckResult | undefined> {
+  const smokeMetrics = smoke ? smokeTestMetrics(smoke) : {}
+  if (!options.metrics && Object.keys(smokeMetrics).length === 0) return undefined
+  const loaded = options.metrics
+    ? await loadMetrics(options.metrics, { workspace: options.workspace, role: 'metrics' })
+    : undefined
+  const values = new Map<string, MetricValue>(loaded?.values)
+  for (const [name, value] of Object.entries(smokeMetrics)) values.set(name, numberValue(value))
+  const set: MetricSet = { values, provenance: loaded?.provenance ?? { kind: 'inline', spec: 'smoke test' } }
+  const comparison = compareMetrics(set, undefined, toRules(rules))
+  const findings: Finding[] = comparison.metrics
+    .filter((m: MetricResult) => m.outcome !== 'pass')
+    .map(m => ({
+      severity: m.outcome === 'fail' ? 'error' : 'warning',
+      message: `${m.name}: ${m.reasons.join('; ') || m.status}`
+    }))
+  const gated = comparison.metrics.filter(m => m.gated).length
+  const summary = `${comparison.metrics.length} metrics, ${gated} with rules; ${comparison.failures} failing, ${comparison.warnings} warning`
+  return checkResult('metrics', 'Metrics within bounds', summary, findings, {
+    metrics: Object.fromEntries([...values].map(([k, v]) => [k, v.kind === 'number' ? v.value : null]))
+  })
+}
