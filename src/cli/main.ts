@@ -4,9 +4,6 @@
  */
 import { parseArgs } from 'node:util'
 import { isConfigurationError } from '../core/errors.js'
-import { runCompareCommand, COMPARE_OPTIONS } from './compare.js'
-import { runDemoCommand } from './demo.js'
-import { runValidateCommand, VALIDATE_OPTIONS } from './validate.js'
 import { UsageError, type Output } from './output.js'
 
 export const EXIT_PASS = 0
@@ -38,12 +35,19 @@ export async function main(argv: string[], output: Output): Promise<number> {
   const [command, ...rest] = argv
   try {
     switch (command) {
-      case 'compare':
+      // Each command's module loads when it runs: `modelgate compare` never pays for the pickle scanner.
+      case 'compare': {
+        const { runCompareCommand, COMPARE_OPTIONS } = await import('./compare.js')
         return await runCompareCommand(parse(rest, COMPARE_OPTIONS), output)
-      case 'demo':
+      }
+      case 'demo': {
+        const { runDemoCommand } = await import('./demo.js')
         return await runDemoCommand(parse(rest, { format: { type: 'string' } }), output)
-      case 'validate':
+      }
+      case 'validate': {
+        const { runValidateCommand, VALIDATE_OPTIONS } = await import('./validate.js')
         return await runValidateCommand(parse(rest, VALIDATE_OPTIONS), output)
+      }
       case 'register':
       case 'deploy':
         output.error(`modelgate ${command} is not available in this version yet; see the README for what is.`)
