@@ -5,7 +5,7 @@ import type { FailOn } from '../core/config/schema.js'
 import { buildJsonReport } from '../core/report/json.js'
 import { renderMarkdown, renderSummaryMarkdown, type ReportContext } from '../core/report/markdown.js'
 import { renderText } from '../core/report/text.js'
-import { choiceFlag } from './flags.js'
+import { choiceFlag, formatFlag, type ReportFormat } from './flags.js'
 import { UsageError, type Output } from './output.js'
 
 export const COMPARE_OPTIONS = {
@@ -20,13 +20,11 @@ export const COMPARE_OPTIONS = {
   workspace: { type: 'string' }
 } as const
 
-const FORMATS = ['text', 'markdown', 'json'] as const
-type Format = (typeof FORMATS)[number]
 const FAIL_ON: readonly FailOn[] = ['regression', 'warning', 'never']
 
 export async function runCompareCommand(flags: Record<string, string | undefined>, output: Output): Promise<number> {
   if (!flags.candidate) throw new UsageError('--candidate is required')
-  const format = choiceFlag('--format', flags.format, FORMATS) ?? (output.isTerminal ? 'text' : 'markdown')
+  const format = formatFlag(flags.format, output.isTerminal)
   const failOn = choiceFlag('--fail-on', flags['fail-on'], FAIL_ON)
   const result = await runComparison({
     workspace: resolve(flags.workspace ?? process.cwd()),
@@ -43,7 +41,7 @@ export async function runCompareCommand(flags: Record<string, string | undefined
   return result.passed ? 0 : 1
 }
 
-export function render(result: CompareRun, format: Format, summary = false): string {
+export function render(result: CompareRun, format: ReportFormat, summary = false): string {
   const context: ReportContext = {
     title: result.title,
     reportId: result.reportId,

@@ -11,3 +11,11 @@ export function choiceFlag<T extends string>(
   if ((choices as readonly string[]).includes(value)) return value as T
   throw new ConfigurationError(`expected ${choices.map(c => `"${c}"`).join(', ')}, got "${value}"`, { source: flag })
 }
+
+export const REPORT_FORMATS = ['text', 'markdown', 'json'] as const
+export type ReportFormat = (typeof REPORT_FORMATS)[number]
+
+/** `--format`, defaulting to text on a terminal and markdown when piped (into a file or a PR comment). */
+export function formatFlag(value: string | undefined, isTerminal: boolean): ReportFormat {
+  return choiceFlag('--format', value, REPORT_FORMATS) ?? (isTerminal ? 'text' : 'markdown')
+}

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path'
 import type { ValidationFailOn } from '../core/model/types.js'
 import { runValidation } from '../core/model/validate.js'
 import { buildValidationJson, renderValidationMarkdown, renderValidationText } from '../core/report/validation.js'
-import { choiceFlag } from './flags.js'
+import { choiceFlag, formatFlag } from './flags.js'
 import { UsageError, type Output } from './output.js'
 
 export const VALIDATE_OPTIONS = {
@@ -20,12 +20,11 @@ export const VALIDATE_OPTIONS = {
   'report-dir': { type: 'string' }
 } as const
 
-const FORMATS = ['text', 'markdown', 'json'] as const
 const FAIL_ON: readonly ValidationFailOn[] = ['error', 'warning', 'never']
 
 export async function runValidateCommand(flags: Record<string, string | undefined>, output: Output): Promise<number> {
   if (!flags['model-path'] && !flags['model-uri']) throw new UsageError('--model-path (or --model-uri) is required')
-  const format = choiceFlag('--format', flags.format, FORMATS) ?? (output.isTerminal ? 'text' : 'markdown')
+  const format = formatFlag(flags.format, output.isTerminal)
   const reportDir = flags['report-dir']
     ? resolve(flags['report-dir'])
     : await mkdtemp(join(tmpdir(), 'modelgate-validate-'))

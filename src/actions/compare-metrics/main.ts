@@ -1,8 +1,7 @@
 /**
  * compare-metrics: inputs → comparison → job summary, report files, sticky comment, outputs, gate.
  */
-import { mkdir, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { runComparison, type CompareRun } from '../../core/compare/run.js'
 import { readRunContext, type RunContext } from '../../core/github/event.js'
@@ -10,6 +9,7 @@ import { buildJsonReport } from '../../core/report/json.js'
 import { renderMarkdown, renderSummaryMarkdown, type ReportContext } from '../../core/report/markdown.js'
 import type { ActionIO } from '../shared/action-io.js'
 import { describeInput } from '../shared/input-helper.js'
+import { failureLine, reportDirectory } from '../shared/outcome.js'
 import { Outputs } from './constants.js'
 import { getInputs, type CompareActionSettings } from './inputs.js'
 
@@ -60,12 +60,11 @@ export async function run(io: ActionIO, env: NodeJS.ProcessEnv = process.env): P
     const worst = comparison.metrics.filter(
       m => m.outcome === 'fail' || (result.failOn === 'warning' && m.outcome === 'warn')
     )
-    const first = worst
-      .slice(0, 3)
-      .map(m => `${m.name}: ${m.reasons[0] ?? m.status}`)
-      .join('; ')
     io.setFailed(
-      `${result.title} fails the metric gate (fail-on: ${result.failOn}): ${first}${worst.length > 3 ? `; and ${worst.length - 3} more` : ''}`
+      failureLine(
+        `${result.title} fails the metric gate (fail-on: ${result.failOn})`,
+        worst.map(m => `${m.name}: ${m.reasons[0] ?? m.status}`)
+      )
     )
   }
 }
@@ -76,9 +75,7 @@ async function writeReportFiles(
   markdown: string,
   report: unknown
 ): Promise<{ report: string; markdown: string }> {
-  // RUNNER_TEMP is emptied after each job, and is per job, so parallel jobs never share these files.
-  const dir = join(env.RUNNER_TEMP || tmpdir(), 'modelgate', 'compare-metrics', encodeURIComponent(result.reportId))
-  await mkdir(dir, { recursive: true })
+  const dir = await reportDirectory(env, 'compare-metrics', encodeURIComponent(result.reportId))
   const paths = { report: join(dir, 'report.json'), markdown: join(dir, 'comment.md') }
   await Promise.all([
     writeFile(paths.report, `${JSON.stringify(report, null, 2)}\n`),

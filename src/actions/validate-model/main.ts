@@ -1,23 +1,21 @@
 /**
  * validate-model: inputs → checks of the model directory → job summary, JSON report and manifest, outputs, gate.
  */
-import { mkdir, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { readRunContext } from '../../core/github/event.js'
 import { runValidation } from '../../core/model/validate.js'
 import { buildValidationJson, renderValidationMarkdown } from '../../core/report/validation.js'
 import type { ActionIO } from '../shared/action-io.js'
 import { describeInput } from '../shared/input-helper.js'
+import { failureLine, reportDirectory } from '../shared/outcome.js'
 import { Outputs } from './constants.js'
 import { getInputs } from './inputs.js'
 
 export async function run(io: ActionIO, env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const settings = getInputs(io, env)
   const runContext = readRunContext(env)
-  // RUNNER_TEMP is per job and emptied after it, so parallel jobs never share these files.
-  const reportDir = join(env.RUNNER_TEMP || tmpdir(), 'modelgate', 'validate-model')
-  await mkdir(reportDir, { recursive: true })
+  const reportDir = await reportDirectory(env, 'validate-model')
   const report = await runValidation({
     workspace: settings.workspace,
     modelPath: settings.modelPath,
@@ -45,12 +43,11 @@ export async function run(io: ActionIO, env: NodeJS.ProcessEnv = process.env): P
     const failing = report.checks.filter(
       c => c.status === 'fail' || (report.failOn === 'warning' && c.status === 'warn')
     )
-    const first = failing
-      .slice(0, 3)
-      .map(c => `${c.title}: ${c.findings.find(f => f.severity !== 'info')?.message ?? c.summary}`)
-      .join('; ')
     io.setFailed(
-      `${report.model} fails validation (fail-on: ${report.failOn}): ${first}${failing.length > 3 ? `; and ${failing.length - 3} more` : ''}`
+      failureLine(
+        `${report.model} fails validation (fail-on: ${report.failOn})`,
+        failing.map(c => `${c.title}: ${c.findings.find(f => f.severity !== 'info')?.message ?? c.summary}`)
+      )
     )
   }
 }
