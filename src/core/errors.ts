@@ -37,6 +37,28 @@ export function formatPlace(place: ErrorPlace): string {
   return text
 }
 
+/**
+ * A remote service (a model registry, a tracking server) failed or could not be reached after retries. Neither the
+ * user's input nor our bug: it is reported as one clear line naming the service and what it answered, without a
+ * stack, and the step fails so a re-run can finish the work (every write is idempotent).
+ */
+export class ServiceError extends Error {
+  constructor(
+    message: string,
+    /** The HTTP status, when the service answered. */
+    readonly status?: number,
+    /** The service's own error code, e.g. MLflow's `INTERNAL_ERROR`. */
+    readonly code?: string
+  ) {
+    super(message)
+    this.name = 'ServiceError'
+  }
+}
+
+export function isServiceError(error: unknown): error is ServiceError {
+  return error instanceof ServiceError
+}
+
 export function isConfigurationError(error: unknown): error is ConfigurationError {
   return error instanceof ConfigurationError
 }

@@ -1,0 +1,246 @@
+/**
+ * The one HTTP client of the registry layer: JSON requests and streamed uploads with a timeout on every attempt,
+ * retries with exponential backoff and jitter on 429 and 5xx (honouring Retry-After), and retries on network
+ * failures only where repeating the request cannot do harm.
+ *
+ * It is built on the runtime's fetch: no dependency, and nothing to load until a registry is used. Errors come out
+ * as HttpError (the service answered, with its status and body) or NetworkError (it did not); the registry
+ * implementations turn those into ServiceError or ConfigurationError with words about their own service.
+ */
+import { createReadStream } from 'node:fs'
+import { Readable } from 'node:stream'
+
+export type Auth =
+  | { readonly kind: 'basic'; readonly username: string; readonly password: string }
+  | { readonly kind: 'bearer'; readonly token: string }
+  /** A token that may change between requests (an OAuth access token refreshed before it expires). */
+  | { readonly kind: 'token-provider'; readonly token: () => Promise<string> }
+
+export interface HttpClientOptions {
+  readonly baseUrl: string
+  readonly auth?: Auth
+  /** Per attempt, for JSON calls. Default 30 s. */
+  readonly timeoutMs?: number
+  /** Attempts after the first. Default 5. */
+  readonly retries?: number
+  /** First backoff delay; doubles each attempt, with jitter. Default 500 ms (MODELGATE_RETRY_BASE_MS in tests). */
+  readonly retryBaseMs?: number
+  /** Longest wait between attempts, including a server's Retry-After. Default 30 s. */
+  readonly maxRetryDelayMs?: number
+  readonly userAgent?: string
+  readonly fetch?: typeof fetch
+  /** Called before each retry, for the step log. */
+  readonly onRetry?: (event: RetryEvent) => void
+}
+
+export interface RetryEvent {
+  readonly method: string
+  readonly path: string
+  readonly attempt: number
+  readonly delayMs: number
+  readonly reason: string
+}
+
+export type QueryValue = string | number | boolean | undefined | readonly string[]
+
+export interface HttpRequest {
+  readonly method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE'
+  /** Appended to baseUrl; each segment the caller interpolates must already be encoded. */
+  readonly path: string
+  readonly query?: Readonly<Record<string, QueryValue>>
+  readonly json?: unknown
+  /** A file streamed as the raw body (artifact uploads), re-opened for each attempt. */
+  readonly file?: { readonly path: string; readonly size: number; readonly contentType?: string }
+  readonly headers?: Readonly<Record<string, string>>
+  readonly timeoutMs?: number
+  /**
+   * Whether a request that may have reached the server can be sent again after a network failure or a 5xx.
+   * Reads, PUTs of the same bytes and set-style writes can; a create that is not idempotent on the server cannot,
+   * and its caller recovers by looking for what it created. Default: true except for POST.
+   */
+  readonly idempotent?: boolean
+  /** Statuses the caller handles itself (returned, not thrown or retried), e.g. 404 for "absent". */
+  readonly accept?: readonly number[]
+  /** Form-encoded body (OAuth token requests). */
+  readonly form?: Readonly<Record<string, string>>
+}
+
+export interface HttpResponse {
+  readonly status: number
+  readonly headers: Headers
+  readonly text: string
+  /** The body parsed as JSON, undefined when it is not JSON. */
+  readonly json: unknown
+}
+
+/** The service answered with an error status (after any retries). */
+export class HttpError extends Error {
+  constructor(
+    readonly method: string,
+    readonly url: string,
+    readonly status: number,
+    readonly body: string,
+    readonly json: unknown
+  ) {
+    super(`${method} ${url} answered HTTP ${status}${body ? `: ${body.slice(0, 300)}` : ''}`)
+    this.name = 'HttpError'
+  }
+
+  /** The `error_code` of an MLflow- or Databricks-style error body. */
+  get code(): string | undefined {
+    const code = (this.json as { error_code?: unknown } | undefined)?.error_code
+    return typeof code === 'string' ? code : undefined
+  }
+
+  /** The `message` of an error body, else the raw text. */
+  get serverMessage(): string {
+    const message = (this.json as { message?: unknown } | undefined)?.message
+    return typeof message === 'string' ? message : this.body.trim().slice(0, 300)
+  }
+}
+
+/** The service could not be reached or did not answer in time (after any retries). */
+export class NetworkError extends Error {
+  constructor(
+    readonly method: string,
+    readonly url: string,
+    readonly reason: string,
+    readonly timedOut: boolean
+  ) {
+    super(`${method} ${url} failed: ${reason}`)
+    this.name = 'NetworkError'
+  }
+}
+
+const RETRY_STATUSES = new Set([429, 500, 502, 503, 504])
+
+export class HttpClient {
+  readonly baseUrl: string
+  private readonly fetch: typeof fetch
+  private readonly retries: number
+  private readonly retryBaseMs: number
+  private readonly maxRetryDelayMs: number
+  private readonly timeoutMs: number
+
+  constructor(private readonly options: HttpClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '')
+    this.fetch = options.fetch ?? globalThis.fetch
+    this.retries = options.retries ?? 5
+    this.retryBaseMs = options.retryBaseMs ?? 500
+    this.maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000
+    this.timeoutMs = options.timeoutMs ?? 30_000
+  }
+
+  url(path: string, query?: Readonly<Record<string, QueryValue>>): string {
+    const search = new URLSearchParams()
+    for (const [key, value] of Object.entries(query ?? {})) {
+      if (value === undefined) continue
+      if (Array.isArray(value)) for (const item of value) search.append(key, item)
+      else search.append(key, String(value))
+    }
+    const text = search.toString()
+    return `${this.baseUrl}${path}${text ? `?${text}` : ''}`
+  }
+
+  async request(request: HttpRequest): Promise<HttpResponse> {
+    const url = this.url(request.path, request.query)
+    const idempotent = request.idempotent ?? request.method !== 'POST'
+    for (let attempt = 0; ; attempt++) {
+      let failure: { reason: string; retryAfterMs?: number; error: Error }
+      try {
+        const response = await this.attempt(url, request)
+        if (response.status < 400 || request.accept?.includes(response.status)) return response
+        const error = new HttpError(request.method, url, response.status, response.text, response.json)
+        // A 429 was refused before any work was done, so even a create can be repeated; a 5xx may have done it.
+        const retryable = response.status === 429 || (RETRY_STATUSES.has(response.status) && idempotent)
+        if (!retryable) throw error
+        failure = { reason: `HTTP ${response.status}`, retryAfterMs: retryAfter(response.headers), error }
+      } catch (error) {
+        if (error instanceof HttpError) throw error
+        const timedOut = (error as Error).name === 'TimeoutError' || (error as Error).name === 'AbortError'
+        const reason = timedOut
+          ? `no answer within ${Math.round((request.timeoutMs ?? this.timeoutMs) / 1000)} s`
+          : networkReason(error)
+        const networkError = new NetworkError(request.method, url, reason, timedOut)
+        if (!idempotent) throw networkError
+        failure = { reason, error: networkError }
+      }
+      if (attempt >= this.retries) throw failure.error
+      const backoff = Math.min(this.maxRetryDelayMs, this.retryBaseMs * 2 ** attempt)
+      const delayMs = Math.min(this.maxRetryDelayMs, failure.retryAfterMs ?? backoff * (0.5 + Math.random() / 2))
+      this.options.onRetry?.({
+        method: request.method,
+        path: request.path,
+        attempt: attempt + 1,
+        delayMs,
+        reason: failure.reason
+      })
+      await new Promise(resolve => setTimeout(resolve, delayMs))
+    }
+  }
+
+  private async attempt(url: string, request: HttpRequest): Promise<HttpResponse> {
+    const headers: Record<string, string> = { accept: 'application/json', ...request.headers }
+    if (this.options.userAgent) headers['user-agent'] = this.options.userAgent
+    const authorization = await this.authorization()
+    if (authorization) headers.authorization = authorization
+    let body: BodyInit | undefined
+    if (request.json !== undefined) {
+      headers['content-type'] = 'application/json'
+      body = JSON.stringify(request.json)
+    } else if (request.form) {
+      headers['content-type'] = 'application/x-www-form-urlencoded'
+      body = new URLSearchParams(request.form as Record<string, string>).toString()
+    } else if (request.file) {
+      headers['content-type'] = request.file.contentType ?? 'application/octet-stream'
+      headers['content-length'] = String(request.file.size)
+      body = Readable.toWeb(createReadStream(request.file.path, { highWaterMark: 1 << 20 })) as ReadableStream
+    }
+    // Uploads get a budget that grows with their size (10 MB/s worst case) on top of the base timeout.
+    const timeoutMs = request.timeoutMs ?? this.timeoutMs + (request.file ? Math.ceil(request.file.size / 10_000) : 0)
+    const response = await this.fetch(url, {
+      method: request.method,
+      headers,
+      body,
+      signal: AbortSignal.timeout(timeoutMs),
+      ...(request.file ? { duplex: 'half' } : {})
+    } as RequestInit)
+    const text = await response.text()
+    let json: unknown
+    if (text) {
+      try {
+        json = JSON.parse(text)
+      } catch {
+        json = undefined
+      }
+    }
+    return { status: response.status, headers: response.headers, text, json }
+  }
+
+  private async authorization(): Promise<string | undefined> {
+    const auth = this.options.auth
+    if (!auth) return undefined
+    if (auth.kind === 'basic') return `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`
+    if (auth.kind === 'bearer') return `Bearer ${auth.token}`
+    return `Bearer ${await auth.token()}`
+  }
+}
+
+/** Retry-After in ms (delta-seconds or an HTTP date), undefined when absent or unreadable. */
+export function retryAfter(headers: Headers): number | undefined {
+  const value = headers.get('retry-after')
+  if (!value) return undefined
+  const seconds = Number(value)
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000
+  const date = Date.parse(value)
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
+}
+
+function networkReason(error: unknown): string {
+  // fetch wraps the socket error: `TypeError: fetch failed` with the useful part in `cause`.
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause
+  if (cause?.code === 'ECONNREFUSED') return 'connection refused (is the server running, and is the URL right?)'
+  if (cause?.code === 'ENOTFOUND') return 'host not found'
+  if (cause?.code === 'ECONNRESET' || cause?.code === 'UND_ERR_SOCKET') return 'the connection was closed mid-request'
+  return cause?.message ?? (error as Error).message
+}

@@ -1,0 +1,123 @@
+/**
+ * The registry seam: what register-model, the registry-backed metric sources and validate-model's `model-uri` need
+ * from a model registry, whichever it is (a folder, an MLflow tracking server, Unity Catalog).
+ *
+ * Each operation is small and idempotent on its own; `register.ts` composes them into a registration that a re-run
+ * never duplicates. Implementations speak their service's language inside and MLflow's vocabulary outside:
+ * versions are strings, aliases point at one version, tags are string to string.
+ */
+
+export type RegistryKind = 'file' | 'mlflow' | 'databricks-uc'
+
+export type VersionStatus = 'READY' | 'PENDING_REGISTRATION' | 'FAILED_REGISTRATION'
+
+export interface ModelVersion {
+  readonly name: string
+  /** A decimal string, as MLflow has it. */
+  readonly version: string
+  readonly status: VersionStatus
+  readonly statusMessage?: string
+  /** Where the version's files are: `mlflow-artifacts:/…`, `models:/m-…`, or a path inside the file registry. */
+  readonly source: string
+  readonly runId?: string
+  /** The MLflow 3 logged model behind the version, when there is one. */
+  readonly modelId?: string
+  readonly description?: string
+  readonly tags: Readonly<Record<string, string>>
+  readonly aliases: readonly string[]
+  /** ms since the epoch. */
+  readonly createdAt?: number
+}
+
+/** A file of a local model directory to upload: model-relative `/` path and where it is on disk. */
+export interface UploadFile {
+  readonly path: string
+  readonly absolute: string
+  readonly size: number
+}
+
+export type ModelContent =
+  /** A local model directory, uploaded into the registry. */
+  | { readonly kind: 'directory'; readonly dir: string; readonly files: readonly UploadFile[] }
+  /** An artifact the registry can already reach (`runs:/…`, `mlflow-artifacts:/…`, `models:/m-…`). */
+  | { readonly kind: 'uri'; readonly uri: string }
+
+export interface NewVersion {
+  readonly name: string
+  /** `sha256:<hex>`, the content address; also the `modelgate.digest` tag, which makes registration idempotent. */
+  readonly digest: string
+  readonly content: ModelContent
+  readonly runId?: string
+  /** Set on the version when it is created (the digest tag included), so a crash after create loses nothing. */
+  readonly tags: Readonly<Record<string, string>>
+  readonly description?: string
+  /**
+   * Metrics to record with the version (the candidate's, from compare-metrics' report), so that a later gate can
+   * compare a new candidate with this version when it becomes the champion. Recorded on the run the registry
+   * creates; a run the user names keeps its own metrics.
+   */
+  readonly metrics?: Readonly<Record<string, number>>
+  /** Tags for the run the registry creates to hold the artifacts (git commit, source name). */
+  readonly runTags?: Readonly<Record<string, string>>
+}
+
+export interface CreatedVersion {
+  readonly version: ModelVersion
+  /**
+   * False when another writer registered the same digest first and this call converged on its version (the file
+   * registry checks under its lock; the server registries check again after creating).
+   */
+  readonly created: boolean
+}
+
+/** Metric values as the registry stores them: numbers, or the service's text for NaN and infinities. */
+export interface RegistryMetrics {
+  readonly values: ReadonlyMap<string, number | string>
+  readonly runId?: string
+  readonly modelId?: string
+}
+
+export interface ModelRegistry {
+  readonly kind: RegistryKind
+  /** Where the registry is, for messages: the folder or the server URL. */
+  readonly location: string
+
+  /** Creates the registered model unless it exists (existing is success). */
+  ensureRegisteredModel(name: string): Promise<void>
+  /** The version whose `modelgate.digest` tag is this digest (the lowest number if several), or undefined. */
+  findVersionByDigest(name: string, digest: string): Promise<ModelVersion | undefined>
+  /**
+   * Uploads the content and creates the version with its tags. The caller has just looked for the digest; the
+   * implementation makes sure two concurrent writers end with one version.
+   */
+  createVersion(request: NewVersion): Promise<CreatedVersion>
+  /**
+   * Brings a version found by digest but not READY (a registration that died between create and finalize) to
+   * READY, re-uploading what the request holds. A registry where versions are READY at creation returns it.
+   */
+  completeVersion(version: ModelVersion, request: NewVersion): Promise<ModelVersion>
+  /** Polls until READY; FAILED_REGISTRATION or the timeout is an error. */
+  waitUntilReady(name: string, version: string, options?: { timeoutMs?: number }): Promise<ModelVersion>
+  /** Undefined when the model or version does not exist. */
+  getVersion(name: string, version: string): Promise<ModelVersion | undefined>
+  /** Undefined when the model or the alias does not exist: for a gate, "no baseline yet". */
+  getVersionByAlias(name: string, alias: string): Promise<ModelVersion | undefined>
+  /** Sets (adds or overwrites) tags on a version. */
+  setVersionTags(name: string, version: string, tags: Readonly<Record<string, string>>): Promise<void>
+  /** Points the alias at the version, moving it if it pointed elsewhere. */
+  setAlias(name: string, alias: string, version: string): Promise<void>
+  /** The metrics recorded for a version: its run's, overlaid with its logged model's where there is one. */
+  readVersionMetrics(version: ModelVersion): Promise<RegistryMetrics>
+  /** A run's latest metric values (`mlflow-run:<id>`); registries without runs throw a ConfigurationError. */
+  readRunMetrics(runId: string): Promise<RegistryMetrics>
+  /**
+   * Copies a model's files into `destination` (an empty directory that exists). `uri` is what the registry
+   * understands: `models:/<name>/<version>`, `models:/<name>@<alias>`, and for MLflow also `runs:/<run-id>/<path>`,
+   * `models:/m-<id>` and `mlflow-artifacts:/…`. An unknown model, version or alias is a ConfigurationError.
+   */
+  downloadModel(uri: string, destination: string): Promise<void>
+  /** Releases what the registry holds open (nothing for most). */
+  close?(): Promise<void>
+}
+
+export const DIGEST_TAG = 'modelgate.digest'
