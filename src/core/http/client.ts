@@ -184,7 +184,7 @@ export class HttpClient {
     if (this.options.userAgent) headers['user-agent'] = this.options.userAgent
     const authorization = await this.authorization()
     if (authorization) headers.authorization = authorization
-    let body: BodyInit | undefined
+    let body: string | ReadableStream | undefined
     if (request.json !== undefined) {
       headers['content-type'] = 'application/json'
       body = JSON.stringify(request.json)
