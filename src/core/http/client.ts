@@ -166,17 +166,64 @@ export class HttpClient {
         failure = { reason, error: networkError }
       }
       if (attempt >= this.retries) throw failure.error
-      const backoff = Math.min(this.maxRetryDelayMs, this.retryBaseMs * 2 ** attempt)
-      const delayMs = Math.min(this.maxRetryDelayMs, failure.retryAfterMs ?? backoff * (0.5 + Math.random() / 2))
-      this.options.onRetry?.({
-        method: request.method,
-        path: request.path,
-        attempt: attempt + 1,
-        delayMs,
-        reason: failure.reason
-      })
-      await new Promise(resolve => setTimeout(resolve, delayMs))
+      await this.pause(attempt, failure.retryAfterMs, request.method, request.path, failure.reason)
     }
+  }
+
+  /**
+   * GETs a body to stream (a file download). The timeout covers the wait for the response's headers only: a
+   * large file's body takes as long as it takes. 429 and 5xx are retried like JSON calls.
+   */
+  async stream(url: string): Promise<ReadableStream<Uint8Array>> {
+    for (let attempt = 0; ; attempt++) {
+      const controller = new AbortController()
+      const timer = setTimeout(() => controller.abort(), this.timeoutMs)
+      let response: Response
+      try {
+        const authorization = await this.authorization()
+        response = await this.fetch(url, {
+          headers: authorization ? { authorization } : {},
+          signal: controller.signal
+        })
+      } catch (error) {
+        const timedOut = controller.signal.aborted
+        const failure = new NetworkError(
+          'GET',
+          url,
+          timedOut ? `no answer within ${Math.round(this.timeoutMs / 1000)} s` : networkReason(error),
+          timedOut
+        )
+        if (attempt >= this.retries) throw failure
+        await this.pause(attempt, undefined, 'GET', url, failure.reason)
+        continue
+      } finally {
+        clearTimeout(timer)
+      }
+      if (response.ok && response.body) return response.body
+      const text = await response.text()
+      let json: unknown
+      try {
+        json = JSON.parse(text)
+      } catch {
+        json = undefined
+      }
+      const error = new HttpError('GET', url, response.status, text, json)
+      if (!RETRY_STATUSES.has(response.status) || attempt >= this.retries) throw error
+      await this.pause(attempt, retryAfter(response.headers), 'GET', url, `HTTP ${response.status}`)
+    }
+  }
+
+  private async pause(
+    attempt: number,
+    retryAfterMs: number | undefined,
+    method: string,
+    path: string,
+    reason: string
+  ): Promise<void> {
+    const backoff = Math.min(this.maxRetryDelayMs, this.retryBaseMs * 2 ** attempt)
+    const delayMs = Math.min(this.maxRetryDelayMs, retryAfterMs ?? backoff * (0.5 + Math.random() / 2))
+    this.options.onRetry?.({ method, path, attempt: attempt + 1, delayMs, reason })
+    await new Promise(resolve => setTimeout(resolve, delayMs))
   }
 
   private async attempt(url: string, request: HttpRequest): Promise<HttpResponse> {
