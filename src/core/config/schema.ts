@@ -138,9 +138,30 @@ export const CompareSettingsSchema = z.strictObject({
 })
 
 export const RegistrySettingsSchema = z.strictObject({
-  type: z.enum(['file', 'mlflow', 'databricks-uc']),
-  path: z.optional(z.string().check(z.minLength(1))),
-  'tracking-uri': z.optional(z.string().check(z.minLength(1)))
+  type: z.optional(
+    described(
+      z.enum(['file', 'mlflow', 'databricks-uc']),
+      'file: a registry in a folder (the default); mlflow: an MLflow tracking server; databricks-uc: Unity Catalog.'
+    )
+  ),
+  path: z.optional(
+    described(
+      z.string().check(z.minLength(1)),
+      "The file registry's folder, relative to the workspace (default .modelgate/registry)."
+    )
+  ),
+  'tracking-uri': z.optional(
+    described(
+      z.string().check(z.minLength(1)),
+      'The MLflow tracking server (http://host:5000) or Databricks workspace URL; MLFLOW_TRACKING_URI otherwise.'
+    )
+  ),
+  experiment: z.optional(
+    described(
+      z.string().check(z.minLength(1)),
+      'The MLflow experiment that holds the runs register-model creates for uploaded models (default modelgate).'
+    )
+  )
 })
 
 export const SmokeTestSettingsSchema = z.strictObject({
@@ -216,3 +237,4 @@ export type FailOn = z.infer<typeof FailOnSchema>
 export type ModelConfig = z.infer<typeof ModelConfigSchema>
 export type Config = z.infer<typeof ConfigSchema>
 export type ValidationSettings = z.infer<typeof ValidationSettingsSchema>
+export type RegistrySettings = z.infer<typeof RegistrySettingsSchema>

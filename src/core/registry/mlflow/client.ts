@@ -8,7 +8,7 @@
  */
 import { createWriteStream } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { dirname } from 'node:path'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import * as z from 'zod/mini'
@@ -460,11 +460,3 @@ export function metricValues(metrics: readonly MlflowMetric[] | undefined): Map<
   for (const metric of metrics ?? []) values.set(metric.key, metric.value)
   return values
 }
-
-export function joinArtifactPath(...parts: string[]): string {
-  return join(...parts)
-    .split('\\')
-    .join('/')
-}
-
-export type { QueryValue }

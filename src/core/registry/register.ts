@@ -1,0 +1,154 @@
+/**
+ * One registration, idempotent by content: hash the model, look for a version that already holds that digest,
+ * create one only when none does (finishing one a crashed run left half-registered), then set the tags and aliases.
+ * Running it twice on the same model leaves one version; every step can be repeated, so a failed run is repaired
+ * by running it again.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ConfigurationError } from '../errors.js'
+import { createManifest } from '../model/manifest.js'
+import { walkModelDir } from '../model/walk.js'
+import { DIGEST_TAG, type ModelContent, type ModelRegistry, type ModelVersion, type NewVersion } from './types.js'
+import { checkAlias, modelVersionUri } from './uri.js'
+
+export interface RegisterRequest {
+  readonly registry: ModelRegistry
+  readonly name: string
+  /** Absolute path of a local model directory to upload. */
+  readonly modelDir?: string
+  /** An artifact the registry can reach, registered without uploading. */
+  readonly source?: string
+  readonly runId?: string
+  readonly aliases: readonly string[]
+  /** The user's tags; they overwrite on a re-run. */
+  readonly tags: Readonly<Record<string, string>>
+  /** modelgate's lineage and gate tags; a re-run adds the missing ones and keeps what the first run recorded. */
+  readonly lineage: Readonly<Record<string, string>>
+  readonly runTags?: Readonly<Record<string, string>>
+  readonly description?: string
+  readonly metrics?: Readonly<Record<string, number>>
+  /** The digest validate-model computed, when its report was given: it must match the model registered. */
+  readonly validatedDigest?: string
+  readonly describeInput: (name: string) => string
+  readonly log?: (line: string) => void
+}
+
+export interface Registration {
+  readonly version: ModelVersion
+  /** False when a version with this digest already existed. */
+  readonly created: boolean
+  /** `sha256:<hex>`. */
+  readonly digest: string
+  readonly modelUri: string
+  readonly aliases: readonly string[]
+}
+
+export async function registerModel(request: RegisterRequest): Promise<Registration> {
+  const log = request.log ?? (() => {})
+  const aliases = request.aliases.map(alias => checkAlias(alias, request.describeInput('aliases')))
+  const { content, digest, cleanup } = await prepareContent(request)
+  try {
+    const { registry, name } = request
+    await registry.ensureRegisteredModel(name)
+    const newVersion: NewVersion = {
+      name,
+      digest,
+      content,
+      tags: { ...request.lineage, ...request.tags, [DIGEST_TAG]: digest },
+      ...(request.runId ? { runId: request.runId } : {}),
+      ...(request.description ? { description: request.description } : {}),
+      ...(request.metrics && Object.keys(request.metrics).length ? { metrics: request.metrics } : {}),
+      ...(request.runTags ? { runTags: request.runTags } : {})
+    }
+
+    let version: ModelVersion
+    let created: boolean
+    const existing = await registry.findVersionByDigest(name, digest)
+    if (existing) {
+      log(`${name} version ${existing.version} already holds ${digest}; not creating another`)
+      version = existing.status === 'READY' ? existing : await registry.completeVersion(existing, newVersion)
+      created = false
+      await repairTags(registry, version, request)
+    } else {
+      const result = await registry.createVersion(newVersion)
+      version = result.version
+      created = result.created
+      if (!created) await repairTags(registry, version, request)
+      log(`${created ? 'registered' : 'found'} ${name} version ${version.version} (${digest})`)
+    }
+
+    for (const alias of aliases) {
+      await registry.setAlias(name, alias, version.version)
+      log(`alias ${alias} → ${name} version ${version.version}`)
+    }
+    const final = (await registry.getVersion(name, version.version)) ?? version
+    return { version: final, created, digest, modelUri: modelVersionUri(name, final.version), aliases }
+  } finally {
+    await cleanup()
+  }
+}
+
+/** On a version that already existed: the user's tags as given now, modelgate's only where missing. */
+async function repairTags(registry: ModelRegistry, version: ModelVersion, request: RegisterRequest): Promise<void> {
+  const missing: Record<string, string> = {}
+  for (const [key, value] of Object.entries(request.lineage)) if (!(key in version.tags)) missing[key] = value
+  for (const [key, value] of Object.entries(request.tags)) if (version.tags[key] !== value) missing[key] = value
+  if (Object.keys(missing).length) await registry.setVersionTags(version.name, version.version, missing)
+}
+
+async function prepareContent(
+  request: RegisterRequest
+): Promise<{ content: ModelContent; digest: string; cleanup: () => Promise<void> }> {
+  const none = async () => {}
+  if (request.modelDir) {
+    const { content, digest } = await hashDirectory(request.modelDir, request.describeInput('model-path'))
+    checkValidatedDigest(request, digest)
+    return { content, digest, cleanup: none }
+  }
+  const source = request.source!
+  if (request.validatedDigest)
+    return { content: { kind: 'uri', uri: source }, digest: request.validatedDigest, cleanup: none }
+  // Without validate-model's digest, the content address of an existing artifact is only known by reading it.
+  const temp = await mkdtemp(join(tmpdir(), 'modelgate-source-'))
+  const cleanup = () => rm(temp, { recursive: true, force: true })
+  try {
+    await request.registry.downloadModel(source, temp)
+    const { digest } = await hashDirectory(temp, request.describeInput('source'))
+    return { content: { kind: 'uri', uri: source }, digest, cleanup }
+  } catch (error) {
+    await cleanup()
+    throw error
+  }
+}
+
+async function hashDirectory(dir: string, source: string): Promise<{ content: ModelContent; digest: string }> {
+  const walk = await walkModelDir(dir, { source })
+  const problem = walk.findings.find(finding => finding.severity === 'error')
+  if (problem) {
+    throw new ConfigurationError(
+      `${problem.file ? `${problem.file}: ` : ''}${problem.message}; a registry copies regular files only, so this model cannot be registered as it is (validate-model reports the same)`,
+      { source }
+    )
+  }
+  if (walk.files.length === 0)
+    throw new ConfigurationError(`${dir} holds no files; expected an MLflow model directory`, { source })
+  const { manifest, failures } = await createManifest(walk.files)
+  if (!manifest) {
+    throw new ConfigurationError(
+      `${failures.map(f => `${f.path} (${f.reason})`).join(', ')} could not be read, so the model cannot be hashed or uploaded`,
+      { source }
+    )
+  }
+  return { content: { kind: 'directory', dir, files: walk.files }, digest: `sha256:${manifest.digest}` }
+}
+
+function checkValidatedDigest(request: RegisterRequest, digest: string): void {
+  if (request.validatedDigest && request.validatedDigest !== digest) {
+    throw new ConfigurationError(
+      `the validation report is for the model with digest ${request.validatedDigest}, but model-path holds ${digest}; register the model that was validated (the files changed between the steps)`,
+      { source: request.describeInput('validation-report') }
+    )
+  }
+}
