@@ -1,9 +1,9 @@
 /**
  * The `modelgate` command: the same engine as the actions, outside GitHub.
- * Exit codes: 0 the gate passes, 1 it fails, 2 a usage or configuration error.
+ * Exit codes: 0 the gate passes, 1 it fails (or a registry failed), 2 a usage or configuration error.
  */
 import { parseArgs } from 'node:util'
-import { isConfigurationError } from '../core/errors.js'
+import { isConfigurationError, isServiceError } from '../core/errors.js'
 import { UsageError, type Output } from './output.js'
 
 export const EXIT_PASS = 0
@@ -16,7 +16,8 @@ Usage:
   modelgate compare --candidate <source> [--baseline <source>] [options]
   modelgate demo
   modelgate validate --model-path <dir> [--config <file>] [--metrics <file>] [--fail-on error|warning|never]
-  modelgate register | deploy   (not in this version yet)
+  modelgate register --name <name> --model-path <dir> [--registry file|mlflow|databricks-uc] [options]
+  modelgate deploy   (not in this version yet)
 
 compare options:
   --candidate <source>     metrics file (.json, .yaml, .csv), git:<ref>:<path>, mlflow-run:<id>, models:/<name>@<alias>
@@ -29,7 +30,18 @@ compare options:
   --format <format>        text (default on a terminal), markdown or json
   --workspace <dir>        resolve relative paths against this directory (default: the current one)
 
-Exit codes: 0 the gate passes, 1 it fails, 2 usage or configuration error.`
+register options:
+  --registry <type>        file (default without a tracking URI), mlflow or databricks-uc
+  --registry-path <dir>    the file registry's folder (default .modelgate/registry)
+  --tracking-uri <uri>     MLflow tracking server or Databricks workspace (or MLFLOW_TRACKING_URI)
+  --model-path <dir>       a local MLflow model directory to upload; or --source <uri> for an existing artifact
+  --run-id <id>            the run the version belongs to
+  --aliases <a,b>          aliases to point at the version, e.g. challenger
+  --tags <yaml>            tags as a YAML map, e.g. "team: fraud"
+  --validation-report, --comparison-report <file>   the earlier steps' JSON reports, recorded as tags
+
+Exit codes: 0 the gate passes (or the model is registered), 1 it fails (or the registry failed), 2 usage or
+configuration error.`
 
 export async function main(argv: string[], output: Output): Promise<number> {
   const [command, ...rest] = argv
@@ -48,7 +60,10 @@ export async function main(argv: string[], output: Output): Promise<number> {
         const { runValidateCommand, VALIDATE_OPTIONS } = await import('./validate.js')
         return await runValidateCommand(parse(rest, VALIDATE_OPTIONS), output)
       }
-      case 'register':
+      case 'register': {
+        const { runRegisterCommand, REGISTER_OPTIONS } = await import('./register.js')
+        return await runRegisterCommand(parse(rest, REGISTER_OPTIONS), output)
+      }
       case 'deploy':
         output.error(`modelgate ${command} is not available in this version yet; see the README for what is.`)
         return EXIT_USAGE
@@ -72,6 +87,10 @@ export async function main(argv: string[], output: Output): Promise<number> {
     if (isConfigurationError(error)) {
       output.error(`modelgate: ${error.message}`)
       return EXIT_USAGE
+    }
+    if (isServiceError(error)) {
+      output.error(`modelgate: ${error.message}`)
+      return EXIT_FAIL
     }
     throw error
   }

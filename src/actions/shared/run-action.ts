@@ -1,8 +1,8 @@
 /**
- * The last-resort wrapper every action entry goes through. A ConfigurationError is the user's to fix: one clear
- * error line, no stack. Anything else is our bug: say so, and print the stack so it can be reported.
+ * The last-resort wrapper every action entry goes through. A ConfigurationError is the user's to fix, a ServiceError
+ * a remote service's failure (a re-run finishes the work): one clear error line each, no stack. Anything else is our bug: say so, and print the stack so it can be reported.
  */
-import { isConfigurationError } from '../../core/errors.js'
+import { isConfigurationError, isServiceError } from '../../core/errors.js'
 import { createActionIO, type ActionIO } from './action-io.js'
 
 export async function runAction(
@@ -13,7 +13,7 @@ export async function runAction(
   try {
     await main(io)
   } catch (error) {
-    if (isConfigurationError(error)) {
+    if (isConfigurationError(error) || isServiceError(error)) {
       io.setFailed(error.message)
       return
     }

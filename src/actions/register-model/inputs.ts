@@ -1,0 +1,75 @@
+/**
+ * register-model's inputs, read and validated in one place into a typed settings object.
+ */
+import { ConfigurationError } from '../../core/errors.js'
+import { REGISTRY_KINDS } from '../../core/registry/open.js'
+import type { RegistryKind } from '../../core/registry/types.js'
+import type { ActionIO } from '../shared/action-io.js'
+import { describeInput, getChoiceInput, getOptionalInput } from '../shared/input-helper.js'
+import { Inputs } from './constants.js'
+
+export interface RegisterActionSettings {
+  /** Absolute path of the workspace (GITHUB_WORKSPACE), against which every file input resolves. */
+  workspace: string
+  registry?: RegistryKind
+  registryPath?: string
+  trackingUri?: string
+  name?: string
+  modelPath?: string
+  source?: string
+  runId?: string
+  aliases: string[]
+  /** The `tags` input's YAML text, parsed by the core with line numbers in its errors. */
+  tags?: string
+  description?: string
+  validationReport?: string
+  comparisonReport?: string
+  config?: string
+  /** Tests of the bundle shorten the registry client's backoff with MODELGATE_RETRY_BASE_MS; not an input. */
+  retryBaseMs?: number
+}
+
+export function getInputs(io: ActionIO, env: NodeJS.ProcessEnv = process.env): RegisterActionSettings {
+  const modelPath = getOptionalInput(io, Inputs.ModelPath)
+  const source = getOptionalInput(io, Inputs.Source)
+  if (!modelPath && !source) {
+    throw new ConfigurationError(
+      `is required: expected a local MLflow model directory to upload (or set ${Inputs.Source} to an artifact the registry already has, such as runs:/<run-id>/model)`,
+      { source: describeInput(Inputs.ModelPath) }
+    )
+  }
+  if (modelPath && source) {
+    throw new ConfigurationError(`and ${describeInput(Inputs.Source)} are both set; expected one of them`, {
+      source: describeInput(Inputs.ModelPath)
+    })
+  }
+  // Credentials arrive through the environment, as MLflow's and Databricks' own clients read them.
+  for (const secret of [
+    'MLFLOW_TRACKING_PASSWORD',
+    'MLFLOW_TRACKING_TOKEN',
+    'DATABRICKS_TOKEN',
+    'DATABRICKS_CLIENT_SECRET'
+  ]) {
+    if (env[secret]) io.setSecret(env[secret])
+  }
+  return {
+    workspace: env.GITHUB_WORKSPACE || process.cwd(),
+    registry: getChoiceInput(io, Inputs.Registry, REGISTRY_KINDS),
+    registryPath: getOptionalInput(io, Inputs.RegistryPath),
+    trackingUri: getOptionalInput(io, Inputs.TrackingUri),
+    name: getOptionalInput(io, Inputs.Name),
+    modelPath,
+    source,
+    runId: getOptionalInput(io, Inputs.RunId),
+    aliases: (getOptionalInput(io, Inputs.Aliases) ?? '')
+      .split(/[,\n]/)
+      .map(alias => alias.trim())
+      .filter(Boolean),
+    tags: getOptionalInput(io, Inputs.Tags),
+    description: getOptionalInput(io, Inputs.Description),
+    validationReport: getOptionalInput(io, Inputs.ValidationReport),
+    comparisonReport: getOptionalInput(io, Inputs.ComparisonReport),
+    config: getOptionalInput(io, Inputs.Config),
+    retryBaseMs: env.MODELGATE_RETRY_BASE_MS ? Number(env.MODELGATE_RETRY_BASE_MS) : undefined
+  }
+}

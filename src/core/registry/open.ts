@@ -1,0 +1,117 @@
+/**
+ * Which registry a run talks to, settled in one place from the inputs, the config's `registry:` section and the
+ * environment, and the implementation loaded only when it is used (a gate on metric files never loads any).
+ *
+ * Precedence: an input beats the config, which beats the environment. Without any registry type, a tracking URI
+ * (input, config or MLFLOW_TRACKING_URI) means MLflow, and nothing at all means the file registry in
+ * `.modelgate/registry`, so a team can start without a server.
+ */
+import { isAbsolute, resolve } from 'node:path'
+import type { RegistrySettings as RegistryConfig } from '../config/schema.js'
+import { ConfigurationError } from '../errors.js'
+import type { ModelRegistry, RegistryKind } from './types.js'
+
+export const REGISTRY_KINDS: readonly RegistryKind[] = ['file', 'mlflow', 'databricks-uc']
+export const DEFAULT_REGISTRY_PATH = '.modelgate/registry'
+
+export interface RegistryChoice {
+  readonly kind: RegistryKind
+  /** Absolute folder of the file registry. */
+  readonly path?: string
+  /** MLflow's tracking server, or the Databricks workspace URL. */
+  readonly trackingUri?: string
+  /** How errors name where the URI came from. */
+  readonly trackingUriSource?: string
+  readonly experiment?: string
+}
+
+export function chooseRegistry(options: {
+  workspace: string
+  /** The `registry` input or flag. */
+  kind?: RegistryKind
+  registryPath?: string
+  trackingUri?: string
+  config?: RegistryConfig
+  env?: NodeJS.ProcessEnv
+  describeInput: (name: string) => string
+}): RegistryChoice {
+  const env = options.env ?? process.env
+  const config = options.config
+  const uri = options.trackingUri
+    ? { value: options.trackingUri, source: options.describeInput('tracking-uri') }
+    : config?.['tracking-uri']
+      ? { value: config['tracking-uri'], source: 'registry.tracking-uri in the config' }
+      : env.MLFLOW_TRACKING_URI
+        ? { value: env.MLFLOW_TRACKING_URI, source: 'MLFLOW_TRACKING_URI' }
+        : undefined
+  const kind: RegistryKind =
+    options.kind ?? config?.type ?? (uri && uri.value !== 'databricks-uc' ? 'mlflow' : uri ? 'databricks-uc' : 'file')
+  if (kind === 'file') {
+    const path = options.registryPath ?? config?.path ?? DEFAULT_REGISTRY_PATH
+    return { kind, path: isAbsolute(path) ? path : resolve(options.workspace, path) }
+  }
+  if (kind === 'mlflow') {
+    if (!uri) {
+      throw new ConfigurationError(
+        'the mlflow registry needs a tracking server URL; set the tracking-uri input, registry.tracking-uri in .modelgate.yml, or MLFLOW_TRACKING_URI',
+        { source: options.describeInput('tracking-uri') }
+      )
+    }
+    return { kind, trackingUri: uri.value, trackingUriSource: uri.source, ...experiment(config) }
+  }
+  // Unity Catalog lives on a workspace: its URL, from the tracking URI when that is one, else DATABRICKS_HOST.
+  const host =
+    uri && /^https?:\/\//.test(uri.value)
+      ? uri
+      : env.DATABRICKS_HOST
+        ? { value: env.DATABRICKS_HOST, source: 'DATABRICKS_HOST' }
+        : undefined
+  if (!host) {
+    throw new ConfigurationError(
+      'the databricks-uc registry needs the workspace URL; set DATABRICKS_HOST (as in https://adb-123.4.azuredatabricks.net) or pass it as tracking-uri',
+      { source: options.describeInput('tracking-uri') }
+    )
+  }
+  return { kind, trackingUri: host.value, trackingUriSource: host.source }
+}
+
+function experiment(config: RegistryConfig | undefined): { experiment?: string } {
+  const name = config?.experiment
+  return name ? { experiment: name } : {}
+}
+
+export interface OpenOptions {
+  readonly env?: NodeJS.ProcessEnv
+  readonly log?: (line: string) => void
+  readonly retryBaseMs?: number
+}
+
+export async function openRegistry(choice: RegistryChoice, options: OpenOptions = {}): Promise<ModelRegistry> {
+  const env = options.env ?? process.env
+  switch (choice.kind) {
+    case 'file': {
+      const { createFileRegistry } = await import('./file/file-registry.js')
+      return createFileRegistry({ root: choice.path! })
+    }
+    case 'mlflow': {
+      const { createMlflowRegistry } = await import('./mlflow/registry.js')
+      return createMlflowRegistry({
+        trackingUri: choice.trackingUri!,
+        env,
+        ...(choice.trackingUriSource ? { source: choice.trackingUriSource } : {}),
+        ...(choice.experiment ? { experiment: choice.experiment } : {}),
+        ...(options.log ? { log: options.log } : {}),
+        ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {})
+      })
+    }
+    case 'databricks-uc': {
+      const { createUnityCatalogRegistry } = await import('./databricks/uc-registry.js')
+      return createUnityCatalogRegistry({
+        host: choice.trackingUri!,
+        env,
+        ...(options.log ? { log: options.log } : {}),
+        ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {})
+      })
+    }
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * One register-model run from user-level settings to a registration: the config's model and registry, the gate
+ * reports, lineage from the workflow run, the user's tags, then registerModel. The action and the CLI both call
+ * this and render the result their own way.
+ */
+import { isAbsolute, resolve } from 'node:path'
+import { load, YAMLException } from 'js-yaml'
+import { findModelConfig } from '../config/find.js'
+import { ConfigurationError, describeValue } from '../errors.js'
+import { readRunContext } from '../github/event.js'
+import { gateTags, lineageTags, readGateReports, runSourceTags, type GateReports } from './lineage.js'
+import { chooseRegistry, openRegistry, type RegistryChoice } from './open.js'
+import { registerModel, type Registration } from './register.js'
+import type { RegistryKind } from './types.js'
+
+export interface RegisterOptions {
+  readonly workspace: string
+  readonly registry?: RegistryKind
+  readonly registryPath?: string
+  readonly trackingUri?: string
+  readonly name?: string
+  readonly modelPath?: string
+  readonly source?: string
+  readonly runId?: string
+  readonly aliases: readonly string[]
+  /** YAML map text. */
+  readonly tags?: string
+  readonly description?: string
+  readonly validationReport?: string
+  readonly comparisonReport?: string
+  readonly config?: string
+  readonly env?: NodeJS.ProcessEnv
+  readonly retryBaseMs?: number
+  readonly describeInput?: (name: string) => string
+  readonly log?: (line: string) => void
+}
+
+export interface RegisterRun extends Registration {
+  readonly name: string
+  readonly registry: RegistryChoice & { readonly location: string }
+  readonly reports: GateReports
+}
+
+export async function runRegistration(options: RegisterOptions): Promise<RegisterRun> {
+  const describe = options.describeInput ?? ((name: string) => `input '${name}'`)
+  const env = options.env ?? process.env
+  const found = await findModelConfig({ workspace: options.workspace, config: options.config, modelName: options.name })
+  const name = options.name ?? found.model?.model
+  if (!name) {
+    throw new ConfigurationError(
+      'is required: expected the registered model name (or a .modelgate.yml whose model: names it)',
+      { source: describe('name') }
+    )
+  }
+  const tags = parseTags(options.tags, describe('tags'))
+  const reports = await readGateReports({
+    workspace: options.workspace,
+    validation: options.validationReport,
+    comparison: options.comparisonReport,
+    describeInput: describe
+  })
+  const choice = chooseRegistry({
+    workspace: options.workspace,
+    kind: options.registry,
+    registryPath: options.registryPath,
+    trackingUri: options.trackingUri,
+    config: found.model?.registry,
+    env,
+    describeInput: describe
+  })
+  const registry = await openRegistry(choice, {
+    env,
+    ...(options.log ? { log: options.log } : {}),
+    ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {})
+  })
+  try {
+    const context = readRunContext(env)
+    const registration = await registerModel({
+      registry,
+      name,
+      ...(options.modelPath ? { modelDir: absolute(options.workspace, options.modelPath) } : {}),
+      ...(options.source ? { source: options.source } : {}),
+      ...(options.runId ? { runId: options.runId } : {}),
+      aliases: options.aliases,
+      tags,
+      lineage: { ...lineageTags(context, env), ...gateTags(reports) },
+      runTags: runSourceTags(context, env),
+      ...(options.description ? { description: options.description } : {}),
+      ...(reports.comparison ? { metrics: reports.comparison.metrics } : {}),
+      ...(reports.validation?.digest ? { validatedDigest: reports.validation.digest } : {}),
+      describeInput: describe,
+      ...(options.log ? { log: options.log } : {})
+    })
+    return { ...registration, name, registry: { ...choice, location: registry.location }, reports }
+  } finally {
+    await registry.close?.()
+  }
+}
+
+/** The `tags` input: a YAML map of names to scalars; values become strings, as registries store them. */
+export function parseTags(text: string | undefined, source: string): Record<string, string> {
+  if (!text || text.trim() === '') return {}
+  let parsed: unknown
+  try {
+    parsed = load(text)
+  } catch (error) {
+    if (error instanceof YAMLException) {
+      throw new ConfigurationError(`is not valid YAML: ${error.reason}; expected a map such as "team: fraud"`, {
+        source,
+        ...(error.mark ? { line: error.mark.line + 1 } : {})
+      })
+    }
+    throw error
+  }
+  if (parsed === null || parsed === undefined) return {}
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigurationError(
+      `expected a YAML map of tag names to values, such as "team: fraud", got ${describeValue(parsed)}`,
+      {
+        source
+      }
+    )
+  }
+  const tags: Record<string, string> = {}
+  for (const [key, value] of Object.entries(parsed)) {
+    if (value === null || typeof value === 'object') {
+      throw new ConfigurationError(`expected a text, number or boolean value, got ${describeValue(value)}`, {
+        source,
+        path: key
+      })
+    }
+    if (key.startsWith('modelgate.')) {
+      throw new ConfigurationError('tag names starting with "modelgate." are reserved for lineage; choose another', {
+        source,
+        path: key
+      })
+    }
+    tags[key] = String(value)
+  }
+  return tags
+}
+
+function absolute(workspace: string, path: string): string {
+  return isAbsolute(path) ? path : resolve(workspace, path)
+}
