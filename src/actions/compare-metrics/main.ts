@@ -27,6 +27,7 @@ export async function run(io: ActionIO, env: NodeJS.ProcessEnv = process.env): P
     reportId: settings.reportId,
     failOn: settings.failOn,
     trackingUri: settings.trackingUri,
+    env,
     describeInput
   })
   const { comparison } = result

@@ -4,7 +4,10 @@
  */
 import { findModelConfig } from '../config/find.js'
 import type { FailOn, MetricRules } from '../config/schema.js'
+import { ConfigurationError } from '../errors.js'
+import { AbsentSource } from '../metrics/registry-source.js'
 import { loadMetrics, type MetricSourceResolver } from '../metrics/source.js'
+import type { MetricSet } from '../metrics/types.js'
 import { compareMetrics, gatePasses } from './engine.js'
 import { toRules } from './rules.js'
 import type { Comparison, Rule } from './types.js'
@@ -21,6 +24,7 @@ export interface CompareOptions {
   reportId?: string
   failOn?: FailOn
   trackingUri?: string
+  env?: NodeJS.ProcessEnv
   /** Where the input names come from, for messages: `input 'rules'` in the action, `--rules` in the CLI. */
   describeInput?: (name: string) => string
   resolvers?: MetricSourceResolver[]
@@ -64,15 +68,36 @@ export async function runComparison(options: CompareOptions): Promise<CompareRun
   const context = (role: string) => ({
     workspace: options.workspace,
     role,
-    ...(options.trackingUri ? { trackingUri: options.trackingUri } : {})
+    ...(options.trackingUri ? { trackingUri: options.trackingUri } : {}),
+    ...(model?.registry ? { registry: model.registry } : {}),
+    ...(options.env ? { env: options.env } : {}),
+    describeInput: describe
   })
+  let baselineNote: string | undefined
   const [candidate, baseline] = await Promise.all([
-    loadMetrics(options.candidate, context('candidate'), options.resolvers),
-    baselineSpec ? loadMetrics(baselineSpec, context('baseline'), options.resolvers) : Promise.resolve(undefined)
+    loadMetrics(options.candidate, context('candidate'), options.resolvers).catch((error: unknown) => {
+      if (error instanceof AbsentSource) {
+        throw new ConfigurationError(`${error.reason}; the candidate must have metrics`, {
+          source: describe('candidate')
+        })
+      }
+      throw error
+    }),
+    baselineSpec
+      ? loadMetrics(baselineSpec, context('baseline'), options.resolvers).catch(
+          (error: unknown): MetricSet | undefined => {
+            // The first model has no champion to beat: compare with nothing, and say why in the report.
+            if (!(error instanceof AbsentSource)) throw error
+            baselineNote = `${error.spec}: ${error.reason}`
+            return undefined
+          }
+        )
+      : Promise.resolve(undefined)
   ])
 
   const canonicalRules = toRules(rules)
-  const comparison = compareMetrics(candidate, baseline, canonicalRules)
+  const compared = compareMetrics(candidate, baseline, canonicalRules)
+  const comparison = baselineNote ? { ...compared, baselineNote } : compared
   const reportId = options.reportId || model?.model || DEFAULT_REPORT_ID
   return {
     comparison,

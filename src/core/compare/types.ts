@@ -76,6 +76,8 @@ export interface Comparison {
   readonly candidate: Provenance
   /** Absent when there is no baseline yet (first model, or no champion alias). */
   readonly baseline?: Provenance
+  /** Why there is no baseline when one was asked for, e.g. `models:/churn@champion: no version … has the alias`. */
+  readonly baselineNote?: string
   readonly metrics: readonly MetricResult[]
   readonly verdict: Verdict
   readonly counts: Readonly<Record<MetricStatus, number>>

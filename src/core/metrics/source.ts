@@ -3,7 +3,7 @@
  *
  * A spec is a workspace file (`metrics/eval.json`), a file at a git ref (`git:origin/main:metrics/eval.json`), or a
  * registry source (`mlflow-run:<id>`, `models:/<name>@<alias>`, `models:/<name>/<version>`). Each kind is a resolver;
- * callers go through loadMetrics, so the registry resolvers can replace today's placeholders without changing them.
+ * callers go through loadMetrics. Registry sources live in registry-source.ts and load the registry layer only when used.
  */
 import { readFile, stat } from 'node:fs/promises'
 import { isAbsolute, relative, resolve, sep } from 'node:path'
@@ -17,6 +17,8 @@ import {
   supportedExtensions,
   type MetricsFormat
 } from './parse.js'
+import type { RegistrySettings } from '../config/schema.js'
+import { RegistryResolver } from './registry-source.js'
 import type { MetricSet, Provenance } from './types.js'
 
 export { formatFromPath, parseMetrics, MAX_METRICS_FILE_BYTES, type MetricsFormat } from './parse.js'
@@ -28,6 +30,11 @@ export interface SourceContext {
   /** Which input this source came from ('candidate' | 'baseline' | a CLI flag name), for error messages. */
   role: string
   trackingUri?: string
+  /** The config's `registry:` section, for registry sources. */
+  registry?: RegistrySettings
+  env?: NodeJS.ProcessEnv
+  /** How errors name an input (`input 'tracking-uri'`, `--tracking-uri`). */
+  describeInput?: (name: string) => string
 }
 
 export interface MetricSourceResolver {
@@ -42,12 +49,7 @@ export const SUPPORTED_SOURCES =
 
 /** Resolvers in the order they are tried; the file resolver comes last and takes anything without a scheme. */
 export function defaultResolvers(): MetricSourceResolver[] {
-  return [
-    new GitResolver(),
-    new UnavailableRegistryResolver('mlflow-run', 'mlflow-run:', 'an MLflow run'),
-    new UnavailableRegistryResolver('models', 'models:', 'an MLflow registered model version'),
-    new FileResolver()
-  ]
+  return [new GitResolver(), new RegistryResolver(), new FileResolver()]
 }
 
 export async function loadMetrics(
@@ -167,29 +169,6 @@ export class GitResolver implements MetricSourceResolver {
     })
     const provenance: Provenance = { kind: 'git', spec, path, ref, commit: file.commit }
     return { values: parseMetricsBytes(file.bytes, format, parse), provenance }
-  }
-}
-
-/**
- * Stands in for a registry-backed source until the register-model work lands: it claims its specs so they fail
- * with a clear message instead of being taken for file paths.
- */
-export class UnavailableRegistryResolver implements MetricSourceResolver {
-  constructor(
-    readonly scheme: string,
-    private readonly prefix: string,
-    private readonly what: string
-  ) {}
-
-  canResolve(spec: string): boolean {
-    return spec.startsWith(this.prefix)
-  }
-
-  async load(spec: string, context: SourceContext): Promise<MetricSet> {
-    throw new ConfigurationError(
-      `${context.role} metrics from ${this.what} (${this.prefix}) are not available in this version of modelgate: registry sources need the register-model work and an MLflow tracking URI${context.trackingUri ? '' : ' (none is set)'}; use a metrics file or git:<ref>:<path> for now`,
-      { source: spec }
-    )
   }
 }
 

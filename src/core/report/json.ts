@@ -88,6 +88,8 @@ export interface JsonReport {
   readonly candidate: JsonProvenance
   /** null when there was no baseline yet and only absolute bounds were checked. */
   readonly baseline: JsonProvenance | null
+  /** Why a baseline that was asked for is absent (an alias no version carries yet); null otherwise. */
+  readonly baselineNote: string | null
   /** The rules applied, when the caller supplied them; null when unknown (not the same as no rules). */
   readonly rules: readonly JsonRule[] | null
   /** Every metric, in the engine's order. */
@@ -114,6 +116,7 @@ export function buildJsonReport(comparison: Comparison, context: ReportContext):
     warnings: count(comparison.warnings),
     candidate: jsonProvenance(comparison.candidate),
     baseline: comparison.baseline ? jsonProvenance(comparison.baseline) : null,
+    baselineNote: comparison.baselineNote ?? null,
     rules: context.rules ? context.rules.map(jsonRule) : null,
     metrics: comparison.metrics.map(jsonMetric)
   }

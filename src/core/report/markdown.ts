@@ -426,7 +426,7 @@ function provenanceBlock(comparison: Comparison, context: ReportContext): string
   lines.push(
     comparison.baseline
       ? `- **Baseline:** ${describeProvenance(comparison.baseline, field)}`
-      : `- **Baseline:** none. ${NO_BASELINE}`
+      : `- **Baseline:** none${comparison.baselineNote ? ` (${field(comparison.baselineNote)})` : ''}. ${NO_BASELINE}`
   )
   const rules = context.rulesSource ? `${field(context.rulesSource)} · ` : ''
   lines.push(`- **Rules:** ${rules}fail-on: ${context.failOn}`)

@@ -35,7 +35,7 @@ export function renderText(comparison: Comparison, context: ReportContext): stri
     `${TONE_TAG[verdict.tone]}  modelgate: ${field(context.title || 'model')} ${verdict.text}`,
     describeCounts(comparison.counts),
     `candidate: ${describeProvenance(comparison.candidate, field)}`,
-    `baseline:  ${comparison.baseline ? describeProvenance(comparison.baseline, field) : `none. ${NO_BASELINE}`}`,
+    `baseline:  ${comparison.baseline ? describeProvenance(comparison.baseline, field) : `none${comparison.baselineNote ? ` (${field(comparison.baselineNote)})` : ''}. ${NO_BASELINE}`}`,
     `rules:     ${context.rulesSource ? `${field(context.rulesSource)} · ` : ''}fail-on: ${context.failOn}`
   ]
 

@@ -1,0 +1,121 @@
+/**
+ * Metric sources in a model registry: `mlflow-run:<run-id>`, `models:/<name>/<version>` and
+ * `models:/<name>@<alias>` read the metrics of the run (and MLflow 3 logged model) behind a version, so a gate can
+ * compare a candidate with the real `champion`.
+ *
+ * An alias that no version carries yet is not an error for a baseline: it is the first model, and the comparison
+ * says so plainly (AbsentSource). A version number that does not exist is a mistake and fails.
+ */
+import { ConfigurationError } from '../errors.js'
+import type { ModelRegistry, ModelVersion } from '../registry/types.js'
+import type { MetricSourceResolver, SourceContext } from './source.js'
+import { invalidValue, numberValue, type MetricSet, type MetricValue, type Provenance } from './types.js'
+
+/** The source names something that does not exist yet; for a baseline that means "no baseline yet". */
+export class AbsentSource extends Error {
+  constructor(
+    readonly spec: string,
+    readonly reason: string
+  ) {
+    super(`${spec}: ${reason}`)
+    this.name = 'AbsentSource'
+  }
+}
+
+export class RegistryResolver implements MetricSourceResolver {
+  readonly scheme = 'registry'
+
+  constructor(private readonly open?: (context: SourceContext) => Promise<ModelRegistry>) {}
+
+  canResolve(spec: string): boolean {
+    return spec.startsWith('mlflow-run:') || spec.startsWith('models:')
+  }
+
+  async load(spec: string, context: SourceContext): Promise<MetricSet> {
+    const registry = await (this.open ?? openFromContext)(context)
+    try {
+      return await this.read(spec, context, registry)
+    } finally {
+      await registry.close?.()
+    }
+  }
+
+  private async read(spec: string, context: SourceContext, registry: ModelRegistry): Promise<MetricSet> {
+    if (spec.startsWith('mlflow-run:')) {
+      const runId = spec.slice('mlflow-run:'.length).trim()
+      if (!/^[\w-]+$/.test(runId)) {
+        throw new ConfigurationError(`expected mlflow-run:<run-id>, as in mlflow-run:4f2a9c…, got "${spec}"`, {
+          source: spec
+        })
+      }
+      const metrics = await registry.readRunMetrics(runId)
+      return toMetricSet(metrics.values, { kind: 'mlflow-run', spec, runId })
+    }
+    const { parseModelUri } = await import('../registry/uri.js')
+    const uri = parseModelUri(spec, `${context.role} '${spec}'`)
+    let version: ModelVersion | undefined
+    let alias: string | undefined
+    if (uri.kind === 'version') {
+      version = await registry.getVersion(uri.name, uri.version)
+      if (!version) {
+        throw new ConfigurationError(`version ${uri.version} of ${uri.name} does not exist in ${registry.location}`, {
+          source: spec
+        })
+      }
+    } else if (uri.kind === 'alias') {
+      alias = uri.alias
+      version = await registry.getVersionByAlias(uri.name, uri.alias)
+      if (!version) throw new AbsentSource(spec, `no version of ${uri.name} has the alias ${uri.alias} yet`)
+    } else {
+      throw new ConfigurationError(
+        `expected a registered version (models:/<name>/<version> or models:/<name>@<alias>) or mlflow-run:<run-id>, got "${spec}"`,
+        { source: spec }
+      )
+    }
+    const metrics = await registry.readVersionMetrics(version)
+    if (metrics.values.size === 0) {
+      throw new AbsentSource(
+        spec,
+        `${version.name} version ${version.version}${alias ? ` (alias ${alias})` : ''} has no metrics recorded${version.runId ? ` on its run ${version.runId}` : ''}; register it with compare-metrics' report (comparison-report) or log its metrics to its run`
+      )
+    }
+    return toMetricSet(metrics.values, {
+      kind: 'model-version',
+      spec,
+      model: version.name,
+      version: version.version,
+      ...(alias ? { alias } : {}),
+      ...(metrics.runId ? { runId: metrics.runId } : {})
+    })
+  }
+}
+
+async function openFromContext(context: SourceContext): Promise<ModelRegistry> {
+  const { chooseRegistry, openRegistry } = await import('../registry/open.js')
+  const choice = chooseRegistry({
+    workspace: context.workspace,
+    trackingUri: context.trackingUri,
+    config: context.registry,
+    env: context.env,
+    describeInput: context.describeInput ?? (name => `input '${name}'`)
+  })
+  return openRegistry(choice, { ...(context.env ? { env: context.env } : {}) })
+}
+
+/** MLflow keeps NaN and infinities; they arrive as text and become the defects they are, never numbers. */
+function toMetricSet(values: ReadonlyMap<string, number | string>, provenance: Provenance): MetricSet {
+  const converted = new Map<string, MetricValue>()
+  for (const [key, value] of values) {
+    if (typeof value === 'number') {
+      converted.set(
+        key,
+        Number.isFinite(value)
+          ? numberValue(value)
+          : invalidValue(Number.isNaN(value) ? 'nan' : 'infinite', String(value))
+      )
+    } else if (/^nan$/i.test(value)) converted.set(key, invalidValue('nan', value))
+    else if (/^[+-]?inf(inity)?$/i.test(value)) converted.set(key, invalidValue('infinite', value))
+    else converted.set(key, invalidValue('non-numeric', value))
+  }
+  return { values: converted, provenance }
+}
