@@ -21,6 +21,7 @@ export async function run(io: ActionIO, env: NodeJS.ProcessEnv = process.env): P
     modelPath: settings.modelPath,
     modelUri: settings.modelUri,
     trackingUri: settings.trackingUri,
+    env,
     config: settings.config,
     metrics: settings.metrics,
     failOn: settings.failOn,

@@ -3,14 +3,15 @@
  * each can rely on the ones before (the file checks read what MLmodel says), independent ones run concurrently,
  * and the model is only ever served after the checks that guard against running untrusted code have passed.
  */
-import { writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { findModelConfig } from '../config/find.js'
+import type { SelectedModel } from '../config/load.js'
 import type { ValidationSettings } from '../config/schema.js'
 import { compareMetrics } from '../compare/engine.js'
 import { toRules } from '../compare/rules.js'
 import type { MetricResult } from '../compare/types.js'
-import { ConfigurationError } from '../errors.js'
 import { loadMetrics } from '../metrics/source.js'
 import { numberValue, type MetricSet, type MetricValue } from '../metrics/types.js'
 import { checkManifest, checkPaths, checkSecrets, checkSize } from './integrity-checks.js'
@@ -35,6 +36,7 @@ export interface ValidateOptions {
   modelPath?: string
   modelUri?: string
   trackingUri?: string
+  env?: NodeJS.ProcessEnv
   config?: string
   metrics?: string
   failOn?: ValidationFailOn
@@ -50,22 +52,54 @@ const GUARDS = new Set(['mlmodel', 'flavors', 'paths', 'pickle'])
 
 export async function runValidation(options: ValidateOptions): Promise<ValidationReport> {
   const describe = options.describeInput ?? ((name: string) => `input '${name}'`)
-  if (options.modelUri) {
-    throw new ConfigurationError(
-      'registry and run URIs arrive with the register-model registry layer and cannot be read in this version; ' +
-        'download the model (mlflow artifacts download) and pass its directory as model-path',
-      { source: describe('model-uri') }
-    )
-  }
-  const modelPath = options.modelPath!
-  const dir = resolve(options.workspace, modelPath)
   const { model: modelConfig, path: configPath } = await findModelConfig({
     workspace: options.workspace,
     config: options.config
   })
+  if (!options.modelUri) {
+    return validateDirectory(resolve(options.workspace, options.modelPath!), options.modelPath!, 'model-path')
+  }
+  // A registered model is checked as the registry holds it: downloaded into a scratch directory, never trusted
+  // to be what a local copy says.
+  const uri = options.modelUri
+  const { chooseRegistry, openRegistry } = await import('../registry/open.js')
+  const choice = chooseRegistry({
+    workspace: options.workspace,
+    trackingUri: options.trackingUri,
+    config: modelConfig?.registry,
+    env: options.env,
+    describeInput: describe
+  })
+  const registry = await openRegistry(choice, {
+    ...(options.env ? { env: options.env } : {}),
+    ...(options.log ? { log: options.log } : {})
+  })
+  const scratch = await mkdtemp(join(tmpdir(), 'modelgate-model-'))
+  try {
+    options.log?.(`downloading ${uri} from ${registry.location}`)
+    await registry.downloadModel(uri, scratch)
+    return await validateDirectory(scratch, uri, 'model-uri')
+  } finally {
+    await registry.close?.()
+    await rm(scratch, { recursive: true, force: true })
+  }
+
+  async function validateDirectory(dir: string, modelName: string, input: string): Promise<ValidationReport> {
+    return validateModelDir(dir, modelName, describe(input), modelConfig, configPath, options)
+  }
+}
+
+async function validateModelDir(
+  dir: string,
+  modelPath: string,
+  source: string,
+  modelConfig: SelectedModel | undefined,
+  configPath: string | undefined,
+  options: ValidateOptions
+): Promise<ValidationReport> {
   const settings: ValidationSettings = modelConfig?.validation ?? {}
 
-  const walk = await walkModelDir(dir, { source: describe('model-path') })
+  const walk = await walkModelDir(dir, { source })
   const mlmodel = await checkMLmodel(dir)
   const model = mlmodel.model
   const notRead = (id: 'flavors' | 'signature' | 'input-example' | 'environment', title: string) =>
