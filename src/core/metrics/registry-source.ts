@@ -76,7 +76,7 @@ export class RegistryResolver implements MetricSourceResolver {
     if (metrics.values.size === 0) {
       throw new AbsentSource(
         spec,
-        `${version.name} version ${version.version}${alias ? ` (alias ${alias})` : ''} has no metrics recorded${version.runId ? ` on its run ${version.runId}` : ''}; register it with compare-metrics' report (comparison-report) or log its metrics to its run`
+        `version ${version.version}${alias ? ` (alias ${alias})` : ''} has no metrics; register with comparison-report to record them`
       )
     }
     return toMetricSet(metrics.values, {
