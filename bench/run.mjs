@@ -5,6 +5,7 @@
 // (b) comparing 1k, 10k and 100k metrics: time per phase and peak memory, each size in a fresh process.
 // (c) hashing a 1 GiB model and 8 x 128 MiB files, against openssl dgst -sha256 on the same files (bench/hash.ts).
 // (d) the pickle scanner's throughput on a ~200 MB pickle (bench/pickle-scan.ts).
+// (e) registering a 200 MB model on a local MLflow server against MLflow's own Python client (bench/register.ts).
 import { spawnSync } from 'node:child_process'
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -146,6 +147,7 @@ const { reference, action } = startup()
 scale()
 section('(c) model manifest hashing against openssl dgst -sha256 (validate-model)', 'hash.ts')
 section('(d) pickle scanner throughput (validate-model)', 'pickle-scan.ts')
+section('(e) upload and registration of a 200 MB model on a local MLflow server (register-model)', 'register.ts')
 console.log(
   `\nsummary: the action starts and finishes a small comparison (the example, with its config) in ` +
     `${(action.median / reference.median).toFixed(2)}x (median) / ${(action.min / reference.min).toFixed(2)}x (min) ` +
