@@ -1,0 +1,19 @@
+/**
+ * The registry contract (test/registry/contract.ts) run against each ModelRegistry implementation: the same
+ * behaviour whether a team keeps its registry in a folder or on a server.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createFileRegistry } from '../src/core/registry/file/file-registry.js'
+import { describeRegistryContract } from '../test/registry/contract.js'
+
+describeRegistryContract('file', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'modelgate-file-registry-'))
+  return {
+    registry: createFileRegistry({ root: join(root, 'registry') }),
+    cleanup: () => rm(root, { recursive: true, force: true })
+  }
+})
+
+// MLflow: describeRegistryContract('mlflow', …) against a real tracking server goes here.
