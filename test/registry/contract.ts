@@ -39,13 +39,13 @@ export function describeRegistryContract(label: string, setup: () => Promise<Reg
       const under = await setup()
       registry = under.registry
       cleanup = () => under.cleanup()
-    })
+    }, 180_000)
 
     afterAll(async () => {
       await registry?.close?.()
       await cleanup?.()
       if (scratch) await rm(scratch, { recursive: true, force: true })
-    })
+    }, 60_000)
 
     const uniqueName = () => `modelgate-contract-${randomBytes(5).toString('hex')}`
 

@@ -17,7 +17,7 @@ export interface ModelVersion {
   readonly version: string
   readonly status: VersionStatus
   readonly statusMessage?: string
-  /** Where the version's files are: `mlflow-artifacts:/…`, `models:/m-…`, or a path inside the file registry. */
+  /** Where the version's files are: `mlflow-artifacts:/…`, `models:/m-…`, or the file registry's absolute path. */
   readonly source: string
   readonly runId?: string
   /** The MLflow 3 logged model behind the version, when there is one. */
@@ -70,7 +70,7 @@ export interface CreatedVersion {
   readonly created: boolean
 }
 
-/** Metric values as the registry stores them: numbers, or the service's text for NaN and infinities. */
+/** Metric values as the registry stores them: numbers, or the text `NaN`, `Infinity`, `-Infinity`. */
 export interface RegistryMetrics {
   readonly values: ReadonlyMap<string, number | string>
   readonly runId?: string
@@ -87,8 +87,10 @@ export interface ModelRegistry {
   /** The version whose `modelgate.digest` tag is this digest (the lowest number if several), or undefined. */
   findVersionByDigest(name: string, digest: string): Promise<ModelVersion | undefined>
   /**
-   * Uploads the content and creates the version with its tags. The caller has just looked for the digest; the
-   * implementation makes sure two concurrent writers end with one version.
+   * Uploads the content and creates the version with its tags (the registry sets `modelgate.digest` to `digest`
+   * whatever `tags` says). Needs ensureRegisteredModel first. The caller has just looked for the digest; when another
+   * writer registered it meanwhile, the result is that version with `created: false`, so two concurrent writers end
+   * with one version.
    */
   createVersion(request: NewVersion): Promise<CreatedVersion>
   /**
@@ -100,7 +102,10 @@ export interface ModelRegistry {
   waitUntilReady(name: string, version: string, options?: { timeoutMs?: number }): Promise<ModelVersion>
   /** Undefined when the model or version does not exist. */
   getVersion(name: string, version: string): Promise<ModelVersion | undefined>
-  /** Undefined when the model or the alias does not exist: for a gate, "no baseline yet". */
+  /**
+   * Undefined when the model or the alias does not exist: for a gate, "no baseline yet". Callers check the alias's
+   * spelling (uri.ts checkAlias) first; an invalid one is simply not found.
+   */
   getVersionByAlias(name: string, alias: string): Promise<ModelVersion | undefined>
   /** Sets (adds or overwrites) tags on a version. */
   setVersionTags(name: string, version: string, tags: Readonly<Record<string, string>>): Promise<void>
