@@ -147,8 +147,10 @@ export class HttpClient {
     const idempotent = request.idempotent ?? request.method !== 'POST'
     for (let attempt = 0; ; attempt++) {
       let failure: { reason: string; retryAfterMs?: number; error: Error }
+      // Outside the try: a token provider's failure (refused client credentials) is its own error, not the network's.
+      const authorization = await this.authorization()
       try {
-        const response = await this.attempt(url, request)
+        const response = await this.attempt(url, request, authorization)
         if (response.status < 400 || request.accept?.includes(response.status)) return response
         const error = new HttpError(request.method, url, response.status, response.text, response.json)
         // A 429 was refused before any work was done, so even a create can be repeated; a 5xx may have done it.
@@ -159,7 +161,7 @@ export class HttpClient {
         if (error instanceof HttpError) throw error
         const timedOut = (error as Error).name === 'TimeoutError' || (error as Error).name === 'AbortError'
         const reason = timedOut
-          ? `no answer within ${Math.round((request.timeoutMs ?? this.timeoutMs) / 1000)} s`
+          ? `no answer within ${duration(timeoutOf(request, this.timeoutMs))}`
           : networkReason(error)
         const networkError = new NetworkError(request.method, url, reason, timedOut)
         if (!idempotent) throw networkError
@@ -176,11 +178,11 @@ export class HttpClient {
    */
   async stream(url: string): Promise<ReadableStream<Uint8Array>> {
     for (let attempt = 0; ; attempt++) {
+      const authorization = await this.authorization()
       const controller = new AbortController()
       const timer = setTimeout(() => controller.abort(), this.timeoutMs)
       let response: Response
       try {
-        const authorization = await this.authorization()
         response = await this.fetch(url, {
           headers: authorization ? { authorization } : {},
           signal: controller.signal
@@ -190,7 +192,7 @@ export class HttpClient {
         const failure = new NetworkError(
           'GET',
           url,
-          timedOut ? `no answer within ${Math.round(this.timeoutMs / 1000)} s` : networkReason(error),
+          timedOut ? `no answer within ${duration(this.timeoutMs)}` : networkReason(error),
           timedOut
         )
         if (attempt >= this.retries) throw failure
@@ -226,10 +228,9 @@ export class HttpClient {
     await new Promise(resolve => setTimeout(resolve, delayMs))
   }
 
-  private async attempt(url: string, request: HttpRequest): Promise<HttpResponse> {
+  private async attempt(url: string, request: HttpRequest, authorization: string | undefined): Promise<HttpResponse> {
     const headers: Record<string, string> = { accept: 'application/json', ...request.headers }
     if (this.options.userAgent) headers['user-agent'] = this.options.userAgent
-    const authorization = await this.authorization()
     if (authorization) headers.authorization = authorization
     let body: string | ReadableStream | undefined
     if (request.json !== undefined) {
@@ -243,8 +244,7 @@ export class HttpClient {
       headers['content-length'] = String(request.file.size)
       body = Readable.toWeb(createReadStream(request.file.path, { highWaterMark: 1 << 20 })) as ReadableStream
     }
-    // Uploads get a budget that grows with their size (10 MB/s worst case) on top of the base timeout.
-    const timeoutMs = request.timeoutMs ?? this.timeoutMs + (request.file ? Math.ceil(request.file.size / 10_000) : 0)
+    const timeoutMs = timeoutOf(request, this.timeoutMs)
     const response = await this.fetch(url, {
       method: request.method,
       headers,
@@ -273,12 +273,22 @@ export class HttpClient {
   }
 }
 
+/** Uploads get a budget that grows with their size (10 MB/s worst case) on top of the base timeout. */
+function timeoutOf(request: HttpRequest, base: number): number {
+  return request.timeoutMs ?? base + (request.file ? Math.ceil(request.file.size / 10_000) : 0)
+}
+
+function duration(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`
+}
+
 /** Retry-After in ms (delta-seconds or an HTTP date), undefined when absent or unreadable. */
 export function retryAfter(headers: Headers): number | undefined {
   const value = headers.get('retry-after')
   if (!value) return undefined
-  const seconds = Number(value)
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000
+  // delta-seconds is a non-negative integer; anything else numeric-looking is unreadable, not a date.
+  if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000
+  if (/^\s*[-+]?[\d.]+\s*$/.test(value)) return undefined
   const date = Date.parse(value)
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
 }

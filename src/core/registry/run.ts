@@ -4,7 +4,7 @@
  * this and render the result their own way.
  */
 import { isAbsolute, resolve } from 'node:path'
-import { load, YAMLException } from 'js-yaml'
+import { FAILSAFE_SCHEMA, loadAll, YAMLException } from 'js-yaml'
 import { findModelConfig } from '../config/find.js'
 import { ConfigurationError, describeValue } from '../errors.js'
 import { readRunContext } from '../github/event.js'
@@ -102,7 +102,13 @@ export function parseTags(text: string | undefined, source: string): Record<stri
   if (!text || text.trim() === '') return {}
   let parsed: unknown
   try {
-    parsed = load(text)
+    // The failsafe schema keeps every scalar as written: a tag is text, and `version: 1.10` must not become 1.1.
+    // loadAll, because load refuses a document that is only comments (tags commented out in a workflow).
+    const documents = loadAll(text, { schema: FAILSAFE_SCHEMA })
+    if (documents.length > 1) {
+      throw new ConfigurationError('holds several YAML documents; expected one map such as "team: fraud"', { source })
+    }
+    parsed = documents[0]
   } catch (error) {
     if (error instanceof YAMLException) {
       throw new ConfigurationError(`is not valid YAML: ${error.reason}; expected a map such as "team: fraud"`, {

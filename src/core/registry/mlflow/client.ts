@@ -436,7 +436,7 @@ export function isAlreadyExists(error: unknown): boolean {
 }
 
 function isDoesNotExist(json: unknown): boolean {
-  const code = (json as Json).error_code
+  const code = (json as Json | undefined)?.error_code
   return code === 'RESOURCE_DOES_NOT_EXIST' || code === 'NOT_FOUND'
 }
 
