@@ -1,0 +1,211 @@
+/**
+ * Credentials for a Databricks workspace, read the way the Databricks CLI and SDKs read them (unified client
+ * authentication): `DATABRICKS_HOST`, then either a personal access token (`DATABRICKS_TOKEN`) or an OAuth service
+ * principal (`DATABRICKS_CLIENT_ID` + `DATABRICKS_CLIENT_SECRET`, machine-to-machine).
+ *
+ * OAuth M2M is the client-credentials grant against the workspace's own token endpoint (reference §1.11;
+ * docs.databricks.com/aws/en/dev-tools/auth/oauth-m2m): `POST <host>/oidc/v1/token` with HTTP Basic
+ * `client_id:client_secret` and the form `grant_type=client_credentials&scope=all-apis`, answered with
+ * `{access_token, token_type: "Bearer", expires_in}`. A token lives about an hour; it is cached, shared by concurrent
+ * requests, and replaced shortly before it expires so no request carries a token the workspace is about to refuse.
+ */
+import * as z from 'zod/mini'
+import { ConfigurationError, ServiceError } from '../../errors.js'
+import { HttpClient, HttpError, NetworkError, type Auth } from '../../http/client.js'
+
+export interface DatabricksCredentials {
+  readonly auth: Auth
+  readonly kind: 'pat' | 'oauth-m2m'
+  /** The variables the credentials came from, for error messages that say what to fix. */
+  readonly source: string
+}
+
+export interface CredentialOptions {
+  readonly host: string
+  readonly env: NodeJS.ProcessEnv
+  readonly fetch?: typeof fetch
+  readonly retryBaseMs?: number
+  readonly log?: (line: string) => void
+}
+
+export const TOKEN_VARIABLE = 'DATABRICKS_TOKEN'
+export const CLIENT_ID_VARIABLE = 'DATABRICKS_CLIENT_ID'
+export const CLIENT_SECRET_VARIABLE = 'DATABRICKS_CLIENT_SECRET'
+
+const MISSING =
+  `Databricks credentials are missing; set ${TOKEN_VARIABLE} (a personal access token) or ${CLIENT_ID_VARIABLE} and ` +
+  `${CLIENT_SECRET_VARIABLE} (an OAuth service principal with a secret), for example from repository secrets`
+
+/**
+ * The workspace URL as the SDKs accept it: a bare host name gets `https://`, a trailing slash goes. Anything else
+ * that is not an http(s) URL is a mistake worth naming now rather than as a DNS failure after retries.
+ */
+export function normalizeHost(host: string, source: string): string {
+  const trimmed = host.trim()
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed) ? trimmed : `https://${trimmed}`
+  let url: URL
+  try {
+    url = new URL(withScheme)
+  } catch {
+    throw new ConfigurationError(
+      `"${host}" is not a workspace URL; expected the Databricks workspace URL, as in https://adb-1234567890123456.7.azuredatabricks.net`,
+      { source }
+    )
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new ConfigurationError(
+      `"${host}" is not an http(s) URL; expected the Databricks workspace URL, as in https://dbc-a1b2c3d4-e5f6.cloud.databricks.com`,
+      { source }
+    )
+  }
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`
+}
+
+/**
+ * Picks the credentials from the environment. Like the Databricks SDKs, both a token and a client id is refused
+ * rather than guessed between: which identity registers a model decides who owns it.
+ */
+export function credentialsFromEnv(options: CredentialOptions): DatabricksCredentials {
+  const env = options.env
+  const token = env[TOKEN_VARIABLE]?.trim()
+  const clientId = env[CLIENT_ID_VARIABLE]?.trim()
+  const clientSecret = env[CLIENT_SECRET_VARIABLE]?.trim()
+  if (token && (clientId || clientSecret)) {
+    throw new ConfigurationError(
+      `more than one Databricks authentication method is set (${TOKEN_VARIABLE} and ${clientId ? CLIENT_ID_VARIABLE : CLIENT_SECRET_VARIABLE}); set either a personal access token or an OAuth client id and secret, not both`,
+      { source: TOKEN_VARIABLE }
+    )
+  }
+  if (token) return { auth: { kind: 'bearer', token }, kind: 'pat', source: TOKEN_VARIABLE }
+  if (clientId && !clientSecret) {
+    throw new ConfigurationError(
+      `${CLIENT_ID_VARIABLE} is set but ${CLIENT_SECRET_VARIABLE} is not; OAuth machine-to-machine needs the service principal's secret too`,
+      { source: CLIENT_SECRET_VARIABLE }
+    )
+  }
+  if (clientSecret && !clientId) {
+    throw new ConfigurationError(
+      `${CLIENT_SECRET_VARIABLE} is set but ${CLIENT_ID_VARIABLE} is not; set the service principal's application (client) id`,
+      { source: CLIENT_ID_VARIABLE }
+    )
+  }
+  if (!clientId || !clientSecret) throw new ConfigurationError(MISSING, { source: TOKEN_VARIABLE })
+  const tokens = new OAuthTokenSource({
+    host: options.host,
+    clientId,
+    clientSecret,
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+    ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
+    ...(options.log ? { log: options.log } : {})
+  })
+  return {
+    auth: { kind: 'token-provider', token: () => tokens.token() },
+    kind: 'oauth-m2m',
+    source: `${CLIENT_ID_VARIABLE}/${CLIENT_SECRET_VARIABLE}`
+  }
+}
+
+const TokenResponse = z.looseObject({
+  access_token: z.string(),
+  token_type: z.optional(z.string()),
+  // RFC 6749 says seconds as a number; some proxies send the digits as a string.
+  expires_in: z.optional(z.union([z.number(), z.string()]))
+})
+
+export interface OAuthTokenSourceOptions {
+  readonly host: string
+  readonly clientId: string
+  readonly clientSecret: string
+  readonly fetch?: typeof fetch
+  readonly retryBaseMs?: number
+  readonly log?: (line: string) => void
+  /** For tests: the clock. */
+  readonly now?: () => number
+}
+
+/** Used when the answer has no expires_in: the documented lifetime of an M2M token. */
+const DEFAULT_LIFETIME_S = 3600
+/** Refresh this long before expiry, at most: clock skew and a slow request must not meet an expired token. */
+const MAX_REFRESH_MARGIN_MS = 60_000
+
+export class OAuthTokenSource {
+  private readonly http: HttpClient
+  private readonly now: () => number
+  private cached: { token: string; refreshAt: number } | undefined
+  private pending: Promise<string> | undefined
+  /** How many tokens were requested, for the step log and tests. */
+  requests = 0
+
+  constructor(private readonly options: OAuthTokenSourceOptions) {
+    this.now = options.now ?? Date.now
+    this.http = new HttpClient({
+      baseUrl: options.host,
+      auth: { kind: 'basic', username: options.clientId, password: options.clientSecret },
+      userAgent: 'modelgate',
+      ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+      onRetry: event =>
+        options.log?.(
+          `Databricks OAuth token request: ${event.reason}; retrying in ${Math.round(event.delayMs)} ms (attempt ${event.attempt + 1})`
+        )
+    })
+  }
+
+  async token(): Promise<string> {
+    if (this.cached && this.now() < this.cached.refreshAt) return this.cached.token
+    // Four uploads starting at once must share one token request, not race four.
+    this.pending ??= this.fetchToken().finally(() => {
+      this.pending = undefined
+    })
+    return this.pending
+  }
+
+  private async fetchToken(): Promise<string> {
+    this.requests++
+    const started = this.now()
+    let response
+    try {
+      response = await this.http.request({
+        method: 'POST',
+        path: '/oidc/v1/token',
+        form: { grant_type: 'client_credentials', scope: 'all-apis' },
+        // Asking for a token twice only mints two tokens: safe to repeat after a lost answer.
+        idempotent: true,
+        accept: [400, 401, 403]
+      })
+    } catch (error) {
+      if (error instanceof NetworkError) {
+        throw new ServiceError(
+          `could not get an OAuth token from ${this.options.host}/oidc/v1/token (${error.reason}) after retries`,
+          undefined,
+          error.timedOut ? 'TIMEOUT' : 'NETWORK'
+        )
+      }
+      if (error instanceof HttpError) {
+        throw new ServiceError(
+          `the Databricks workspace at ${this.options.host} failed to issue an OAuth token: HTTP ${error.status}: ${error.serverMessage}`,
+          error.status
+        )
+      }
+      throw error
+    }
+    if (response.status >= 400) {
+      const body = response.json as { error?: unknown; error_description?: unknown } | undefined
+      const why = [body?.error, body?.error_description].filter(part => typeof part === 'string').join(': ')
+      throw new ConfigurationError(
+        `the Databricks workspace at ${this.options.host} refused the OAuth client credentials (HTTP ${response.status}${why ? `: ${why}` : ''}); check ${CLIENT_ID_VARIABLE} and ${CLIENT_SECRET_VARIABLE} (a service principal of this workspace, with a secret that has not expired)`,
+        { source: CLIENT_ID_VARIABLE }
+      )
+    }
+    const parsed = z.safeParse(TokenResponse, response.json ?? {})
+    if (!parsed.success) {
+      throw new ServiceError(
+        `the Databricks workspace at ${this.options.host} answered the OAuth token request without an access_token; is DATABRICKS_HOST a workspace URL?`
+      )
+    }
+    const lifetimeMs = (Number(parsed.data.expires_in ?? DEFAULT_LIFETIME_S) || DEFAULT_LIFETIME_S) * 1000
+    const margin = Math.min(MAX_REFRESH_MARGIN_MS, lifetimeMs / 4)
+    this.cached = { token: parsed.data.access_token, refreshAt: started + lifetimeMs - margin }
+    return parsed.data.access_token
+  }
+}
