@@ -407,7 +407,7 @@ export class UcClient {
       )
     }
     if (error.status === 403) {
-      return new ConfigurationError(
+      return new PermissionDenied(
         `${where} denied the request to ${call.operation} (${status}: ${message}); the identity behind ${credentials} needs ${call.privilege}`,
         { source: credentials.split('/')[0]! }
       )
@@ -427,6 +427,9 @@ export class UcClient {
     return new ServiceError(`${where} failed to ${call.operation}: ${status}: ${message}`, error.status, code)
   }
 }
+
+/** A 403: the identity lacks a privilege. The registry tells it apart where the privilege may not be needed. */
+export class PermissionDenied extends ConfigurationError {}
 
 export function isAlreadyExists(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code

@@ -38,7 +38,7 @@ import {
 } from '../types.js'
 import { checkAlias, parseModelUri } from '../uri.js'
 import { credentialsFromEnv, normalizeHost, type DatabricksCredentials } from './auth.js'
-import { UcClient, type DirectoryEntry, type UcModelVersion, type UcRun } from './uc-client.js'
+import { PermissionDenied, UcClient, type DirectoryEntry, type UcModelVersion, type UcRun } from './uc-client.js'
 
 export interface UnityCatalogRegistryOptions {
   /** The workspace URL (`https://adb-….azuredatabricks.net`); a bare host name gets https://. */
@@ -138,7 +138,7 @@ export class UnityCatalogRegistry implements ModelRegistry {
     } catch (error) {
       // An identity that owns the model but may not create models in the schema is refused the create; the model
       // being there is all this step needs.
-      if (error instanceof ConfigurationError && / denied /.test(error.detail)) {
+      if (error instanceof PermissionDenied) {
         if (await this.client.getRegisteredModel(name).catch(() => undefined)) return
       }
       throw error
@@ -153,6 +153,12 @@ export class UnityCatalogRegistry implements ModelRegistry {
 
   async createVersion(request: NewVersion): Promise<CreatedVersion> {
     this.checkName(request.name)
+    if (request.metrics && Object.keys(request.metrics).length && !request.runId) {
+      // UC versions have no run of their own to hold them; the training run's id links its metrics instead.
+      this.log(
+        `Unity Catalog keeps metrics on MLflow runs, and this version names none: pass the training run's id (run-id) so a later gate can read its metrics`
+      )
+    }
     const staged = await this.stage(request)
     try {
       await checkSignature(staged.dir)
@@ -180,7 +186,9 @@ export class UnityCatalogRegistry implements ModelRegistry {
     }
   }
 
-  async completeVersion(version: ModelVersion, request: NewVersion): Promise<ModelVersion> {
+  async completeVersion(found: ModelVersion, request: NewVersion): Promise<ModelVersion> {
+    // Another writer may have finished it since it was found; its files can then no longer be written.
+    const version = found.status === 'READY' ? found : ((await this.getVersion(found.name, found.version)) ?? found)
     if (version.status === 'READY') return version
     if (version.status === 'FAILED_REGISTRATION') {
       throw new ServiceError(
