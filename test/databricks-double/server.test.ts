@@ -431,6 +431,17 @@ describe('faults, runs and the request log', () => {
     expect(missing.json).toMatchObject({ error_code: 'RESOURCE_DOES_NOT_EXIST' })
   })
 
+  it('answers whether model files go through the Files API: true, false (left out), or no such route', async () => {
+    const flag = `${UC}/registered-models:is-databricks-sdk-models-artifact-repository-enabled`
+    expect((await call('GET', flag)).json).toEqual({ is_databricks_sdk_models_artifact_repository_enabled: true })
+    await double.close()
+    await start({ filesApiForModels: false })
+    expect((await call('GET', flag)).json).toEqual({})
+    await double.close()
+    await start({ filesApiForModels: undefined })
+    expect((await call('GET', flag)).json).toMatchObject({ error_code: 'ENDPOINT_NOT_FOUND' })
+  })
+
   it('answers an endpoint it does not implement with ENDPOINT_NOT_FOUND and records it', async () => {
     const answer = await call('GET', '/api/2.1/unity-catalog/models/main.default.churn')
     expect(answer.status).toBe(404)

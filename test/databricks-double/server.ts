@@ -14,6 +14,9 @@
  *   `storage_location`, the client uploads, then `finalize`. Files are written where MLflow's
  *   `DatabricksSDKModelsArtifactRepository` writes them, `/Models/<catalog>/<schema>/<model>/<version>/…`, and, as
  *   the proto says of temporary credentials, "model version files can only be written at creation time".
+ * - `GET .../registered-models:is-databricks-sdk-models-artifact-repository-enabled`, answering
+ *   `{is_databricks_sdk_models_artifact_repository_enabled}`: MLflow's client asks it to choose between the Files
+ *   API and temporary cloud credentials (`mlflow/utils/_unity_catalog_utils.py`).
  * - That search results carry no tags and no aliases (MLflow's `ModelVersionSearch`: "UC Model Versions gathered
  *   through search_model_versions do not have tags. Please use get_model_version…").
  * - The Files API (docs.databricks.com/api/workspace/files, and the Go SDK's `service/files` model):
@@ -36,8 +39,9 @@
  * - Permissions are one bit per identity: a writer may do everything, a reader only read. Real UC checks
  *   CREATE_MODEL on the schema, ownership of the model, APPLY_TAG and EXECUTE separately; the 403 messages here
  *   are written in that spirit, not copied from a workspace.
- * - Names are stored lower-case and compared without case, aliases too (UC identifiers are case-insensitive; the
- *   exact stored spelling is not documented). Catalogs and schemas are a fixed list given at start.
+ * - Names are stored lower-case, as the "Names" page of the SQL reference says UC does; aliases are stored
+ *   lower-case and compared without case too, which no document states. Catalogs and schemas are a fixed list
+ *   given at start.
  * - `run_id` on a version is not checked against the runs, `source` is stored as given, `run_link` is refused
  *   (MLflow's client refuses it before sending; what the server does with it is unknown).
  * - Search supports only `name='…'` and `run_id='…'`, answers newest first, and a missing model as an empty list;
@@ -82,6 +86,12 @@ export interface DatabricksDoubleOptions {
   pageSize?: number
   /** After finalize, how many `model-versions/get` reads still see PENDING_REGISTRATION. Default 0. */
   readyAfterGets?: number
+  /**
+   * The workspace's answer to `registered-models:is-databricks-sdk-models-artifact-repository-enabled`: true (the
+   * default) takes model files through the Files API, false through temporary cloud credentials (which the double
+   * does not implement), undefined answers the route with ENDPOINT_NOT_FOUND, as a workspace without it would.
+   */
+  filesApiForModels?: boolean | undefined
 }
 
 export interface RecordedRequest {
@@ -231,6 +241,7 @@ export async function startDatabricksDouble(options: DatabricksDoubleOptions = {
   const catalogs = new Set([...schemas].map(s => s.split('.')[0]!))
   const pageSize = options.pageSize ?? 3
   const readyAfterGets = options.readyAfterGets ?? 0
+  const filesApiForModels = 'filesApiForModels' in options ? options.filesApiForModels : true
 
   const requests: RecordedRequest[] = []
   const violations: string[] = []
@@ -418,6 +429,10 @@ export async function startDatabricksDouble(options: DatabricksDoubleOptions = {
         return deleteAlias(fields, identity)
       case 'GET /api/2.0/mlflow/runs/get':
         return getRun(fields)
+      case `GET ${UC}/registered-models:is-databricks-sdk-models-artifact-repository-enabled`:
+        if (filesApiForModels === undefined) break
+        // proto3 JSON leaves a false boolean out.
+        return ok(filesApiForModels ? { is_databricks_sdk_models_artifact_repository_enabled: true } : {})
     }
     if (path.startsWith(`${FILES}/`)) {
       const filePath = path.slice(FILES.length)
@@ -426,7 +441,9 @@ export async function startDatabricksDouble(options: DatabricksDoubleOptions = {
     }
     if (path.startsWith(`${DIRECTORIES}/`) && method === 'GET')
       return listDirectory(path.slice(DIRECTORIES.length), query)
-    violations.push(`${method} ${path}: not an endpoint the double implements`)
+    if (!(filesApiForModels === undefined && path.endsWith(':is-databricks-sdk-models-artifact-repository-enabled'))) {
+      violations.push(`${method} ${path}: not an endpoint the double implements`)
+    }
     return fail(404, 'ENDPOINT_NOT_FOUND', `No API found for '${method} ${path}'`)
   }
 

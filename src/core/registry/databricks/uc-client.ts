@@ -69,6 +69,7 @@ const DirectoryEntrySchema = z.looseObject({
 
 const Responses = {
   registeredModel: z.looseObject({ registered_model: z.optional(z.looseObject({ name: z.string() })) }),
+  filesApiFlag: z.looseObject({ is_databricks_sdk_models_artifact_repository_enabled: z.optional(z.boolean()) }),
   modelVersion: z.looseObject({ model_version: UcModelVersionSchema }),
   modelVersions: z.looseObject({
     model_versions: z.optional(z.array(UcModelVersionSchema)),
@@ -161,6 +162,31 @@ export class UcClient {
       { method: 'GET', path: `${UC}/registered-models/get`, query: { name }, accept: [404] }
     )
     return body?.registered_model
+  }
+
+  /**
+   * Whether the workspace takes model files through the Files API (`/Models/…`), as MLflow's client asks before
+   * uploading (`is_databricks_sdk_models_artifact_repository_enabled`); false means temporary cloud credentials.
+   * Undefined when the workspace does not answer the question.
+   */
+  async filesApiForModels(): Promise<boolean | undefined> {
+    try {
+      const body = await this.call(
+        { operation: 'ask how model files are uploaded', privilege: 'USE_CATALOG', absent: true },
+        Responses.filesApiFlag,
+        {
+          method: 'GET',
+          path: `${UC}/registered-models:is-databricks-sdk-models-artifact-repository-enabled`,
+          accept: [404]
+        }
+      )
+      // proto3 JSON leaves a false boolean out.
+      return body ? body.is_databricks_sdk_models_artifact_repository_enabled === true : undefined
+    } catch (error) {
+      if (error instanceof ServiceError && (error.status === 404 || error.code === 'ENDPOINT_NOT_FOUND'))
+        return undefined
+      throw error
+    }
   }
 
   // --- model versions -------------------------------------------------------------------------------------------

@@ -281,6 +281,30 @@ describe('registration', () => {
   })
 })
 
+describe('where files go', () => {
+  it('refuses, before creating a version, a workspace that takes model files only through cloud credentials', async () => {
+    const { registry, double } = await setup({ filesApiForModels: false })
+    await registry.ensureRegisteredModel(NAME)
+    const error = await configurationRejection(registry.createVersion(await newVersion()))
+    expect(error.place).toEqual({ source: 'MLFLOW_USE_DATABRICKS_SDK_MODEL_ARTIFACTS_REPO_FOR_UC' })
+    expect(error.detail).toContain('temporary cloud credentials')
+    expect(double.versions(NAME)).toEqual([])
+  })
+
+  it("uploads through the Files API when the workspace does not answer the question, or MLflow's switch says so", async () => {
+    const silent = await setup({ filesApiForModels: undefined })
+    expect((await register(silent.registry, await newVersion())).version.status).toBe('READY')
+    await silent.double.close()
+
+    const forced = await setup(
+      { filesApiForModels: false },
+      { DATABRICKS_TOKEN: DOUBLE_PAT, MLFLOW_USE_DATABRICKS_SDK_MODEL_ARTIFACTS_REPO_FOR_UC: 'true' }
+    )
+    expect((await register(forced.registry, await newVersion())).version.status).toBe('READY')
+    expect(forced.double.requests.some(r => r.path.includes(':is-databricks-sdk'))).toBe(false)
+  })
+})
+
 describe('aliases', () => {
   it('sets, moves and reads an alias, without regard to case, and skips a write that changes nothing', async () => {
     const { registry, double } = await setup()

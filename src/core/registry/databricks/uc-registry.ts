@@ -66,6 +66,8 @@ const READY_TIMEOUT_MS = 300_000
 /** Versions whose tags are read at once when looking for a digest (search results carry no tags). */
 const LOOKUP_WINDOW = 8
 const CREATE_ATTEMPTS = 4
+/** MLflow's switch between the Files API and temporary cloud credentials for UC model files. */
+const FILES_API_VARIABLE = 'MLFLOW_USE_DATABRICKS_SDK_MODEL_ARTIFACTS_REPO_FOR_UC'
 
 const SIGNATURE_REQUIRED =
   'All models in the Unity Catalog must be logged with a model signature containing both input and output type specifications'
@@ -91,9 +93,12 @@ export class UnityCatalogRegistry implements ModelRegistry {
   private readonly retryBaseMs: number
   private readonly nameSource: string
   private readonly log: (line: string) => void
+  private readonly env: NodeJS.ProcessEnv
+  private filesApi: Promise<boolean | undefined> | undefined
 
   constructor(options: UnityCatalogRegistryOptions) {
     const env = options.env ?? process.env
+    this.env = env
     const hostSource = options.hostSource ?? 'DATABRICKS_HOST'
     this.location = normalizeHost(options.host, hostSource)
     this.log = options.log ?? (() => {})
@@ -159,6 +164,7 @@ export class UnityCatalogRegistry implements ModelRegistry {
         `Unity Catalog keeps metrics on MLflow runs, and this version names none: pass the training run's id (run-id) so a later gate can read its metrics`
       )
     }
+    await this.checkUploadPath()
     const staged = await this.stage(request)
     try {
       await checkSignature(staged.dir)
@@ -197,6 +203,7 @@ export class UnityCatalogRegistry implements ModelRegistry {
     }
     // A run that died between create and finalize: the version has the digest tag but maybe not all its files.
     this.log(`version ${version.version} of ${version.name} was left ${version.status}; uploading its files again`)
+    await this.checkUploadPath()
     const staged = await this.stage(request)
     try {
       await checkSignature(staged.dir)
@@ -335,6 +342,27 @@ export class UnityCatalogRegistry implements ModelRegistry {
     }
   }
 
+  /**
+   * Refuses, before a version is created, a workspace that takes model files only through temporary cloud
+   * credentials: the version could never be finished. MLflow's client asks the same question and lets
+   * MLFLOW_USE_DATABRICKS_SDK_MODEL_ARTIFACTS_REPO_FOR_UC answer it instead.
+   */
+  private async checkUploadPath(): Promise<void> {
+    this.filesApi ??= this.decideUploadPath()
+    if ((await this.filesApi) === false) {
+      throw new ConfigurationError(
+        `Databricks at ${this.location} says this workspace takes model files through temporary cloud credentials, not the Files API (/Models/…), and modelgate uploads through the Files API only; register the model with mlflow.register_model from Python on this workspace, or set MLFLOW_USE_DATABRICKS_SDK_MODEL_ARTIFACTS_REPO_FOR_UC=true if the workspace does accept it`,
+        { source: FILES_API_VARIABLE }
+      )
+    }
+  }
+
+  private async decideUploadPath(): Promise<boolean | undefined> {
+    const override = this.env[FILES_API_VARIABLE]?.trim().toLowerCase()
+    if (override) return override === 'true' || override === '1'
+    return this.client.filesApiForModels()
+  }
+
   private async createOnce(request: NewVersion, staged: StagedContent): Promise<ModelVersion> {
     const tags = { ...request.tags, [DIGEST_TAG]: request.digest }
     for (let attempt = 1; ; attempt++) {
@@ -460,9 +488,11 @@ export class UnityCatalogRegistry implements ModelRegistry {
     return files.sort()
   }
 
+  /** UC names: no period, space, slash or control character, at most 255 each (Databricks' "Names" page). */
   private checkName(name: string, source = this.nameSource): void {
     const parts = name.split('.')
-    if (parts.length !== 3 || parts.some(part => part.trim() === '' || /[\s/]/.test(part))) {
+    // eslint-disable-next-line no-control-regex
+    if (parts.length !== 3 || parts.some(part => !part || part.length > 255 || /[\s/\x00-\x1f\x7f]/.test(part))) {
       throw new ConfigurationError(
         `"${name}" is not a Unity Catalog model name; expected three levels, catalog.schema.model, as in main.ml_models.churn_classifier (outside a Databricks notebook no default catalog or schema is filled in)`,
         { source }
