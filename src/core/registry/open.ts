@@ -109,6 +109,7 @@ export async function openRegistry(choice: RegistryChoice, options: OpenOptions 
       return createUnityCatalogRegistry({
         host: choice.trackingUri!,
         env,
+        ...(choice.trackingUriSource ? { hostSource: choice.trackingUriSource } : {}),
         ...(options.log ? { log: options.log } : {}),
         ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {})
       })

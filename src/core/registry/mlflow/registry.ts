@@ -72,7 +72,10 @@ export class MlflowRegistry implements ModelRegistry {
       auth: options.auth ?? authFromEnv(env),
       userAgent: 'modelgate',
       retryBaseMs: options.retryBaseMs ?? (env.MODELGATE_RETRY_BASE_MS ? Number(env.MODELGATE_RETRY_BASE_MS) : 500),
-      ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+      // MODELGATE_HTTP_TIMEOUT_MS lets tests of the bundle play a server slower than the timeout; not an input.
+      ...(options.timeoutMs || env.MODELGATE_HTTP_TIMEOUT_MS
+        ? { timeoutMs: options.timeoutMs ?? Number(env.MODELGATE_HTTP_TIMEOUT_MS) }
+        : {}),
       ...(options.fetch ? { fetch: options.fetch } : {}),
       onRetry: event =>
         this.log(
@@ -311,7 +314,12 @@ export class MlflowRegistry implements ModelRegistry {
         const retryable = error instanceof ServiceError && (error.status === undefined || error.status >= 500)
         if (!retryable || attempt >= 3) throw error
         const landed = await this.findVersionByDigest(request.name, request.digest)
-        if (landed) return landed
+        if (landed) {
+          this.log(
+            `creating the version failed (${error.message}), but version ${landed.version} holds the digest: the create happened`
+          )
+          return landed
+        }
         this.log(`creating the version failed (${error.message}); trying again`)
       }
     }
