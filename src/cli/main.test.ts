@@ -51,7 +51,8 @@ describe('modelgate compare', () => {
       ],
       [['compare', '--workspace', EXAMPLE, '--candidate', 'missing.csv'], /missing\.csv/],
       [['frobnicate'], /unknown command "frobnicate"/],
-      [['register'], /not available in this version/]
+      [['register'], /--model-path \(or --source\) is required/],
+      [['deploy'], /not available in this version/]
     ]
     for (const [argv, expected] of cases) {
       const output = recorder()

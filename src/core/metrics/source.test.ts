@@ -11,6 +11,7 @@ import {
   type MetricSourceResolver,
   type SourceContext
 } from './source.js'
+import { AbsentSource } from './registry-source.js'
 import { invalidValue, numberValue, type MetricSet } from './types.js'
 import { configurationRejection } from '../../../test/helpers/errors.js'
 
@@ -119,37 +120,46 @@ describe('file sources', () => {
 })
 
 describe('registry sources', () => {
-  it.each(['mlflow-run:0a1b2c3d', 'models:/churn@champion', 'models:/churn/3'])(
-    '%s fails clearly until the register-model work lands',
-    async spec => {
-      const error = await configurationRejection(loadMetrics(spec, { ...context(), role: 'baseline' }))
-      expect(error.place).toEqual({ source: spec })
-      expect(error.detail).toMatch(/^baseline metrics from an MLflow .* are not available in this version of modelgate/)
-      expect(error.detail).toContain('register-model')
-      expect(error.detail).toContain('MLflow tracking URI (none is set)')
-      const withUri = await configurationRejection(
-        loadMetrics(spec, { ...context(), trackingUri: 'http://mlflow:5000' })
-      )
-      expect(withUri.detail).not.toContain('none is set')
-    }
-  )
+  // The behaviour against a real MLflow server is tested in __tests__/register-model.action.test.ts; these run on
+  // the file registry, which is what a workspace with no tracking URI and no config uses.
+  it('reads models:/ against the file registry when nothing names a server, and says what is missing', async () => {
+    const missingVersion = await configurationRejection(loadMetrics('models:/churn/3', { ...context(), role: 'baseline' }))
+    expect(missingVersion.place).toEqual({ source: 'models:/churn/3' })
+    expect(missingVersion.detail).toMatch(/^version 3 of churn does not exist in .*\.modelgate\/registry$/)
+    const absent = await loadMetrics('models:/churn@champion', { ...context(), role: 'baseline' }).catch(e => e)
+    expect(absent).toBeInstanceOf(AbsentSource)
+    expect(absent.reason).toBe('no version of churn has the alias champion yet')
+  })
 
-  it('lets a real resolver replace a placeholder without changing the caller', async () => {
+  it('refuses mlflow-run: without a tracking server, saying what would work', async () => {
+    const error = await configurationRejection(loadMetrics('mlflow-run:0a1b2c3d', { ...context(), role: 'baseline' }))
+    expect(error.detail).toContain('needs an MLflow tracking server')
+  })
+
+  it('refuses a tracking URI that is not http(s), naming where it came from', async () => {
+    const error = await configurationRejection(
+      loadMetrics('models:/churn@champion', { ...context(), trackingUri: 'sqlite:///mlflow.db' })
+    )
+    expect(error.place).toEqual({ source: "input 'tracking-uri'" })
+    expect(error.detail).toContain('a local store has no REST API')
+  })
+
+  it('lets another resolver take registry specs without changing the caller', async () => {
     const fake: MetricSourceResolver = {
-      scheme: 'models',
+      scheme: 'registry',
       canResolve: spec => spec.startsWith('models:'),
       load: async (spec): Promise<MetricSet> => ({
         values: new Map([['accuracy', numberValue(0.9)]]),
         provenance: { kind: 'model-version', spec, model: 'churn', alias: 'champion' }
       })
     }
-    const resolvers = defaultResolvers().map(resolver => (resolver.scheme === 'models' ? fake : resolver))
+    const resolvers = defaultResolvers().map(resolver => (resolver.scheme === 'registry' ? fake : resolver))
     const set = await loadMetrics('models:/churn@champion', context(), resolvers)
     expect(set.provenance.kind).toBe('model-version')
   })
 
   it('tries git and the registries before taking a spec for a file path', () => {
-    expect(defaultResolvers().map(resolver => resolver.scheme)).toEqual(['git', 'mlflow-run', 'models', 'file'])
+    expect(defaultResolvers().map(resolver => resolver.scheme)).toEqual(['git', 'registry', 'file'])
     const file = new FileResolver()
     expect(file.canResolve('C:\\runs\\metrics.json')).toBe(true)
     expect(file.canResolve('./run:3.json')).toBe(true)
