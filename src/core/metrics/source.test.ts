@@ -123,7 +123,9 @@ describe('registry sources', () => {
   // The behaviour against a real MLflow server is tested in __tests__/register-model.action.test.ts; these run on
   // the file registry, which is what a workspace with no tracking URI and no config uses.
   it('reads models:/ against the file registry when nothing names a server, and says what is missing', async () => {
-    const missingVersion = await configurationRejection(loadMetrics('models:/churn/3', { ...context(), role: 'baseline' }))
+    const missingVersion = await configurationRejection(
+      loadMetrics('models:/churn/3', { ...context(), role: 'baseline' })
+    )
     expect(missingVersion.place).toEqual({ source: 'models:/churn/3' })
     expect(missingVersion.detail).toMatch(/^version 3 of churn does not exist in .*\.modelgate\/registry$/)
     const absent = await loadMetrics('models:/churn@champion', { ...context(), role: 'baseline' }).catch(e => e)
