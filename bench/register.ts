@@ -92,7 +92,7 @@ async function main(): Promise<void> {
     const p = median(pythonMs)
     const row = (name: string, ms: number) =>
       console.log(
-        name.padEnd(58) +
+        name.padEnd(66) +
           ms.toFixed(0).padStart(9) +
           `${((bytes / MB / ms) * 1000).toFixed(0)}`.padStart(10) +
           `${(ms / p).toFixed(2)}x`.padStart(9)
@@ -100,7 +100,7 @@ async function main(): Promise<void> {
     console.log(
       `${(bytes / MB).toFixed(0)} MB in 6 data files plus the example model's files; median of ${RUNS} alternating runs`
     )
-    console.log('subject'.padEnd(58) + 'ms'.padStart(9) + 'MB/s'.padStart(10) + 'ratio'.padStart(9))
+    console.log('subject'.padEnd(66) + 'ms'.padStart(9) + 'MB/s'.padStart(10) + 'ratio'.padStart(9))
     row('MLflow Python client: log_artifacts + register_model (reference)', p)
     row('register-model bundle: hash, upload, register', o)
     row('register-model bundle, re-run (same digest: no upload)', rerun)
