@@ -36,6 +36,7 @@ import {
   type UploadFile,
   type VersionStatus
 } from '../types.js'
+import { forEachConcurrently } from '../concurrency.js'
 import { checkAlias, parseModelUri } from '../uri.js'
 import { credentialsFromEnv, normalizeHost, type DatabricksCredentials } from './auth.js'
 import { PermissionDenied, UcClient, type DirectoryEntry, type UcModelVersion, type UcRun } from './uc-client.js'
@@ -253,7 +254,7 @@ export class UnityCatalogRegistry implements ModelRegistry {
 
   async setVersionTags(name: string, version: string, tags: Readonly<Record<string, string>>): Promise<void> {
     this.checkName(name)
-    await this.inParallel(Object.entries(tags), ([key, value]) =>
+    await forEachConcurrently(Object.entries(tags), this.concurrency, ([key, value]) =>
       this.client.setModelVersionTag(name, version, key, value)
     )
   }
@@ -399,7 +400,9 @@ export class UnityCatalogRegistry implements ModelRegistry {
     this.log(`uploading ${files.length} files (${bytes} bytes) to ${root}`)
     // Largest first, so one big file does not start last and run alone.
     const bySize = [...files].sort((a, b) => b.size - a.size)
-    await this.inParallel(bySize, file => this.client.uploadFile(`${root}/${file.path}`, file, version.name))
+    await forEachConcurrently(bySize, this.concurrency, file =>
+      this.client.uploadFile(`${root}/${file.path}`, file, version.name)
+    )
     const finalized = toVersion(await this.client.finalizeModelVersion(version.name, version.version))
     return finalized.status === 'READY' ? finalized : this.waitUntilReady(version.name, version.version)
   }
@@ -471,7 +474,9 @@ export class UnityCatalogRegistry implements ModelRegistry {
         source: uri
       })
     }
-    await this.inParallel(files, path => this.client.downloadFile(`${root}/${path}`, join(destination, path), name))
+    await forEachConcurrently(files, this.concurrency, path =>
+      this.client.downloadFile(`${root}/${path}`, join(destination, path), name)
+    )
   }
 
   /** Every file below root, as `/` paths relative to it. */
@@ -498,14 +503,6 @@ export class UnityCatalogRegistry implements ModelRegistry {
         { source }
       )
     }
-  }
-
-  private async inParallel<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
-    const queue = [...items]
-    const workers = Array.from({ length: Math.min(this.concurrency, queue.length) }, async () => {
-      for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item)
-    })
-    await Promise.all(workers)
   }
 }
 

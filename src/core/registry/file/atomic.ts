@@ -12,6 +12,7 @@ import { copyFile, lstat, mkdir, open, readdir, rename, stat, unlink } from 'nod
 import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path'
 import { ConfigurationError } from '../../errors.js'
 import type { UploadFile } from '../types.js'
+import { forEachConcurrently } from '../concurrency.js'
 
 /** Pretty-printed with a trailing newline: the registry's files are meant to be read (and diffed) by people. */
 export function jsonText(value: unknown): string {
@@ -78,7 +79,7 @@ export async function copyUploadFiles(files: readonly UploadFile[], into: string
     return { file, target }
   })
   const made = new Map<string, Promise<unknown>>()
-  await inParallel(targets, async ({ file, target }) => {
+  await forEachConcurrently(targets, COPY_CONCURRENCY, async ({ file, target }) => {
     const parent = dirname(target)
     if (!made.has(parent)) made.set(parent, mkdir(parent, { recursive: true }))
     await made.get(parent)
@@ -127,7 +128,7 @@ function targetPath(root: string, path: string, source: string): string {
 export async function copyTree(from: string, into: string, options: { sync?: boolean } = {}): Promise<void> {
   await mkdir(into, { recursive: true })
   const entries = await readdir(from, { withFileTypes: true })
-  await inParallel(entries, async entry => {
+  await forEachConcurrently(entries, COPY_CONCURRENCY, async entry => {
     const source = join(from, entry.name)
     const target = join(into, entry.name)
     if (entry.isDirectory()) await copyTree(source, target, options)
@@ -136,24 +137,4 @@ export async function copyTree(from: string, into: string, options: { sync?: boo
       if (options.sync) await syncFile(target)
     }
   })
-}
-
-/**
- * Runs `work` on a few items at a time. After a failure no new item starts, and the call settles only when every
- * started item has: the caller removes the directory being filled, and a copy still running would write into it.
- */
-async function inParallel<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0
-  let failure: { error: unknown } | undefined
-  const lanes = Array.from({ length: Math.min(COPY_CONCURRENCY, items.length) }, async () => {
-    while (!failure && next < items.length) {
-      try {
-        await work(items[next++])
-      } catch (error) {
-        failure ??= { error }
-      }
-    }
-  })
-  await Promise.all(lanes)
-  if (failure) throw failure.error
 }

@@ -27,6 +27,7 @@ import {
   type UploadFile,
   type VersionStatus
 } from '../types.js'
+import { forEachConcurrently } from '../concurrency.js'
 import { parseModelUri } from '../uri.js'
 import { MlflowClient, metricValues } from './client.js'
 import type { MlflowModelVersion } from './schemas.js'
@@ -201,7 +202,9 @@ export class MlflowRegistry implements ModelRegistry {
     if (files.length === 0) {
       throw new ConfigurationError(`${uri} resolves to ${artifactUri}, which holds no files`, { source: uri })
     }
-    await this.inParallel(files, file => this.client.downloadArtifact(`${root}/${file}`, join(destination, file)))
+    await forEachConcurrently(files, this.concurrency, file =>
+      this.client.downloadArtifact(`${root}/${file}`, join(destination, file))
+    )
   }
 
   // --- registration steps ---------------------------------------------------------------------------------------
@@ -335,7 +338,9 @@ export class MlflowRegistry implements ModelRegistry {
     }
     // Largest first, so one big file does not start last and run alone.
     const bySize = [...files].sort((a, b) => b.size - a.size)
-    await this.inParallel(bySize, file => this.client.uploadArtifact(`${root}/${file.path}`, file))
+    await forEachConcurrently(bySize, this.concurrency, file =>
+      this.client.uploadArtifact(`${root}/${file.path}`, file)
+    )
   }
 
   private async resolveArtifactUri(uri: string): Promise<string> {
@@ -393,14 +398,6 @@ export class MlflowRegistry implements ModelRegistry {
       else files.push(path)
     }
     return files
-  }
-
-  private async inParallel<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
-    const queue = [...items]
-    const workers = Array.from({ length: Math.min(this.concurrency, queue.length) }, async () => {
-      for (let item = queue.shift(); item !== undefined; item = queue.shift()) await work(item)
-    })
-    await Promise.all(workers)
   }
 }
 
