@@ -26,6 +26,8 @@ export interface MlflowClientOptions {
   readonly http: HttpClient
   /** How errors name where the URL came from: `input 'tracking-uri'`, `--tracking-uri`, `MLFLOW_TRACKING_URI`. */
   readonly source: string
+  /** Where the credentials sent came from (`MLFLOW_TRACKING_TOKEN`), for a 401's message; undefined when none were. */
+  readonly credentials?: string
 }
 
 const API = '/api/2.0/mlflow'
@@ -38,10 +40,12 @@ type Json = Record<string, unknown>
 export class MlflowClient {
   readonly http: HttpClient
   private readonly source: string
+  private readonly credentials: string | undefined
 
   constructor(options: MlflowClientOptions) {
     this.http = options.http
     this.source = options.source
+    this.credentials = options.credentials
   }
 
   get url(): string {
@@ -394,7 +398,9 @@ export class MlflowClient {
     const message = error.serverMessage
     if (error.status === 401) {
       return new ConfigurationError(
-        `${where} refused the credentials for ${operation} (HTTP 401: ${message}); set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN`,
+        this.credentials
+          ? `${where} refused the credentials in ${this.credentials} for ${operation} (HTTP 401: ${message}); check them`
+          : `${where} needs credentials for ${operation} (HTTP 401: ${message}); set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN`,
         { source: this.source }
       )
     }

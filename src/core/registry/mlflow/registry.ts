@@ -83,7 +83,7 @@ export class MlflowRegistry implements ModelRegistry {
           `MLflow ${event.method} ${event.path}: ${event.reason}; retrying in ${Math.round(event.delayMs)} ms (attempt ${event.attempt + 1})`
         )
     })
-    this.client = new MlflowClient({ http, source })
+    this.client = new MlflowClient({ http, source, ...credentialSource(options.auth, env) })
     this.experiment = options.experiment ?? DEFAULT_EXPERIMENT
     this.pollIntervalMs = options.pollIntervalMs ?? 3000
     this.concurrency = options.concurrency ?? 4
@@ -435,6 +435,16 @@ export function authFromEnv(env: NodeJS.ProcessEnv): Auth | undefined {
   }
   if (env.MLFLOW_TRACKING_TOKEN) return { kind: 'bearer', token: env.MLFLOW_TRACKING_TOKEN }
   return undefined
+}
+
+function credentialSource(auth: Auth | undefined, env: NodeJS.ProcessEnv): { credentials?: string } {
+  const used = auth ?? authFromEnv(env)
+  if (!used) return {}
+  if (auth) return { credentials: 'the credentials given' }
+  return {
+    credentials:
+      used.kind === 'basic' ? 'MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD' : 'MLFLOW_TRACKING_TOKEN'
+  }
 }
 
 function toVersion(version: MlflowModelVersion): ModelVersion {
