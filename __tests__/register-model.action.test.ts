@@ -9,7 +9,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ROOT, runAction, type ActionRun } from '../test/harness/run-action.js'
-import { startMlflowServer, type MlflowServer } from '../test/mlflow/server.js'
+import { freePort, startMlflowServer, type MlflowServer } from '../test/mlflow/server.js'
 import {
   logAndRegisterExampleModel,
   readAliasWithPythonClient,
@@ -269,20 +269,21 @@ describe('register-model, bundled, against a real MLflow server', () => {
     expect(reserved.exitCode).toBe(1)
     expect(reserved.errors).toEqual([expect.stringContaining('input \'aliases\': alias "latest" is reserved')])
 
-    const other = join(workspace, 'model-v2')
     const mismatch = await register({ 'model-path': 'model-v2', 'validation-report': validation.outputs.report! })
     expect(mismatch.errors).toEqual([expect.stringContaining("input 'validation-report'")])
     expect(mismatch.errors[0]).toContain('the files changed between the steps')
-    expect(other).toBeTruthy()
 
+    const closed = await freePort()
     const down = await runAction('register-model', {
       workspace,
-      inputs: { registry: 'mlflow', 'tracking-uri': 'http://127.0.0.1:9', name: NAME, 'model-path': 'model' },
+      inputs: { registry: 'mlflow', 'tracking-uri': `http://127.0.0.1:${closed}`, name: NAME, 'model-path': 'model' },
       env: { MODELGATE_RETRY_BASE_MS: '1' }
     })
     expect(down.exitCode).toBe(1)
     expect(down.errors).toHaveLength(1)
-    expect(down.errors[0]).toContain('could not get an answer from the MLflow server at http://127.0.0.1:9')
+    expect(down.errors[0]).toContain(
+      `could not get an answer from the MLflow server at http://127.0.0.1:${closed} (connection refused`
+    )
     expect(down.stdout).not.toContain('    at ')
   }, 120_000)
 })

@@ -1,5 +1,8 @@
 import { describe, expect, it } from '@jest/globals'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from '../../test/mlflow/server.js'
 import { main } from './main.js'
 import type { Output } from './output.js'
 
@@ -70,4 +73,34 @@ describe('modelgate demo', () => {
     expect(output.stdout).toMatch(/churn-classifier/)
     expect(output.stdout).toMatch(/verdict: warn — the gate passes/)
   })
+})
+
+describe('modelgate register', () => {
+  it('registers into a folder registry, once, and exits 1 with one line when the registry is down', async () => {
+    const registry = mkdtempSync(join(tmpdir(), 'modelgate-cli-register-'))
+    try {
+      const args = ['register', '--workspace', EXAMPLE, '--model-path', 'model', '--registry-path', registry]
+      const first = recorder()
+      expect(await main([...args, '--aliases', 'challenger', '--format', 'json'], first)).toBe(0)
+      const report = JSON.parse(first.stdout)
+      expect(report).toMatchObject({ name: 'churn-classifier', version: '1', created: true, aliases: ['challenger'] })
+      const again = recorder(true)
+      expect(await main(args, again)).toBe(0)
+      expect(again.stdout).toContain('churn-classifier version 1: already registered (same digest)')
+
+      const down = recorder()
+      const closed = await freePort()
+      process.env.MODELGATE_RETRY_BASE_MS = '1'
+      const code = await main(
+        ['register', '--workspace', EXAMPLE, '--model-path', 'model', '--tracking-uri', `http://127.0.0.1:${closed}`],
+        down
+      ).finally(() => delete process.env.MODELGATE_RETRY_BASE_MS)
+      expect(code).toBe(1)
+      expect(down.stderr).toContain(
+        `modelgate: create registered model failed: could not get an answer from the MLflow server at http://127.0.0.1:${closed} (connection refused`
+      )
+    } finally {
+      rmSync(registry, { recursive: true, force: true })
+    }
+  }, 120_000)
 })
