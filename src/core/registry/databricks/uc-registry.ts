@@ -37,6 +37,7 @@ import {
   type VersionStatus
 } from '../types.js'
 import { forEachConcurrently } from '../concurrency.js'
+import { pollUntilReady } from '../ready.js'
 import { checkAlias, parseModelUri } from '../uri.js'
 import { credentialsFromEnv, normalizeHost, type DatabricksCredentials } from './auth.js'
 import { PermissionDenied, UcClient, type DirectoryEntry, type UcModelVersion, type UcRun } from './uc-client.js'
@@ -215,23 +216,13 @@ export class UnityCatalogRegistry implements ModelRegistry {
   }
 
   async waitUntilReady(name: string, version: string, options: { timeoutMs?: number } = {}): Promise<ModelVersion> {
-    const deadline = Date.now() + (options.timeoutMs ?? this.readyTimeoutMs)
-    for (;;) {
-      const current = await this.getVersion(name, version)
-      if (!current) throw new ServiceError(`version ${version} of ${name} disappeared while waiting for it to be READY`)
-      if (current.status === 'READY') return current
-      if (current.status === 'FAILED_REGISTRATION') {
-        throw new ServiceError(
-          `Unity Catalog failed to register version ${version} of ${name}: ${current.statusMessage ?? 'no reason given'}; delete that version and run again`
-        )
-      }
-      if (Date.now() > deadline) {
-        throw new ServiceError(
-          `version ${version} of ${name} is still ${current.status} after waiting; run again later (a re-run finishes it)`
-        )
-      }
-      await sleep(this.pollIntervalMs)
-    }
+    return pollUntilReady(() => this.getVersion(name, version), {
+      service: 'Unity Catalog',
+      name,
+      version,
+      timeoutMs: options.timeoutMs ?? this.readyTimeoutMs,
+      intervalMs: this.pollIntervalMs
+    })
   }
 
   async getVersion(name: string, version: string): Promise<ModelVersion | undefined> {

@@ -28,6 +28,7 @@ import {
   type VersionStatus
 } from '../types.js'
 import { forEachConcurrently } from '../concurrency.js'
+import { pollUntilReady } from '../ready.js'
 import { parseModelUri } from '../uri.js'
 import { MlflowClient, metricValues } from './client.js'
 import type { MlflowModelVersion } from './schemas.js'
@@ -129,23 +130,13 @@ export class MlflowRegistry implements ModelRegistry {
   }
 
   async waitUntilReady(name: string, version: string, options: { timeoutMs?: number } = {}): Promise<ModelVersion> {
-    const deadline = Date.now() + (options.timeoutMs ?? READY_TIMEOUT_MS)
-    for (;;) {
-      const current = await this.getVersion(name, version)
-      if (!current) throw new ServiceError(`version ${version} of ${name} disappeared while waiting for it to be READY`)
-      if (current.status === 'READY') return current
-      if (current.status === 'FAILED_REGISTRATION') {
-        throw new ServiceError(
-          `the MLflow server failed to register version ${version} of ${name}: ${current.statusMessage ?? 'no reason given'}`
-        )
-      }
-      if (Date.now() > deadline) {
-        throw new ServiceError(
-          `version ${version} of ${name} is still ${current.status} after waiting; run again later`
-        )
-      }
-      await new Promise(resolve => setTimeout(resolve, this.pollIntervalMs))
-    }
+    return pollUntilReady(() => this.getVersion(name, version), {
+      service: 'the MLflow server',
+      name,
+      version,
+      timeoutMs: options.timeoutMs ?? READY_TIMEOUT_MS,
+      intervalMs: this.pollIntervalMs
+    })
   }
 
   async getVersion(name: string, version: string): Promise<ModelVersion | undefined> {
