@@ -31,7 +31,7 @@ import { forEachConcurrently } from '../concurrency.js'
 import { pollUntilReady } from '../ready.js'
 import { parseModelUri } from '../uri.js'
 import { MlflowClient, metricValues } from './client.js'
-import type { MlflowModelVersion } from './schemas.js'
+import type { MlflowLoggedModel, MlflowModelVersion, MlflowRun } from './schemas.js'
 
 export interface MlflowRegistryOptions {
   readonly trackingUri: string
@@ -171,12 +171,7 @@ export class MlflowRegistry implements ModelRegistry {
   }
 
   async readRunMetrics(runId: string): Promise<RegistryMetrics> {
-    const run = await this.client.getRun(runId)
-    if (!run) {
-      throw new ConfigurationError(`run ${runId} does not exist on the MLflow server at ${this.location}`, {
-        source: `mlflow-run:${runId}`
-      })
-    }
+    const run = await this.requireRun(runId, `mlflow-run:${runId}`)
     return { values: metricValues(run.data?.metrics), runId }
   }
 
@@ -206,19 +201,7 @@ export class MlflowRegistry implements ModelRegistry {
     if (content.kind === 'uri') return this.existingSource(content.uri, request.runId)
 
     const ownRun = !request.runId
-    const run = ownRun
-      ? await this.createRun(request)
-      : await this.client.getRun(request.runId!).then(found => {
-          if (!found) {
-            throw new ConfigurationError(
-              `run ${request.runId} does not exist on the MLflow server at ${this.location}`,
-              {
-                source: "input 'run-id'"
-              }
-            )
-          }
-          return found
-        })
+    const run = ownRun ? await this.createRun(request) : await this.requireRun(request.runId!, "input 'run-id'")
     const runId = run.info.run_id ?? run.info.run_uuid!
     try {
       const logged = await this.client.createLoggedModel({
@@ -235,7 +218,7 @@ export class MlflowRegistry implements ModelRegistry {
         source = `models:/${logged.info.model_id}`
       } else {
         this.log(`the MLflow server has no logged models (MLflow 2); storing the model under run ${runId}'s artifacts`)
-        source = `${(run.info.artifact_uri ?? '').replace(/\/+$/, '')}/model`
+        source = runArtifactUri(run, 'model')
         await this.upload(source, content.files)
       }
       if (ownRun) await this.client.finishRun(runId, 'FINISHED')
@@ -265,8 +248,7 @@ export class MlflowRegistry implements ModelRegistry {
     if (uri.startsWith('runs:/') || uri.startsWith('models:/')) {
       const parsed = parseModelUri(uri, "input 'source'")
       if (parsed.kind === 'logged-model') {
-        const model = await this.client.getLoggedModel(parsed.modelId)
-        if (!model) throw new ConfigurationError(`logged model ${parsed.modelId} does not exist`, { source: uri })
+        const model = await this.requireLoggedModel(parsed.modelId, uri)
         return {
           source: uri,
           modelId: parsed.modelId,
@@ -274,9 +256,8 @@ export class MlflowRegistry implements ModelRegistry {
         }
       }
       if (parsed.kind === 'run') {
-        const run = await this.client.getRun(parsed.runId)
-        if (!run) throw new ConfigurationError(`run ${parsed.runId} does not exist`, { source: uri })
-        return { source: `${(run.info.artifact_uri ?? '').replace(/\/+$/, '')}/${parsed.path}`, runId: parsed.runId }
+        const run = await this.requireRun(parsed.runId, uri)
+        return { source: runArtifactUri(run, parsed.path), runId: parsed.runId }
       }
       const version = await this.versionOf(uri)
       return { source: version.source, ...(version.runId ? { runId: version.runId } : {}) }
@@ -337,18 +318,27 @@ export class MlflowRegistry implements ModelRegistry {
   private async resolveArtifactUri(uri: string): Promise<string> {
     if (uri.startsWith('mlflow-artifacts:')) return uri
     const parsed = parseModelUri(uri, uri)
-    if (parsed.kind === 'run') {
-      const run = await this.client.getRun(parsed.runId)
-      if (!run) throw new ConfigurationError(`run ${parsed.runId} does not exist on ${this.location}`, { source: uri })
-      return `${(run.info.artifact_uri ?? '').replace(/\/+$/, '')}${parsed.path ? `/${parsed.path}` : ''}`
-    }
-    if (parsed.kind === 'logged-model') {
-      const model = await this.client.getLoggedModel(parsed.modelId)
-      if (!model) throw new ConfigurationError(`logged model ${parsed.modelId} does not exist`, { source: uri })
-      return model.info.artifact_uri
-    }
+    if (parsed.kind === 'run') return runArtifactUri(await this.requireRun(parsed.runId, uri), parsed.path)
+    if (parsed.kind === 'logged-model') return (await this.requireLoggedModel(parsed.modelId, uri)).info.artifact_uri
     const version = await this.versionOf(uri)
     return this.client.getDownloadUri(version.name, version.version)
+  }
+
+  private async requireRun(runId: string, source: string): Promise<MlflowRun> {
+    const run = await this.client.getRun(runId)
+    if (!run)
+      throw new ConfigurationError(`run ${runId} does not exist on the MLflow server at ${this.location}`, { source })
+    return run
+  }
+
+  private async requireLoggedModel(modelId: string, source: string): Promise<MlflowLoggedModel> {
+    const model = await this.client.getLoggedModel(modelId)
+    if (!model) {
+      throw new ConfigurationError(`logged model ${modelId} does not exist on the MLflow server at ${this.location}`, {
+        source
+      })
+    }
+    return model
   }
 
   private async versionOf(uri: string): Promise<ModelVersion> {
@@ -426,6 +416,12 @@ export function authFromEnv(env: NodeJS.ProcessEnv): Auth | undefined {
   }
   if (env.MLFLOW_TRACKING_TOKEN) return { kind: 'bearer', token: env.MLFLOW_TRACKING_TOKEN }
   return undefined
+}
+
+/** A path inside the run's artifacts, as a URI (`mlflow-artifacts:/1/<run>/artifacts/model`). */
+function runArtifactUri(run: MlflowRun, path: string): string {
+  const root = (run.info.artifact_uri ?? '').replace(/\/+$/, '')
+  return path ? `${root}/${path}` : root
 }
 
 function credentialSource(auth: Auth | undefined, env: NodeJS.ProcessEnv): { credentials?: string } {
