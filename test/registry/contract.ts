@@ -42,7 +42,6 @@ export function describeRegistryContract(label: string, setup: () => Promise<Reg
     }, 180_000)
 
     afterAll(async () => {
-      await registry?.close?.()
       await cleanup?.()
       if (scratch) await rm(scratch, { recursive: true, force: true })
     }, 60_000)

@@ -8,8 +8,10 @@
  */
 import { ConfigurationError } from '../errors.js'
 import type { ModelRegistry, ModelVersion } from '../registry/types.js'
+import { parseModelUri } from '../registry/uri.js'
+import { classifyText, numberFromText } from './flatten.js'
 import type { MetricSourceResolver, SourceContext } from './source.js'
-import { invalidValue, numberValue, type MetricSet, type MetricValue, type Provenance } from './types.js'
+import type { MetricSet, MetricValue, Provenance } from './types.js'
 
 /** The source names something that does not exist yet; for a baseline that means "no baseline yet". */
 export class AbsentSource extends Error {
@@ -33,11 +35,7 @@ export class RegistryResolver implements MetricSourceResolver {
 
   async load(spec: string, context: SourceContext): Promise<MetricSet> {
     const registry = await (this.open ?? openFromContext)(context)
-    try {
-      return await this.read(spec, context, registry)
-    } finally {
-      await registry.close?.()
-    }
+    return this.read(spec, context, registry)
   }
 
   private async read(spec: string, context: SourceContext, registry: ModelRegistry): Promise<MetricSet> {
@@ -51,7 +49,6 @@ export class RegistryResolver implements MetricSourceResolver {
       const metrics = await registry.readRunMetrics(runId)
       return toMetricSet(metrics.values, { kind: 'mlflow-run', spec, runId })
     }
-    const { parseModelUri } = await import('../registry/uri.js')
     const uri = parseModelUri(spec, `${context.role} '${spec}'`)
     let version: ModelVersion | undefined
     let alias: string | undefined
@@ -91,31 +88,22 @@ export class RegistryResolver implements MetricSourceResolver {
 }
 
 async function openFromContext(context: SourceContext): Promise<ModelRegistry> {
-  const { chooseRegistry, openRegistry } = await import('../registry/open.js')
-  const choice = chooseRegistry({
+  const { openChosenRegistry } = await import('../registry/open.js')
+  const { registry } = await openChosenRegistry({
     workspace: context.workspace,
     trackingUri: context.trackingUri,
     config: context.registry,
     env: context.env,
     describeInput: context.describeInput ?? (name => `input '${name}'`)
   })
-  return openRegistry(choice, { ...(context.env ? { env: context.env } : {}) })
+  return registry
 }
 
 /** MLflow keeps NaN and infinities; they arrive as text and become the defects they are, never numbers. */
 function toMetricSet(values: ReadonlyMap<string, number | string>, provenance: Provenance): MetricSet {
   const converted = new Map<string, MetricValue>()
   for (const [key, value] of values) {
-    if (typeof value === 'number') {
-      converted.set(
-        key,
-        Number.isFinite(value)
-          ? numberValue(value)
-          : invalidValue(Number.isNaN(value) ? 'nan' : 'infinite', String(value))
-      )
-    } else if (/^nan$/i.test(value)) converted.set(key, invalidValue('nan', value))
-    else if (/^[+-]?inf(inity)?$/i.test(value)) converted.set(key, invalidValue('infinite', value))
-    else converted.set(key, invalidValue('non-numeric', value))
+    converted.set(key, typeof value === 'number' ? numberFromText(value, String(value)) : classifyText(value))
   }
   return { values: converted, provenance }
 }

@@ -57,35 +57,28 @@ export async function runValidation(options: ValidateOptions): Promise<Validatio
     config: options.config
   })
   if (!options.modelUri) {
-    return validateDirectory(resolve(options.workspace, options.modelPath!), options.modelPath!, 'model-path')
+    const dir = resolve(options.workspace, options.modelPath!)
+    return validateModelDir(dir, options.modelPath!, describe('model-path'), modelConfig, configPath, options)
   }
   // A registered model is checked as the registry holds it: downloaded into a scratch directory, never trusted
   // to be what a local copy says.
   const uri = options.modelUri
-  const { chooseRegistry, openRegistry } = await import('../registry/open.js')
-  const choice = chooseRegistry({
+  const { openChosenRegistry } = await import('../registry/open.js')
+  const { registry } = await openChosenRegistry({
     workspace: options.workspace,
     trackingUri: options.trackingUri,
     config: modelConfig?.registry,
     env: options.env,
-    describeInput: describe
-  })
-  const registry = await openRegistry(choice, {
-    ...(options.env ? { env: options.env } : {}),
+    describeInput: describe,
     ...(options.log ? { log: options.log } : {})
   })
   const scratch = await mkdtemp(join(tmpdir(), 'modelgate-model-'))
   try {
     options.log?.(`downloading ${uri} from ${registry.location}`)
     await registry.downloadModel(uri, scratch)
-    return await validateDirectory(scratch, uri, 'model-uri')
+    return await validateModelDir(scratch, uri, describe('model-uri'), modelConfig, configPath, options)
   } finally {
-    await registry.close?.()
     await rm(scratch, { recursive: true, force: true })
-  }
-
-  async function validateDirectory(dir: string, modelName: string, input: string): Promise<ValidationReport> {
-    return validateModelDir(dir, modelName, describe(input), modelConfig, configPath, options)
   }
 }
 

@@ -25,7 +25,7 @@ export interface RegistryChoice {
   readonly experiment?: string
 }
 
-export function chooseRegistry(options: {
+export interface RegistrySettingsInput {
   workspace: string
   /** The `registry` input or flag. */
   kind?: RegistryKind
@@ -34,7 +34,9 @@ export function chooseRegistry(options: {
   config?: RegistryConfig
   env?: NodeJS.ProcessEnv
   describeInput: (name: string) => string
-}): RegistryChoice {
+}
+
+export function chooseRegistry(options: RegistrySettingsInput): RegistryChoice {
   const env = options.env ?? process.env
   const config = options.config
   const uri = options.trackingUri
@@ -84,6 +86,19 @@ export interface OpenOptions {
   readonly env?: NodeJS.ProcessEnv
   readonly log?: (line: string) => void
   readonly retryBaseMs?: number
+}
+
+/** Settles which registry the settings name and opens it: what every caller of the registry layer starts with. */
+export async function openChosenRegistry(
+  options: RegistrySettingsInput & Omit<OpenOptions, 'env'>
+): Promise<{ registry: ModelRegistry; choice: RegistryChoice }> {
+  const choice = chooseRegistry(options)
+  const registry = await openRegistry(choice, {
+    ...(options.env ? { env: options.env } : {}),
+    ...(options.log ? { log: options.log } : {}),
+    ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {})
+  })
+  return { registry, choice }
 }
 
 export async function openRegistry(choice: RegistryChoice, options: OpenOptions = {}): Promise<ModelRegistry> {

@@ -9,7 +9,7 @@ import { findModelConfig } from '../config/find.js'
 import { ConfigurationError, describeValue } from '../errors.js'
 import { readRunContext } from '../github/event.js'
 import { gateTags, lineageTags, readGateReports, runSourceTags, type GateReports } from './lineage.js'
-import { chooseRegistry, openRegistry, type RegistryChoice } from './open.js'
+import { openChosenRegistry, type RegistryChoice } from './open.js'
 import { registerModel, type Registration } from './register.js'
 import type { RegistryKind } from './types.js'
 
@@ -59,42 +59,35 @@ export async function runRegistration(options: RegisterOptions): Promise<Registe
     comparison: options.comparisonReport,
     describeInput: describe
   })
-  const choice = chooseRegistry({
+  const { registry, choice } = await openChosenRegistry({
     workspace: options.workspace,
     kind: options.registry,
     registryPath: options.registryPath,
     trackingUri: options.trackingUri,
     config: found.model?.registry,
     env,
-    describeInput: describe
-  })
-  const registry = await openRegistry(choice, {
-    env,
+    describeInput: describe,
     ...(options.log ? { log: options.log } : {}),
     ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {})
   })
-  try {
-    const context = readRunContext(env)
-    const registration = await registerModel({
-      registry,
-      name,
-      ...(options.modelPath ? { modelDir: absolute(options.workspace, options.modelPath) } : {}),
-      ...(options.source ? { source: options.source } : {}),
-      ...(options.runId ? { runId: options.runId } : {}),
-      aliases: options.aliases,
-      tags,
-      lineage: { ...lineageTags(context, env), ...gateTags(reports) },
-      runTags: runSourceTags(context, env),
-      ...(options.description ? { description: options.description } : {}),
-      ...(reports.comparison ? { metrics: reports.comparison.metrics } : {}),
-      ...(reports.validation?.digest ? { validatedDigest: reports.validation.digest } : {}),
-      describeInput: describe,
-      ...(options.log ? { log: options.log } : {})
-    })
-    return { ...registration, name, registry: { ...choice, location: registry.location }, reports }
-  } finally {
-    await registry.close?.()
-  }
+  const context = readRunContext(env)
+  const registration = await registerModel({
+    registry,
+    name,
+    ...(options.modelPath ? { modelDir: absolute(options.workspace, options.modelPath) } : {}),
+    ...(options.source ? { source: options.source } : {}),
+    ...(options.runId ? { runId: options.runId } : {}),
+    aliases: options.aliases,
+    tags,
+    lineage: { ...lineageTags(context, env), ...gateTags(reports) },
+    runTags: runSourceTags(context, env),
+    ...(options.description ? { description: options.description } : {}),
+    ...(reports.comparison ? { metrics: reports.comparison.metrics } : {}),
+    ...(reports.validation?.digest ? { validatedDigest: reports.validation.digest } : {}),
+    describeInput: describe,
+    ...(options.log ? { log: options.log } : {})
+  })
+  return { ...registration, name, registry: { ...choice, location: registry.location }, reports }
 }
 
 /** The `tags` input: a YAML map of names to scalars; values become strings, as registries store them. */

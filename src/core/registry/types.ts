@@ -121,8 +121,6 @@ export interface ModelRegistry {
    * `models:/m-<id>` and `mlflow-artifacts:/…`. An unknown model, version or alias is a ConfigurationError.
    */
   downloadModel(uri: string, destination: string): Promise<void>
-  /** Releases what the registry holds open (nothing for most). */
-  close?(): Promise<void>
 }
 
 export const DIGEST_TAG = 'modelgate.digest'
