@@ -2,6 +2,7 @@
 import { resolve } from 'node:path'
 import { REGISTRY_KINDS } from '../core/registry/open.js'
 import { runRegistration } from '../core/registry/run.js'
+import { splitAliases } from '../core/registry/uri.js'
 import {
   buildRegistrationJson,
   renderRegistrationMarkdown,
@@ -41,10 +42,7 @@ export async function runRegisterCommand(flags: Record<string, string | undefine
     modelPath: flags['model-path'],
     source: flags.source,
     runId: flags['run-id'],
-    aliases: (flags.aliases ?? '')
-      .split(',')
-      .map(alias => alias.trim())
-      .filter(Boolean),
+    aliases: splitAliases(flags.aliases),
     tags: flags.tags,
     description: flags.description,
     validationReport: flags['validation-report'],

@@ -4,6 +4,7 @@
 import { ConfigurationError } from '../../core/errors.js'
 import { REGISTRY_KINDS } from '../../core/registry/open.js'
 import type { RegistryKind } from '../../core/registry/types.js'
+import { splitAliases } from '../../core/registry/uri.js'
 import type { ActionIO } from '../shared/action-io.js'
 import { describeInput, getChoiceInput, getOptionalInput } from '../shared/input-helper.js'
 import { Inputs } from './constants.js'
@@ -61,10 +62,7 @@ export function getInputs(io: ActionIO, env: NodeJS.ProcessEnv = process.env): R
     modelPath,
     source,
     runId: getOptionalInput(io, Inputs.RunId),
-    aliases: (getOptionalInput(io, Inputs.Aliases) ?? '')
-      .split(/[,\n]/)
-      .map(alias => alias.trim())
-      .filter(Boolean),
+    aliases: splitAliases(getOptionalInput(io, Inputs.Aliases)),
     tags: getOptionalInput(io, Inputs.Tags),
     description: getOptionalInput(io, Inputs.Description),
     validationReport: getOptionalInput(io, Inputs.ValidationReport),

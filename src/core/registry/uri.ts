@@ -55,6 +55,14 @@ export function modelVersionUri(name: string, version: string): string {
   return `models:/${name}/${version}`
 }
 
+/** The `aliases` input or flag: a comma list (a YAML block scalar's lines work too). */
+export function splitAliases(text: string | undefined): string[] {
+  return (text ?? '')
+    .split(/[,\n]/)
+    .map(alias => alias.trim())
+    .filter(Boolean)
+}
+
 /**
  * MLflow's alias rules (`mlflow/utils/validation.py`): word characters and dashes, at most 255, and neither `latest`
  * nor `v<digits>`, which would read as a version.
