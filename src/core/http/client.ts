@@ -203,13 +203,7 @@ export class HttpClient {
       }
       if (response.ok && response.body) return response.body
       const text = await response.text()
-      let json: unknown
-      try {
-        json = JSON.parse(text)
-      } catch {
-        json = undefined
-      }
-      const error = new HttpError('GET', url, response.status, text, json)
+      const error = new HttpError('GET', url, response.status, text, parseJson(text))
       if (!RETRY_STATUSES.has(response.status) || attempt >= this.retries) throw error
       await this.pause(attempt, retryAfter(response.headers), 'GET', url, `HTTP ${response.status}`)
     }
@@ -253,15 +247,7 @@ export class HttpClient {
       ...(request.file ? { duplex: 'half' } : {})
     } as RequestInit)
     const text = await response.text()
-    let json: unknown
-    if (text) {
-      try {
-        json = JSON.parse(text)
-      } catch {
-        json = undefined
-      }
-    }
-    return { status: response.status, headers: response.headers, text, json }
+    return { status: response.status, headers: response.headers, text, json: parseJson(text) }
   }
 
   private async authorization(): Promise<string | undefined> {
@@ -270,6 +256,16 @@ export class HttpClient {
     if (auth.kind === 'basic') return `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`
     if (auth.kind === 'bearer') return `Bearer ${auth.token}`
     return `Bearer ${await auth.token()}`
+  }
+}
+
+/** A body as JSON, or undefined when it is empty or not JSON (a proxy's HTML page, a bare 404). */
+function parseJson(text: string): unknown {
+  if (!text) return undefined
+  try {
+    return JSON.parse(text) as unknown
+  } catch {
+    return undefined
   }
 }
 
