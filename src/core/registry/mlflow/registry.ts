@@ -213,12 +213,14 @@ export class MlflowRegistry implements ModelRegistry {
       let source: string
       if (logged) {
         await this.upload(logged.info.artifact_uri, content.files)
+        // Logged with the model's id, the metrics belong to the run and to the model, as log_model leaves them.
         if (request.metrics && ownRun) await this.client.logMetrics(runId, request.metrics, logged.info.model_id)
         await this.client.finalizeLoggedModel(logged.info.model_id, 'LOGGED_MODEL_READY')
         source = `models:/${logged.info.model_id}`
       } else {
         this.log(`the MLflow server has no logged models (MLflow 2); storing the model under run ${runId}'s artifacts`)
         source = runArtifactUri(run, 'model')
+        if (request.metrics && ownRun) await this.client.logMetrics(runId, request.metrics)
         await this.upload(source, content.files)
       }
       if (ownRun) await this.client.finishRun(runId, 'FINISHED')
@@ -235,9 +237,6 @@ export class MlflowRegistry implements ModelRegistry {
       ...request.runTags,
       [DIGEST_TAG]: request.digest
     })
-    const runId = run.info.run_id ?? run.info.run_uuid!
-    // Without a logged model the metrics live on the run only; with one they are logged again with its id.
-    if (request.metrics) await this.client.logMetrics(runId, request.metrics)
     return run
   }
 
