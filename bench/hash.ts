@@ -11,8 +11,8 @@ import { existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, write
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { createManifest, type Manifest } from '../src/core/model/manifest.js'
-import { walkModelDir } from '../src/core/model/walk.js'
+import { createManifest, type Manifest } from '../src/core/model-dir/manifest.js'
+import { walkModelDir } from '../src/core/model-dir/walk.js'
 
 const run = promisify(execFile)
 const MiB = 1 << 20

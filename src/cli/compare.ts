@@ -1,6 +1,6 @@
 /** `modelgate compare`: the compare-metrics action's inputs as flags, the report on stdout. */
 import { resolve } from 'node:path'
-import { runComparison, type CompareRun } from '../core/compare/run.js'
+import { runComparison, type CompareRun } from '../core/gates/compare.js'
 import type { FailOn } from '../core/config/schema.js'
 import { buildJsonReport } from '../core/report/json.js'
 import { renderMarkdown, renderSummaryMarkdown, type ReportContext } from '../core/report/markdown.js'

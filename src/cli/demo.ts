@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs'
 import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { runComparison } from '../core/compare/run.js'
+import { runComparison } from '../core/gates/compare.js'
 import { render } from './compare.js'
 import type { Output } from './output.js'
 

@@ -1,7 +1,7 @@
 /** `modelgate register`: the register-model action's inputs as flags, the registration on stdout. */
 import { resolve } from 'node:path'
 import { REGISTRY_KINDS } from '../core/registry/open.js'
-import { runRegistration } from '../core/registry/run.js'
+import { runRegistration } from '../core/gates/register.js'
 import { splitAliases } from '../core/registry/uri.js'
 import {
   buildRegistrationJson,

@@ -9,8 +9,8 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { ConfigurationError } from '../../src/core/errors.js'
-import { createManifest } from '../../src/core/model/manifest.js'
-import { walkModelDir } from '../../src/core/model/walk.js'
+import { createManifest } from '../../src/core/model-dir/manifest.js'
+import { walkModelDir } from '../../src/core/model-dir/walk.js'
 import { DIGEST_TAG, type ModelRegistry, type NewVersion } from '../../src/core/registry/types.js'
 
 export interface RegistryUnderTest {

@@ -3,7 +3,7 @@
  */
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { runComparison, type CompareRun } from '../../core/compare/run.js'
+import { runComparison, type CompareRun } from '../../core/gates/compare.js'
 import { readRunContext, type RunContext } from '../../core/github/event.js'
 import { buildJsonReport } from '../../core/report/json.js'
 import { renderMarkdown, renderSummaryMarkdown, type ReportContext } from '../../core/report/markdown.js'

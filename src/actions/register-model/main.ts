@@ -3,7 +3,7 @@
  */
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { runRegistration } from '../../core/registry/run.js'
+import { runRegistration } from '../../core/gates/register.js'
 import { buildRegistrationJson, renderRegistrationMarkdown } from '../../core/report/registration.js'
 import type { ActionIO } from '../shared/action-io.js'
 import { describeInput } from '../shared/input-helper.js'

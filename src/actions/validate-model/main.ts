@@ -4,7 +4,7 @@
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { readRunContext } from '../../core/github/event.js'
-import { runValidation } from '../../core/model/validate.js'
+import { runValidation } from '../../core/gates/validate.js'
 import { buildValidationJson, renderValidationMarkdown } from '../../core/report/validation.js'
 import type { ActionIO } from '../shared/action-io.js'
 import { describeInput } from '../shared/input-helper.js'

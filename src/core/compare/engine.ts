@@ -17,7 +17,7 @@
  * negative one). Comparisons allow 1e-12 of relative slack, so that 0.9 - 0.89 still counts as a change of 0.01.
  */
 import type { MetricSet, MetricValue, Provenance } from '../metrics/types.js'
-import { formatDelta, formatNumber, formatNumberDistinct, formatPercent } from '../report/format.js'
+import { formatDelta, formatNumber, formatNumberDistinct, formatPercent } from '../format.js'
 import { inferDirection, RuleMatcher } from './rules.js'
 import {
   METRIC_STATUSES,

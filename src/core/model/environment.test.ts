@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { EXAMPLE_MODEL } from '../../../test/fixtures/models/real-models.js'
 import { inspectEnvironment, normalizeName, parseRequirements } from './environment.js'
-import { parseMLmodel } from './mlmodel.js'
+import { parseMLmodel } from '../model-dir/mlmodel.js'
 
 describe('parseRequirements', () => {
   it('reads what pip reads', () => {

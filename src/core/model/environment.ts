@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises'
 import { normalize } from 'node:path'
 import { load, YAMLException } from 'js-yaml'
 import { describeValue } from '../errors.js'
-import { findModelFile, type LoadedMLmodel } from './mlmodel.js'
+import { findModelFile, type LoadedMLmodel } from '../model-dir/mlmodel.js'
 import type { Finding } from './types.js'
 
 export const REQUIREMENTS_FILE = 'requirements.txt'

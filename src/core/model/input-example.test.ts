@@ -12,7 +12,7 @@ import {
   servingPayloadFromInputExample,
   type PayloadSignature
 } from './input-example.js'
-import { parseMLmodel } from './mlmodel.js'
+import { parseMLmodel } from '../model-dir/mlmodel.js'
 import { parseParamSchema, parseSchema } from './signature.js'
 
 describe('parseJsonDocument', () => {

@@ -17,7 +17,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { describeValue } from '../errors.js'
-import { findModelFile, type InputExampleInfo } from './mlmodel.js'
+import { findModelFile, type InputExampleInfo } from '../model-dir/mlmodel.js'
 import {
   checkColumnValue,
   checkParamValue,

@@ -4,9 +4,9 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { checkManifest, checkPaths, checkSecrets, checkSize, DEFAULT_MAX_SIZE_BYTES } from './integrity-checks.js'
-import { formatBytes } from '../report/format.js'
+import { formatBytes } from '../format.js'
 import type { ModelFile } from './types.js'
-import { walkModelDir } from './walk.js'
+import { walkModelDir } from '../model-dir/walk.js'
 
 let root: string
 let count = 0

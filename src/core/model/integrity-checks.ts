@@ -2,11 +2,11 @@
  * The integrity checks of a model directory as CheckResults: paths (the walk's findings), size, manifest and
  * secrets. The work is done in walk.ts, manifest.ts and secrets.ts; this module only judges and words the results.
  */
-import { createManifest, type HashOptions, type Manifest } from './manifest.js'
+import { createManifest, type HashOptions, type Manifest } from '../model-dir/manifest.js'
 import { scanSecrets } from './secrets.js'
 import { checkResult, type CheckResult, type Finding, type ModelFile } from './types.js'
-import type { ModelWalk } from './walk.js'
-import { formatBytes } from '../report/format.js'
+import type { ModelWalk } from '../model-dir/walk.js'
+import { formatBytes } from '../format.js'
 
 export const DEFAULT_MAX_SIZE_BYTES = 2 * 1024 ** 3
 /** Above this share of the limit the size check warns, so a model that grows each release is noticed in time. */

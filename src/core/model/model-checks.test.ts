@@ -9,7 +9,7 @@ import {
   REPO_ROOT,
   runPython
 } from '../../../test/fixtures/models/real-models.js'
-import { parseMLmodel, type LoadedMLmodel } from './mlmodel.js'
+import { parseMLmodel, type LoadedMLmodel } from '../model-dir/mlmodel.js'
 import {
   checkEnvironment,
   checkFlavors,

@@ -13,7 +13,7 @@ import {
   servingPayloadFromInputExample,
   type ExampleFile
 } from './input-example.js'
-import { MLMODEL_FILE, readMLmodel, type LoadedMLmodel } from './mlmodel.js'
+import { MLMODEL_FILE, readMLmodel, type LoadedMLmodel } from '../model-dir/mlmodel.js'
 import {
   describeSchema,
   formatType,

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { looksRandom, redact, scanSecrets, scanText } from './secrets.js'
 import type { Finding } from './types.js'
-import { walkModelDir } from './walk.js'
+import { walkModelDir } from '../model-dir/walk.js'
 
 const run = promisify(execFile)
 let root: string

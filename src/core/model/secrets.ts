@@ -11,7 +11,7 @@
  */
 import { basename } from 'node:path'
 import type { Finding, ModelFile } from './types.js'
-import { openModelFile } from './walk.js'
+import { openModelFile } from '../model-dir/walk.js'
 
 export const MAX_SCANNED_BYTES = 1 << 20
 const BINARY_SNIFF_BYTES = 8 << 10

@@ -14,7 +14,7 @@ import type { Comparison, Direction, MetricResult, MetricStatus, Outcome, Rule }
 import { METRIC_STATUSES } from '../compare/types.js'
 import type { MetricValue, Provenance } from '../metrics/types.js'
 import { escapeMarkdown, safeUrl } from './escape.js'
-import { formatCount, formatDelta, formatNumber, formatNumberDistinct, formatPercent, MINUS } from './format.js'
+import { formatCount, formatDelta, formatNumber, formatNumberDistinct, formatPercent, MINUS } from '../format.js'
 
 export interface ReportContext {
   /** Usually the model name, e.g. `churn-classifier`. */

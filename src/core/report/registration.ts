@@ -1,7 +1,7 @@
 /**
  * register-model's reports: the job summary, the JSON report (output `report`) and the CLI's text.
  */
-import type { RegisterRun } from '../registry/run.js'
+import type { RegisterRun } from '../gates/register.js'
 import { escapeMarkdown } from './escape.js'
 
 export interface RegistrationJsonReport {

@@ -7,7 +7,7 @@
 import type { Comparison, MetricResult, Rule } from '../compare/types.js'
 import type { MetricValue } from '../metrics/types.js'
 import { escapeTerminal } from './escape.js'
-import { formatDelta, formatPercent } from './format.js'
+import { formatDelta, formatPercent } from '../format.js'
 import {
   describeCounts,
   describeInvalid,

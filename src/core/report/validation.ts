@@ -4,7 +4,7 @@
  */
 import type { CheckResult, CheckStatus, Finding, ValidationReport } from '../model/types.js'
 import { escapeMarkdown, escapeTerminal } from './escape.js'
-import { formatBytes } from './format.js'
+import { formatBytes } from '../format.js'
 import { SUMMARY_MAX_BYTES, utf8Length } from './markdown.js'
 
 const STATUS: Readonly<Record<CheckStatus, string>> = {

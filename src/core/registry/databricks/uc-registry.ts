@@ -24,8 +24,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ConfigurationError, ServiceError } from '../../errors.js'
 import { HttpClient } from '../../http/client.js'
-import { MLMODEL_FILE, readMLmodel } from '../../model/mlmodel.js'
-import { walkModelDir } from '../../model/walk.js'
+import { MLMODEL_FILE, readMLmodel } from '../../model-dir/mlmodel.js'
+import { walkModelDir } from '../../model-dir/walk.js'
 import {
   DIGEST_TAG,
   type CreatedVersion,
@@ -36,7 +36,7 @@ import {
   type UploadFile,
   type VersionStatus
 } from '../types.js'
-import { forEachConcurrently } from '../concurrency.js'
+import { forEachConcurrently } from '../../concurrency.js'
 import { pollUntilReady } from '../ready.js'
 import { checkAlias, parseModelUri } from '../uri.js'
 import { credentialsFromEnv, normalizeHost, type DatabricksCredentials } from './auth.js'

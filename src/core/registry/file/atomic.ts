@@ -12,7 +12,7 @@ import { copyFile, lstat, mkdir, open, readdir, rename, stat, unlink } from 'nod
 import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path'
 import { ConfigurationError } from '../../errors.js'
 import type { UploadFile } from '../types.js'
-import { forEachConcurrently } from '../concurrency.js'
+import { forEachConcurrently } from '../../concurrency.js'
 
 /** Pretty-printed with a trailing newline: the registry's files are meant to be read (and diffed) by people. */
 export function jsonText(value: unknown): string {

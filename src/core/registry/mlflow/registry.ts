@@ -27,7 +27,7 @@ import {
   type UploadFile,
   type VersionStatus
 } from '../types.js'
-import { forEachConcurrently } from '../concurrency.js'
+import { forEachConcurrently } from '../../concurrency.js'
 import { pollUntilReady } from '../ready.js'
 import { parseModelUri } from '../uri.js'
 import { MlflowClient, metricValues } from './client.js'

@@ -14,10 +14,16 @@ import { toRules } from '../compare/rules.js'
 import type { MetricResult } from '../compare/types.js'
 import { loadMetrics } from '../metrics/source.js'
 import { numberValue, type MetricSet, type MetricValue } from '../metrics/types.js'
-import { checkManifest, checkPaths, checkSecrets, checkSize } from './integrity-checks.js'
-import { checkEnvironment, checkFlavors, checkInputExample, checkMLmodel, checkSignature } from './model-checks.js'
-import { checkPickles } from './pickle/check.js'
-import { runSmokeTest, skippedSmokeTest, SMOKE_DEFAULTS, smokeTestMetrics } from './smoke-test.js'
+import { checkManifest, checkPaths, checkSecrets, checkSize } from '../model/integrity-checks.js'
+import {
+  checkEnvironment,
+  checkFlavors,
+  checkInputExample,
+  checkMLmodel,
+  checkSignature
+} from '../model/model-checks.js'
+import { checkPickles } from '../model/pickle/check.js'
+import { runSmokeTest, skippedSmokeTest, SMOKE_DEFAULTS, smokeTestMetrics } from '../model/smoke-test.js'
 import {
   checkResult,
   skippedCheck,
@@ -27,8 +33,8 @@ import {
   type Finding,
   type ValidationFailOn,
   type ValidationReport
-} from './types.js'
-import { walkModelDir } from './walk.js'
+} from '../model/types.js'
+import { walkModelDir } from '../model-dir/walk.js'
 
 export interface ValidateOptions {
   /** Absolute workspace directory: model-path, config and metrics resolve against it. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import { configurationErrorOf } from '../../../test/helpers/errors.js'
-import { parseTags } from './run.js'
+import { parseTags } from './register.js'
 
 const SOURCE = "input 'tags'"
 

@@ -8,9 +8,9 @@ import { ConfigurationError } from '../errors.js'
 import { AbsentSource } from '../metrics/registry-source.js'
 import { loadMetrics, type MetricSourceResolver } from '../metrics/source.js'
 import type { MetricSet } from '../metrics/types.js'
-import { compareMetrics, gatePasses } from './engine.js'
-import { toRules } from './rules.js'
-import type { Comparison, Rule } from './types.js'
+import { compareMetrics, gatePasses } from '../compare/engine.js'
+import { toRules } from '../compare/rules.js'
+import type { Comparison, Rule } from '../compare/types.js'
 
 export interface CompareOptions {
   /** Absolute workspace directory: file paths and git run relative to it. */

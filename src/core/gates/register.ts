@@ -8,10 +8,10 @@ import { FAILSAFE_SCHEMA, loadAll, YAMLException } from 'js-yaml'
 import { findModelConfig } from '../config/find.js'
 import { ConfigurationError, describeValue } from '../errors.js'
 import { readRunContext } from '../github/event.js'
-import { gateTags, lineageTags, readGateReports, runSourceTags, type GateReports } from './lineage.js'
-import { openChosenRegistry, type RegistryChoice } from './open.js'
-import { registerModel, type Registration } from './register.js'
-import type { RegistryKind } from './types.js'
+import { gateTags, lineageTags, readGateReports, runSourceTags, type GateReports } from '../registry/lineage.js'
+import { openChosenRegistry, type RegistryChoice } from '../registry/open.js'
+import { registerModel, type Registration } from '../registry/register.js'
+import type { RegistryKind } from '../registry/types.js'
 
 export interface RegisterOptions {
   readonly workspace: string
