@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import fc from 'fast-check'
 import { buildManifest, createManifest, hashFile, hashFiles, manifestText, type HashOptions } from './manifest.js'
-import type { ModelFile } from '../model/types.js'
+import type { ModelFile } from './types.js'
 import { walkModelDir } from './walk.js'
 
 const run = promisify(execFile)

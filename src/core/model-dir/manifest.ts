@@ -19,7 +19,7 @@ import { createHash } from 'node:crypto'
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { HASH_WORKER_SOURCE, type HashJob, type HashReply } from './hash-worker.js'
-import type { ModelFile } from '../model/types.js'
+import type { ModelFile } from './types.js'
 import { MODEL_FILE_OPEN_FLAGS, openModelFile, sortByPath } from './walk.js'
 
 export interface ManifestEntry {

@@ -10,7 +10,7 @@ import { constants, type Stats } from 'node:fs'
 import { lstat, open, readdir, readlink, realpath, stat, type FileHandle } from 'node:fs/promises'
 import { isAbsolute, join, relative, sep } from 'node:path'
 import { ConfigurationError } from '../errors.js'
-import type { Finding, ModelFile } from '../model/types.js'
+import type { Finding, ModelFile } from './types.js'
 
 export interface WalkOptions {
   /**

@@ -3,19 +3,12 @@
  * turns them into job-summary rows and a verdict. Check modules produce these and nothing else.
  */
 
+import type { Finding } from '../model-dir/types.js'
+
+// Defined in model-dir because the walk reports findings too; re-exported so each check imports its words from one place.
+export type { Finding, FindingSeverity, ModelFile } from '../model-dir/types.js'
+
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip'
-export type FindingSeverity = 'error' | 'warning' | 'info'
-
-export interface Finding {
-  readonly severity: FindingSeverity
-  /** What is wrong (or notable), one sentence. */
-  readonly message: string
-  /** The model-relative file it concerns, with forward slashes. */
-  readonly file?: string
-  /** What to do about it, when there is something to do. */
-  readonly fix?: string
-}
-
 export type CheckId =
   | 'mlmodel'
   | 'flavors'
@@ -59,14 +52,6 @@ export function checkResult(
 
 export function skippedCheck(id: CheckId, title: string, why: string): CheckResult {
   return { id, title, status: 'skip', summary: why, findings: [] }
-}
-
-/** A file of the model directory, as the walk found it (never a symlink: those are refused or resolved inside). */
-export interface ModelFile {
-  /** Model-relative path with forward slashes, e.g. `data/model.pkl`. */
-  readonly path: string
-  readonly absolute: string
-  readonly size: number
 }
 
 export type ValidationFailOn = 'error' | 'warning' | 'never'
