@@ -6,7 +6,8 @@ import { findModelConfig } from '../config/find.js'
 import type { FailOn, MetricRules } from '../config/schema.js'
 import { ConfigurationError } from '../errors.js'
 import { AbsentSource } from '../metrics/registry-source.js'
-import { loadMetrics, type MetricSourceResolver } from '../metrics/source.js'
+import type { MetricSourceResolver } from '../metrics/resolver.js'
+import { defaultResolvers, loadMetrics } from '../metrics/source.js'
 import type { MetricSet } from '../metrics/types.js'
 import { compareMetrics, gatePasses } from '../compare/engine.js'
 import { toRules } from '../compare/rules.js'
@@ -73,9 +74,11 @@ export async function runComparison(options: CompareOptions): Promise<CompareRun
     ...(options.env ? { env: options.env } : {}),
     describeInput: describe
   })
+  // One list for both sources, so a registry that serves both is opened once.
+  const resolvers = options.resolvers ?? defaultResolvers()
   let baselineNote: string | undefined
   const [candidate, baseline] = await Promise.all([
-    loadMetrics(options.candidate, context('candidate'), options.resolvers).catch((error: unknown) => {
+    loadMetrics(options.candidate, context('candidate'), resolvers).catch((error: unknown) => {
       if (error instanceof AbsentSource) {
         throw new ConfigurationError(`${error.reason}; the candidate must have metrics`, {
           source: describe('candidate')
@@ -84,14 +87,12 @@ export async function runComparison(options: CompareOptions): Promise<CompareRun
       throw error
     }),
     baselineSpec
-      ? loadMetrics(baselineSpec, context('baseline'), options.resolvers).catch(
-          (error: unknown): MetricSet | undefined => {
-            // The first model has no champion to beat: compare with nothing, and say why in the report.
-            if (!(error instanceof AbsentSource)) throw error
-            baselineNote = `${error.spec}: ${error.reason}`
-            return undefined
-          }
-        )
+      ? loadMetrics(baselineSpec, context('baseline'), resolvers).catch((error: unknown): MetricSet | undefined => {
+          // The first model has no champion to beat: compare with nothing, and say why in the report.
+          if (!(error instanceof AbsentSource)) throw error
+          baselineNote = `${error.spec}: ${error.reason}`
+          return undefined
+        })
       : Promise.resolve(undefined)
   ])
 

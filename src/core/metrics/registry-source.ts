@@ -10,7 +10,7 @@ import { ConfigurationError } from '../errors.js'
 import type { ModelRegistry, ModelVersion } from '../registry/types.js'
 import { parseModelUri } from '../registry/uri.js'
 import { classifyText, numberFromText } from './flatten.js'
-import type { MetricSourceResolver, SourceContext } from './source.js'
+import type { MetricSourceResolver, SourceContext } from './resolver.js'
 import type { MetricSet, MetricValue, Provenance } from './types.js'
 
 /** The source names something that does not exist yet; for a baseline that means "no baseline yet". */
@@ -27,15 +27,19 @@ export class AbsentSource extends Error {
 export class RegistryResolver implements MetricSourceResolver {
   readonly scheme = 'registry'
 
-  constructor(private readonly open?: (context: SourceContext) => Promise<ModelRegistry>) {}
+  private opened: Promise<ModelRegistry> | undefined
+
+  constructor(private readonly open: (context: SourceContext) => Promise<ModelRegistry> = openFromContext) {}
 
   canResolve(spec: string): boolean {
     return spec.startsWith('mlflow-run:') || spec.startsWith('models:')
   }
 
   async load(spec: string, context: SourceContext): Promise<MetricSet> {
-    const registry = await (this.open ?? openFromContext)(context)
-    return this.read(spec, context, registry)
+    // A comparison's candidate and baseline name the same registry (only their role differs): opening it twice
+    // would double the sign-in and the server checks, so the first registry spec opens it for both.
+    this.opened ??= this.open(context)
+    return this.read(spec, context, await this.opened)
   }
 
   private async read(spec: string, context: SourceContext, registry: ModelRegistry): Promise<MetricSet> {

@@ -2,16 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import {
-  FileResolver,
-  MAX_METRICS,
-  MAX_METRICS_FILE_BYTES,
-  defaultResolvers,
-  loadMetrics,
-  type MetricSourceResolver,
-  type SourceContext
-} from './source.js'
-import { AbsentSource } from './registry-source.js'
+import { FileResolver, MAX_METRICS, MAX_METRICS_FILE_BYTES, defaultResolvers, loadMetrics } from './source.js'
+import { AbsentSource, RegistryResolver } from './registry-source.js'
+import type { MetricSourceResolver, SourceContext } from './resolver.js'
 import { invalidValue, numberValue, type MetricSet } from './types.js'
 import { configurationRejection } from '../../../test/helpers/errors.js'
 
@@ -131,6 +124,21 @@ describe('registry sources', () => {
     const absent = await loadMetrics('models:/churn@champion', { ...context(), role: 'baseline' }).catch(e => e)
     expect(absent).toBeInstanceOf(AbsentSource)
     expect(absent.reason).toBe('no version of churn has the alias champion yet')
+  })
+
+  it('opens the registry once for a comparison whose candidate and baseline both come from it', async () => {
+    const { openChosenRegistry } = await import('../registry/open.js')
+    let opened = 0
+    const registry = new RegistryResolver(async context => {
+      opened++
+      return (await openChosenRegistry({ workspace: context.workspace, describeInput: name => name })).registry
+    })
+    const resolvers = [registry, new FileResolver()]
+    const loads = ['models:/churn@champion', 'models:/churn@challenger'].map(spec =>
+      loadMetrics(spec, { ...context(), role: 'baseline' }, resolvers).catch((error: unknown) => error)
+    )
+    expect(await Promise.all(loads)).toEqual([expect.any(AbsentSource), expect.any(AbsentSource)])
+    expect(opened).toBe(1)
   })
 
   it('refuses mlflow-run: without a tracking server, saying what would work', async () => {

@@ -17,37 +17,20 @@ import {
   supportedExtensions,
   type MetricsFormat
 } from './parse.js'
-import type { RegistrySettings } from '../config/schema.js'
 import { RegistryResolver } from './registry-source.js'
+import type { MetricSourceResolver, SourceContext } from './resolver.js'
 import type { MetricSet, Provenance } from './types.js'
 
 export { formatFromPath, parseMetrics, MAX_METRICS_FILE_BYTES, type MetricsFormat } from './parse.js'
 export { MAX_METRICS } from './flatten.js'
 
-export interface SourceContext {
-  /** Absolute workspace directory; relative file paths resolve against it; git runs in it. */
-  workspace: string
-  /** Which input this source came from ('candidate' | 'baseline' | a CLI flag name), for error messages. */
-  role: string
-  trackingUri?: string
-  /** The config's `registry:` section, for registry sources. */
-  registry?: RegistrySettings
-  env?: NodeJS.ProcessEnv
-  /** How errors name an input (`input 'tracking-uri'`, `--tracking-uri`). */
-  describeInput?: (name: string) => string
-}
-
-export interface MetricSourceResolver {
-  /** e.g. 'file', 'git', 'mlflow-run', 'models' */
-  readonly scheme: string
-  canResolve(spec: string): boolean
-  load(spec: string, context: SourceContext): Promise<MetricSet>
-}
-
 export const SUPPORTED_SOURCES =
   'a metrics file path (.json, .yaml, .yml or .csv), git:<ref>:<path>, mlflow-run:<run-id>, models:/<name>@<alias> or models:/<name>/<version>'
 
-/** Resolvers in the order they are tried; the file resolver comes last and takes anything without a scheme. */
+/**
+ * Resolvers in the order they are tried; the file resolver comes last and takes anything without a scheme. One list
+ * serves one comparison: its registry resolver opens the registry once, for the candidate and the baseline alike.
+ */
 export function defaultResolvers(): MetricSourceResolver[] {
   return [new GitResolver(), new RegistryResolver(), new FileResolver()]
 }
