@@ -3,16 +3,18 @@
  * metric sources and compare. The action and the CLI both call this, then render and publish in their own way.
  */
 import { findModelConfig } from '../config/find.js'
-import type { FailOn, MetricRules } from '../config/schema.js'
+import type { MetricRules } from '../config/schema.js'
+import { tuningOptions, type TuningOptions } from '../environment.js'
 import { ConfigurationError } from '../errors.js'
 import { AbsentSource } from '../metrics/registry-source.js'
 import { loadMetrics, type MetricSourceResolver } from '../metrics/source.js'
 import type { MetricSet } from '../metrics/types.js'
-import { compareMetrics, gatePasses } from './engine.js'
+import { DEFAULT_COMPARE_FAIL_ON, gatePasses, type CompareFailOn } from '../vocabulary.js'
+import { compareMetrics } from './engine.js'
 import { toRules } from './rules.js'
 import type { Comparison, Rule } from './types.js'
 
-export interface CompareOptions {
+export interface CompareOptions extends TuningOptions {
   /** Absolute workspace directory: file paths and git run relative to it. */
   workspace: string
   candidate: string
@@ -22,7 +24,7 @@ export interface CompareOptions {
   /** Inline YAML rules (the `rules` input), overriding the config's rule of the same name or pattern. */
   rules?: string
   reportId?: string
-  failOn?: FailOn
+  failOn?: CompareFailOn
   trackingUri?: string
   env?: NodeJS.ProcessEnv
   /** Where the input names come from, for messages: `input 'rules'` in the action, `--rules` in the CLI. */
@@ -37,7 +39,7 @@ export interface CompareRun {
   /** The model name, for the report title. */
   readonly title: string
   readonly reportId: string
-  readonly failOn: FailOn
+  readonly failOn: CompareFailOn
   readonly passed: boolean
   /** Where the rules came from, for the report: `.modelgate.yml`, `input 'rules'`, both, or none. */
   readonly rulesSource?: string
@@ -64,13 +66,14 @@ export async function runComparison(options: CompareOptions): Promise<CompareRun
   }
 
   const baselineSpec = options.baseline || model?.compare?.baseline
-  const failOn = options.failOn ?? model?.compare?.['fail-on'] ?? 'regression'
+  const failOn = options.failOn ?? model?.compare?.['fail-on'] ?? DEFAULT_COMPARE_FAIL_ON
   const context = (role: string) => ({
     workspace: options.workspace,
     role,
     ...(options.trackingUri ? { trackingUri: options.trackingUri } : {}),
     ...(model?.registry ? { registry: model.registry } : {}),
     ...(options.env ? { env: options.env } : {}),
+    ...tuningOptions(options),
     describeInput: describe
   })
   let baselineNote: string | undefined

@@ -18,13 +18,14 @@ import {
   type MetricsFormat
 } from './parse.js'
 import type { RegistrySettings } from '../config/schema.js'
+import type { TuningOptions } from '../environment.js'
 import { RegistryResolver } from './registry-source.js'
 import type { MetricSet, Provenance } from './types.js'
 
 export { formatFromPath, parseMetrics, MAX_METRICS_FILE_BYTES, type MetricsFormat } from './parse.js'
 export { MAX_METRICS } from './flatten.js'
 
-export interface SourceContext {
+export interface SourceContext extends TuningOptions {
   /** Absolute workspace directory; relative file paths resolve against it; git runs in it. */
   workspace: string
   /** Which input this source came from ('candidate' | 'baseline' | a CLI flag name), for error messages. */
