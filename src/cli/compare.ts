@@ -1,10 +1,11 @@
 /** `modelgate compare`: the compare-metrics action's inputs as flags, the report on stdout. */
 import { resolve } from 'node:path'
 import { runComparison, type CompareRun } from '../core/gates/compare.js'
-import type { FailOn } from '../core/config/schema.js'
+import type { TuningOptions } from '../core/environment.js'
 import { buildJsonReport } from '../core/report/json.js'
 import { renderMarkdown, renderSummaryMarkdown, type ReportContext } from '../core/report/markdown.js'
 import { renderText } from '../core/report/text.js'
+import { COMPARE_FAIL_ON } from '../core/vocabulary.js'
 import { choiceFlag, formatFlag, type ReportFormat } from './flags.js'
 import { UsageError, type Output } from './output.js'
 
@@ -20,12 +21,14 @@ export const COMPARE_OPTIONS = {
   workspace: { type: 'string' }
 } as const
 
-const FAIL_ON: readonly FailOn[] = ['regression', 'warning', 'never']
-
-export async function runCompareCommand(flags: Record<string, string | undefined>, output: Output): Promise<number> {
+export async function runCompareCommand(
+  flags: Record<string, string | undefined>,
+  output: Output,
+  tuning: TuningOptions = {}
+): Promise<number> {
   if (!flags.candidate) throw new UsageError('--candidate is required')
   const format = formatFlag(flags.format, output.isTerminal)
-  const failOn = choiceFlag('--fail-on', flags['fail-on'], FAIL_ON)
+  const failOn = choiceFlag('--fail-on', flags['fail-on'], COMPARE_FAIL_ON)
   const result = await runComparison({
     workspace: resolve(flags.workspace ?? process.cwd()),
     candidate: flags.candidate,
@@ -35,6 +38,7 @@ export async function runCompareCommand(flags: Record<string, string | undefined
     reportId: flags['report-id'],
     failOn,
     trackingUri: flags['tracking-uri'],
+    ...tuning,
     describeInput: name => `--${name}`
   })
   output.out(render(result, format))

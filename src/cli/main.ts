@@ -3,7 +3,9 @@
  * Exit codes: 0 the gate passes, 1 it fails (or a registry failed), 2 a usage or configuration error.
  */
 import { parseArgs } from 'node:util'
+import { readTuningOptions } from '../core/environment.js'
 import { isConfigurationError, isServiceError } from '../core/errors.js'
+import { REGISTRY_KINDS, VALIDATE_FAIL_ON } from '../core/vocabulary.js'
 import { UsageError, type Output } from './output.js'
 
 export const EXIT_PASS = 0
@@ -15,8 +17,8 @@ const USAGE = `modelgate: MLOps promotion gates for ML models
 Usage:
   modelgate compare --candidate <source> [--baseline <source>] [options]
   modelgate demo
-  modelgate validate --model-path <dir> [--config <file>] [--metrics <file>] [--fail-on error|warning|never]
-  modelgate register --name <name> --model-path <dir> [--registry file|mlflow|databricks-uc] [options]
+  modelgate validate --model-path <dir> [--config <file>] [--metrics <file>] [--fail-on ${VALIDATE_FAIL_ON.join('|')}]
+  modelgate register --name <name> --model-path <dir> [--registry ${REGISTRY_KINDS.join('|')}] [options]
   modelgate deploy   (not in this version yet)
 
 compare options:
@@ -43,14 +45,14 @@ register options:
 Exit codes: 0 the gate passes (or the model is registered), 1 it fails (or the registry failed), 2 usage or
 configuration error.`
 
-export async function main(argv: string[], output: Output): Promise<number> {
+export async function main(argv: string[], output: Output, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [command, ...rest] = argv
   try {
     switch (command) {
       // Each command's module loads when it runs: `modelgate compare` never pays for the pickle scanner.
       case 'compare': {
         const { runCompareCommand, COMPARE_OPTIONS } = await import('./compare.js')
-        return await runCompareCommand(parse(rest, COMPARE_OPTIONS), output)
+        return await runCompareCommand(parse(rest, COMPARE_OPTIONS), output, readTuningOptions(env))
       }
       case 'demo': {
         const { runDemoCommand } = await import('./demo.js')
@@ -58,11 +60,11 @@ export async function main(argv: string[], output: Output): Promise<number> {
       }
       case 'validate': {
         const { runValidateCommand, VALIDATE_OPTIONS } = await import('./validate.js')
-        return await runValidateCommand(parse(rest, VALIDATE_OPTIONS), output)
+        return await runValidateCommand(parse(rest, VALIDATE_OPTIONS), output, readTuningOptions(env))
       }
       case 'register': {
         const { runRegisterCommand, REGISTER_OPTIONS } = await import('./register.js')
-        return await runRegisterCommand(parse(rest, REGISTER_OPTIONS), output)
+        return await runRegisterCommand(parse(rest, REGISTER_OPTIONS), output, readTuningOptions(env))
       }
       case 'deploy':
         output.error(`modelgate ${command} is not available in this version yet; see the README for what is.`)

@@ -1,6 +1,6 @@
 /** `modelgate register`: the register-model action's inputs as flags, the registration on stdout. */
 import { resolve } from 'node:path'
-import { REGISTRY_KINDS } from '../core/registry/open.js'
+import type { TuningOptions } from '../core/environment.js'
 import { runRegistration } from '../core/gates/register.js'
 import { splitAliases } from '../core/registry/uri.js'
 import {
@@ -8,6 +8,7 @@ import {
   renderRegistrationMarkdown,
   renderRegistrationText
 } from '../core/report/registration.js'
+import { REGISTRY_KINDS } from '../core/vocabulary.js'
 import { choiceFlag, formatFlag } from './flags.js'
 import { UsageError, type Output } from './output.js'
 
@@ -29,7 +30,11 @@ export const REGISTER_OPTIONS = {
   workspace: { type: 'string' }
 } as const
 
-export async function runRegisterCommand(flags: Record<string, string | undefined>, output: Output): Promise<number> {
+export async function runRegisterCommand(
+  flags: Record<string, string | undefined>,
+  output: Output,
+  tuning: TuningOptions = {}
+): Promise<number> {
   if (!flags['model-path'] && !flags.source) throw new UsageError('--model-path (or --source) is required')
   if (flags['model-path'] && flags.source) throw new UsageError('--model-path and --source are exclusive')
   const format = formatFlag(flags.format, output.isTerminal)
@@ -48,6 +53,7 @@ export async function runRegisterCommand(flags: Record<string, string | undefine
     validationReport: flags['validation-report'],
     comparisonReport: flags['comparison-report'],
     config: flags.config,
+    ...tuning,
     describeInput: name => `--${name}`,
     log: line => output.error(line)
   })

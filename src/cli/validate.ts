@@ -2,9 +2,10 @@
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import type { ValidationFailOn } from '../core/model/types.js'
+import type { TuningOptions } from '../core/environment.js'
 import { runValidation } from '../core/gates/validate.js'
 import { buildValidationJson, renderValidationMarkdown, renderValidationText } from '../core/report/validation.js'
+import { VALIDATE_FAIL_ON } from '../core/vocabulary.js'
 import { choiceFlag, formatFlag } from './flags.js'
 import { UsageError, type Output } from './output.js'
 
@@ -20,9 +21,11 @@ export const VALIDATE_OPTIONS = {
   'report-dir': { type: 'string' }
 } as const
 
-const FAIL_ON: readonly ValidationFailOn[] = ['error', 'warning', 'never']
-
-export async function runValidateCommand(flags: Record<string, string | undefined>, output: Output): Promise<number> {
+export async function runValidateCommand(
+  flags: Record<string, string | undefined>,
+  output: Output,
+  tuning: TuningOptions = {}
+): Promise<number> {
   if (!flags['model-path'] && !flags['model-uri']) throw new UsageError('--model-path (or --model-uri) is required')
   const format = formatFlag(flags.format, output.isTerminal)
   const reportDir = flags['report-dir']
@@ -35,8 +38,9 @@ export async function runValidateCommand(flags: Record<string, string | undefine
     trackingUri: flags['tracking-uri'],
     config: flags.config,
     metrics: flags.metrics,
-    failOn: choiceFlag('--fail-on', flags['fail-on'], FAIL_ON),
+    failOn: choiceFlag('--fail-on', flags['fail-on'], VALIDATE_FAIL_ON),
     reportDir,
+    ...tuning,
     describeInput: name => `--${name}`,
     log: line => output.error(line)
   })

@@ -22,5 +22,3 @@ export enum Outputs {
 
 export const COMMENT_MODES = ['auto', 'always', 'never'] as const
 export type CommentMode = (typeof COMMENT_MODES)[number]
-
-export const FAIL_ON_VALUES = ['regression', 'warning', 'never'] as const

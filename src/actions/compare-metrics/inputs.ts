@@ -1,12 +1,13 @@
 /**
  * compare-metrics' inputs, read and validated in one place into a typed settings object.
  */
-import type { FailOn } from '../../core/config/schema.js'
+import { readTuningOptions, type TuningOptions } from '../../core/environment.js'
+import { COMPARE_FAIL_ON, type CompareFailOn } from '../../core/vocabulary.js'
 import type { ActionIO } from '../shared/action-io.js'
 import { getChoiceInput, getOptionalInput, getRequiredInput } from '../shared/input-helper.js'
-import { COMMENT_MODES, FAIL_ON_VALUES, Inputs, type CommentMode } from './constants.js'
+import { COMMENT_MODES, Inputs, type CommentMode } from './constants.js'
 
-export interface CompareActionSettings {
+export interface CompareActionSettings extends TuningOptions {
   /** Absolute path of the workspace (GITHUB_WORKSPACE), against which every file input resolves. */
   workspace: string
   candidate: string
@@ -15,14 +16,9 @@ export interface CompareActionSettings {
   rules?: string
   comment: CommentMode
   reportId?: string
-  failOn?: FailOn
+  failOn?: CompareFailOn
   token?: string
   trackingUri?: string
-  /**
-   * Base of the GitHub client's retry backoff in ms. Not an input: MODELGATE_RETRY_BASE_MS lets tests of the bundle
-   * exercise rate limits and 5xx retries without waiting GitHub's real seconds.
-   */
-  retryBaseMs?: number
 }
 
 export function getInputs(io: ActionIO, env: NodeJS.ProcessEnv = process.env): CompareActionSettings {
@@ -40,9 +36,10 @@ export function getInputs(io: ActionIO, env: NodeJS.ProcessEnv = process.env): C
     rules: getOptionalInput(io, Inputs.Rules),
     comment: getChoiceInput(io, Inputs.Comment, COMMENT_MODES, 'auto'),
     reportId: getOptionalInput(io, Inputs.ReportId),
-    failOn: getChoiceInput(io, Inputs.FailOn, FAIL_ON_VALUES),
+    failOn: getChoiceInput(io, Inputs.FailOn, COMPARE_FAIL_ON),
     token,
     trackingUri: getOptionalInput(io, Inputs.TrackingUri),
-    retryBaseMs: env.MODELGATE_RETRY_BASE_MS ? Number(env.MODELGATE_RETRY_BASE_MS) : undefined
+    // Not inputs: tests of the bundle play rate limits, 5xx retries and slow servers without waiting real seconds.
+    ...readTuningOptions(env)
   }
 }

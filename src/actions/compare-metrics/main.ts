@@ -4,6 +4,7 @@
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { runComparison, type CompareRun } from '../../core/gates/compare.js'
+import { tuningOptions } from '../../core/environment.js'
 import { readRunContext, type RunContext } from '../../core/github/event.js'
 import { buildJsonReport } from '../../core/report/json.js'
 import { renderMarkdown, renderSummaryMarkdown, type ReportContext } from '../../core/report/markdown.js'
@@ -28,6 +29,7 @@ export async function run(io: ActionIO, env: NodeJS.ProcessEnv = process.env): P
     failOn: settings.failOn,
     trackingUri: settings.trackingUri,
     env,
+    ...tuningOptions(settings),
     describeInput
   })
   const { comparison } = result

@@ -2,14 +2,14 @@
  * register-model's inputs, read and validated in one place into a typed settings object.
  */
 import { ConfigurationError } from '../../core/errors.js'
-import { REGISTRY_KINDS } from '../../core/registry/open.js'
-import type { RegistryKind } from '../../core/registry/types.js'
+import { readTuningOptions, SECRET_VARIABLES, type TuningOptions } from '../../core/environment.js'
 import { splitAliases } from '../../core/registry/uri.js'
+import { REGISTRY_KINDS, type RegistryKind } from '../../core/vocabulary.js'
 import type { ActionIO } from '../shared/action-io.js'
 import { describeInput, getChoiceInput, getOptionalInput } from '../shared/input-helper.js'
 import { Inputs } from './constants.js'
 
-export interface RegisterActionSettings {
+export interface RegisterActionSettings extends TuningOptions {
   /** Absolute path of the workspace (GITHUB_WORKSPACE), against which every file input resolves. */
   workspace: string
   registry?: RegistryKind
@@ -26,8 +26,6 @@ export interface RegisterActionSettings {
   validationReport?: string
   comparisonReport?: string
   config?: string
-  /** Tests of the bundle shorten the registry client's backoff with MODELGATE_RETRY_BASE_MS; not an input. */
-  retryBaseMs?: number
 }
 
 export function getInputs(io: ActionIO, env: NodeJS.ProcessEnv = process.env): RegisterActionSettings {
@@ -45,13 +43,9 @@ export function getInputs(io: ActionIO, env: NodeJS.ProcessEnv = process.env): R
     })
   }
   // Credentials arrive through the environment, as MLflow's and Databricks' own clients read them.
-  for (const secret of [
-    'MLFLOW_TRACKING_PASSWORD',
-    'MLFLOW_TRACKING_TOKEN',
-    'DATABRICKS_TOKEN',
-    'DATABRICKS_CLIENT_SECRET'
-  ]) {
-    if (env[secret]) io.setSecret(env[secret])
+  for (const secret of SECRET_VARIABLES) {
+    const value = env[secret]
+    if (value) io.setSecret(value)
   }
   return {
     workspace: env.GITHUB_WORKSPACE || process.cwd(),
@@ -68,6 +62,7 @@ export function getInputs(io: ActionIO, env: NodeJS.ProcessEnv = process.env): R
     validationReport: getOptionalInput(io, Inputs.ValidationReport),
     comparisonReport: getOptionalInput(io, Inputs.ComparisonReport),
     config: getOptionalInput(io, Inputs.Config),
-    retryBaseMs: env.MODELGATE_RETRY_BASE_MS ? Number(env.MODELGATE_RETRY_BASE_MS) : undefined
+    // Not inputs: tests of the bundle play registry faults and slow servers without waiting real seconds.
+    ...readTuningOptions(env)
   }
 }

@@ -15,5 +15,3 @@ export enum Outputs {
   SizeBytes = 'size-bytes',
   Flavors = 'flavors'
 }
-
-export const FAIL_ON_VALUES = ['error', 'warning', 'never'] as const

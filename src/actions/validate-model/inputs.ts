@@ -2,12 +2,13 @@
  * validate-model's inputs, read and validated in one place into a typed settings object.
  */
 import { ConfigurationError } from '../../core/errors.js'
-import type { ValidationFailOn } from '../../core/model/types.js'
+import { readTuningOptions, type TuningOptions } from '../../core/environment.js'
+import { VALIDATE_FAIL_ON, type ValidateFailOn } from '../../core/vocabulary.js'
 import type { ActionIO } from '../shared/action-io.js'
 import { describeInput, getChoiceInput, getOptionalInput } from '../shared/input-helper.js'
-import { FAIL_ON_VALUES, Inputs } from './constants.js'
+import { Inputs } from './constants.js'
 
-export interface ValidateActionSettings {
+export interface ValidateActionSettings extends TuningOptions {
   /** Absolute path of the workspace (GITHUB_WORKSPACE), against which every file input resolves. */
   workspace: string
   modelPath?: string
@@ -15,7 +16,7 @@ export interface ValidateActionSettings {
   trackingUri?: string
   config?: string
   metrics?: string
-  failOn?: ValidationFailOn
+  failOn?: ValidateFailOn
 }
 
 export function getInputs(io: ActionIO, env: NodeJS.ProcessEnv = process.env): ValidateActionSettings {
@@ -39,6 +40,8 @@ export function getInputs(io: ActionIO, env: NodeJS.ProcessEnv = process.env): V
     trackingUri: getOptionalInput(io, Inputs.TrackingUri),
     config: getOptionalInput(io, Inputs.Config),
     metrics: getOptionalInput(io, Inputs.Metrics),
-    failOn: getChoiceInput(io, Inputs.FailOn, FAIL_ON_VALUES)
+    failOn: getChoiceInput(io, Inputs.FailOn, VALIDATE_FAIL_ON),
+    // Not inputs: tests play registry faults (for model-uri) without waiting real seconds.
+    ...readTuningOptions(env)
   }
 }

@@ -3,6 +3,7 @@
  */
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { tuningOptions } from '../../core/environment.js'
 import { readRunContext } from '../../core/github/event.js'
 import { runValidation } from '../../core/gates/validate.js'
 import { buildValidationJson, renderValidationMarkdown } from '../../core/report/validation.js'
@@ -26,6 +27,7 @@ export async function run(io: ActionIO, env: NodeJS.ProcessEnv = process.env): P
     metrics: settings.metrics,
     failOn: settings.failOn,
     reportDir,
+    ...tuningOptions(settings),
     describeInput,
     log: message => io.info(message)
   })

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals'
 import fc from 'fast-check'
 import { parseRulesInput } from '../config/load.js'
 import { numberValue, invalidValue, type MetricSet, type MetricValue } from '../metrics/types.js'
-import { compareMetrics, gatePasses } from './engine.js'
+import { compareMetrics } from './engine.js'
 import { toRules } from './rules.js'
 import type { MetricResult, Rule } from './types.js'
 
@@ -172,15 +172,6 @@ describe('compareMetrics', () => {
     )
     expect(comparison.counts).toMatchObject({ regressed: 1, unchanged: 1, improved: 1 })
     expect(comparison).toMatchObject({ regressions: 1, failures: 1, warnings: 0, verdict: 'fail' })
-  })
-})
-
-describe('gatePasses', () => {
-  it('follows fail-on', () => {
-    expect(gatePasses('fail', 'regression')).toBe(false)
-    expect(gatePasses('warn', 'regression')).toBe(true)
-    expect(gatePasses('warn', 'warning')).toBe(false)
-    expect(gatePasses('fail', 'never')).toBe(true)
   })
 })
 

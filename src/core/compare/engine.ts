@@ -18,19 +18,16 @@
  */
 import type { MetricSet, MetricValue, Provenance } from '../metrics/types.js'
 import { formatDelta, formatNumber, formatNumberDistinct, formatPercent } from '../format.js'
+import type { Direction, Verdict } from '../vocabulary.js'
 import { inferDirection, RuleMatcher } from './rules.js'
 import {
   METRIC_STATUSES,
   type Comparison,
-  type Direction,
   type MetricResult,
   type MetricStatus,
   type Outcome,
-  type Rule,
-  type Verdict
+  type Rule
 } from './types.js'
-
-export type FailOn = 'regression' | 'warning' | 'never'
 
 export function compareMetrics(
   candidate: MetricSet,
@@ -62,13 +59,6 @@ export function compareMetrics(
     if (!anyCandidate) results.push(unmatchedRequiredGlob(rule))
   }
   return summarizeComparison(candidate.provenance, baseline?.provenance, results)
-}
-
-/** Whether the step passes, given the verdict and the `fail-on` setting. */
-export function gatePasses(verdict: Verdict, failOn: FailOn): boolean {
-  if (failOn === 'never') return true
-  if (failOn === 'warning') return verdict === 'pass'
-  return verdict !== 'fail'
 }
 
 function evaluate(

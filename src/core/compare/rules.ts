@@ -10,7 +10,8 @@
  * instead of MLflow's KeyError or blanket failure.
  */
 import type { MetricRules, RuleSpec } from '../config/schema.js'
-import type { Direction, Rule } from './types.js'
+import type { Direction } from '../vocabulary.js'
+import type { Rule } from './types.js'
 
 export function toRules(metrics: MetricRules | undefined): Rule[] {
   if (!metrics) return []

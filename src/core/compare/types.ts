@@ -3,11 +3,10 @@
  * and the per-metric results and verdict the engine produces. Renderers and actions consume these types only.
  */
 import type { MetricValue, Provenance } from '../metrics/types.js'
+import type { Direction, RuleSeverity, Verdict } from '../vocabulary.js'
 
-export type Direction = 'higher' | 'lower'
-export type Severity = 'fail' | 'warn'
-export type Outcome = 'pass' | 'warn' | 'fail'
-export type Verdict = Outcome
+/** One metric's result in the verdict's words: the comparison's verdict is its worst outcome. */
+export type Outcome = Verdict
 
 /** A rule in canonical form. Percentages are in percent (10 means 10%), measured against |baseline|. */
 export interface Rule {
@@ -24,7 +23,7 @@ export interface Rule {
   readonly minImprovement?: number
   readonly minImprovementPct?: number
   readonly required: boolean
-  readonly severity: Severity
+  readonly severity: RuleSeverity
 }
 
 export type MetricStatus =

@@ -11,6 +11,14 @@
  * zod 4's number() already refuses NaN and infinities.
  */
 import * as z from 'zod/mini'
+import {
+  COMPARE_FAIL_ON,
+  DIRECTIONS,
+  type Direction,
+  REGISTRY_KINDS,
+  RULE_SEVERITIES,
+  VALIDATE_FAIL_ON
+} from '../vocabulary.js'
 
 // zod 4 compiles each object schema into a function on first parse; a config is parsed once per process, so the
 // compilation costs more than it saves.
@@ -20,9 +28,9 @@ const described = <T extends z.ZodMiniType>(schema: T, description: string): T =
 const optionalNumber = (description: string, ...checks: z.core.$ZodCheck<number>[]) =>
   z.optional(z.number().check(...checks, z.meta({ description })))
 
-export const DirectionSchema = described(z.enum(['higher', 'lower']), 'Whether a higher or a lower value is better.')
+const DirectionSchema = described(z.enum(DIRECTIONS), 'Whether a higher or a lower value is better.')
 
-export const RuleObjectSchema = z
+const RuleObjectSchema = z
   .strictObject({
     direction: z.optional(DirectionSchema),
     min: optionalNumber('The candidate must be at least this (absolute floor).'),
@@ -45,7 +53,7 @@ export const RuleObjectSchema = z
     ),
     required: z.optional(described(z.boolean(), 'Fail when the candidate does not report this metric.')),
     severity: z.optional(
-      described(z.enum(['fail', 'warn']), 'What breaking this rule does to the gate (default fail).')
+      described(z.enum(RULE_SEVERITIES), 'What breaking this rule does to the gate (default fail).')
     ),
     threshold: optionalNumber('MLflow MetricThreshold: the candidate must be >= (greater_is_better) or <= this.'),
     min_absolute_change: optionalNumber(
@@ -63,7 +71,7 @@ export const RuleObjectSchema = z
   .check(z.superRefine(checkRuleCoherence), z.meta({ title: 'Metric rule' }))
 
 type RawRule = {
-  direction?: 'higher' | 'lower' | undefined
+  direction?: Direction | undefined
   min?: number | undefined
   max?: number | undefined
   threshold?: number | undefined
@@ -118,29 +126,27 @@ function checkRuleCoherence(rule: RawRule, ctx: z.core.$RefinementCtx<RawRule>):
   }
 }
 
-export const RuleSpecSchema = z.union([DirectionSchema, RuleObjectSchema])
+const RuleSpecSchema = z.union([DirectionSchema, RuleObjectSchema])
 
 export const MetricRulesSchema = described(
   z.record(z.string().check(z.minLength(1)), RuleSpecSchema),
   'Metric name or glob (`*` within one dotted segment, `**` across segments) to its rule; `higher`/`lower` alone sets only the direction.'
 )
 
-export const FailOnSchema = z.enum(['regression', 'warning', 'never'])
-
-export const CompareSettingsSchema = z.strictObject({
+const CompareSettingsSchema = z.strictObject({
   baseline: z.optional(
     described(
       z.string().check(z.minLength(1)),
       'Default baseline metrics source (file, git:<ref>:<path>, mlflow-run:<id>, models:/...).'
     )
   ),
-  'fail-on': z.optional(FailOnSchema)
+  'fail-on': z.optional(z.enum(COMPARE_FAIL_ON))
 })
 
-export const RegistrySettingsSchema = z.strictObject({
+const RegistrySettingsSchema = z.strictObject({
   type: z.optional(
     described(
-      z.enum(['file', 'mlflow', 'databricks-uc']),
+      z.enum(REGISTRY_KINDS),
       'file: a registry in a folder (the default); mlflow: an MLflow tracking server; databricks-uc: Unity Catalog.'
     )
   ),
@@ -164,7 +170,7 @@ export const RegistrySettingsSchema = z.strictObject({
   )
 })
 
-export const SmokeTestSettingsSchema = z.strictObject({
+const SmokeTestSettingsSchema = z.strictObject({
   server: described(z.literal('mlflow'), 'How to serve the model: mlflow models serve --env-manager local.'),
   python: z.optional(
     described(
@@ -178,7 +184,7 @@ export const SmokeTestSettingsSchema = z.strictObject({
   )
 })
 
-export const ValidationSettingsSchema = z.strictObject({
+const ValidationSettingsSchema = z.strictObject({
   'require-signature': z.optional(
     described(z.boolean(), 'Fail a model without a signature (default true: Unity Catalog refuses such models).')
   ),
@@ -203,7 +209,7 @@ export const ValidationSettingsSchema = z.strictObject({
       SmokeTestSettingsSchema
     ])
   ),
-  'fail-on': z.optional(described(z.enum(['error', 'warning', 'never']), 'When validate-model fails the step.'))
+  'fail-on': z.optional(described(z.enum(VALIDATE_FAIL_ON), 'When validate-model fails the step.'))
 })
 
 const ModelNameSchema = described(
@@ -219,7 +225,7 @@ const modelShape = {
   validation: z.optional(ValidationSettingsSchema)
 }
 
-export const ModelConfigSchema = z.strictObject(modelShape)
+const ModelConfigSchema = z.strictObject(modelShape)
 
 export const ConfigSchema = z
   .strictObject({
@@ -230,10 +236,8 @@ export const ConfigSchema = z
   })
   .check(z.meta({ title: 'modelgate configuration (.modelgate.yml)' }))
 
-export type RuleObject = z.infer<typeof RuleObjectSchema>
 export type RuleSpec = z.infer<typeof RuleSpecSchema>
 export type MetricRules = z.infer<typeof MetricRulesSchema>
-export type FailOn = z.infer<typeof FailOnSchema>
 export type ModelConfig = z.infer<typeof ModelConfigSchema>
 export type Config = z.infer<typeof ConfigSchema>
 export type ValidationSettings = z.infer<typeof ValidationSettingsSchema>

@@ -3,17 +3,19 @@
  * metric sources and compare. The action and the CLI both call this, then render and publish in their own way.
  */
 import { findModelConfig } from '../config/find.js'
-import type { FailOn, MetricRules } from '../config/schema.js'
+import type { MetricRules } from '../config/schema.js'
+import { tuningOptions, type TuningOptions } from '../environment.js'
 import { ConfigurationError } from '../errors.js'
 import { AbsentSource } from '../metrics/registry-source.js'
 import type { MetricSourceResolver } from '../metrics/resolver.js'
 import { defaultResolvers, loadMetrics } from '../metrics/source.js'
 import type { MetricSet } from '../metrics/types.js'
-import { compareMetrics, gatePasses } from '../compare/engine.js'
+import { DEFAULT_COMPARE_FAIL_ON, gatePasses, type CompareFailOn } from '../vocabulary.js'
+import { compareMetrics } from '../compare/engine.js'
 import { toRules } from '../compare/rules.js'
 import type { Comparison, Rule } from '../compare/types.js'
 
-export interface CompareOptions {
+export interface CompareOptions extends TuningOptions {
   /** Absolute workspace directory: file paths and git run relative to it. */
   workspace: string
   candidate: string
@@ -23,7 +25,7 @@ export interface CompareOptions {
   /** Inline YAML rules (the `rules` input), overriding the config's rule of the same name or pattern. */
   rules?: string
   reportId?: string
-  failOn?: FailOn
+  failOn?: CompareFailOn
   trackingUri?: string
   env?: NodeJS.ProcessEnv
   /** Where the input names come from, for messages: `input 'rules'` in the action, `--rules` in the CLI. */
@@ -38,7 +40,7 @@ export interface CompareRun {
   /** The model name, for the report title. */
   readonly title: string
   readonly reportId: string
-  readonly failOn: FailOn
+  readonly failOn: CompareFailOn
   readonly passed: boolean
   /** Where the rules came from, for the report: `.modelgate.yml`, `input 'rules'`, both, or none. */
   readonly rulesSource?: string
@@ -65,13 +67,14 @@ export async function runComparison(options: CompareOptions): Promise<CompareRun
   }
 
   const baselineSpec = options.baseline || model?.compare?.baseline
-  const failOn = options.failOn ?? model?.compare?.['fail-on'] ?? 'regression'
+  const failOn = options.failOn ?? model?.compare?.['fail-on'] ?? DEFAULT_COMPARE_FAIL_ON
   const context = (role: string) => ({
     workspace: options.workspace,
     role,
     ...(options.trackingUri ? { trackingUri: options.trackingUri } : {}),
     ...(model?.registry ? { registry: model.registry } : {}),
     ...(options.env ? { env: options.env } : {}),
+    ...tuningOptions(options),
     describeInput: describe
   })
   // One list for both sources, so a registry that serves both is opened once.

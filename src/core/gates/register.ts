@@ -6,14 +6,15 @@
 import { isAbsolute, resolve } from 'node:path'
 import { FAILSAFE_SCHEMA, loadAll, YAMLException } from 'js-yaml'
 import { findModelConfig } from '../config/find.js'
+import { tuningOptions, type TuningOptions } from '../environment.js'
 import { ConfigurationError, describeValue } from '../errors.js'
 import { readRunContext } from '../github/event.js'
 import { gateTags, lineageTags, readGateReports, runSourceTags, type GateReports } from '../registry/lineage.js'
 import { openChosenRegistry, type RegistryChoice } from '../registry/open.js'
 import { registerModel, type Registration } from '../registry/register.js'
-import type { RegistryKind } from '../registry/types.js'
+import type { RegistryKind } from '../vocabulary.js'
 
-export interface RegisterOptions {
+export interface RegisterOptions extends TuningOptions {
   readonly workspace: string
   readonly registry?: RegistryKind
   readonly registryPath?: string
@@ -30,7 +31,6 @@ export interface RegisterOptions {
   readonly comparisonReport?: string
   readonly config?: string
   readonly env?: NodeJS.ProcessEnv
-  readonly retryBaseMs?: number
   readonly describeInput?: (name: string) => string
   readonly log?: (line: string) => void
 }
@@ -68,7 +68,7 @@ export async function runRegistration(options: RegisterOptions): Promise<Registe
     env,
     describeInput: describe,
     ...(options.log ? { log: options.log } : {}),
-    ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {})
+    ...tuningOptions(options)
   })
   const context = readRunContext(env)
   const registration = await registerModel({

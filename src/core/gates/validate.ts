@@ -12,8 +12,10 @@ import type { ValidationSettings } from '../config/schema.js'
 import { compareMetrics } from '../compare/engine.js'
 import { toRules } from '../compare/rules.js'
 import type { MetricResult } from '../compare/types.js'
+import { tuningOptions, type TuningOptions } from '../environment.js'
 import { loadMetrics } from '../metrics/source.js'
 import { numberValue, type MetricSet, type MetricValue } from '../metrics/types.js'
+import { DEFAULT_VALIDATE_FAIL_ON, gatePasses, type ValidateFailOn } from '../vocabulary.js'
 import { checkManifest, checkPaths, checkSecrets, checkSize } from '../model/integrity-checks.js'
 import {
   checkEnvironment,
@@ -27,16 +29,14 @@ import { runSmokeTest, skippedSmokeTest, SMOKE_DEFAULTS, smokeTestMetrics } from
 import {
   checkResult,
   skippedCheck,
-  validationPasses,
   validationVerdict,
   type CheckResult,
   type Finding,
-  type ValidationFailOn,
   type ValidationReport
 } from '../model/types.js'
 import { walkModelDir } from '../model-dir/walk.js'
 
-export interface ValidateOptions {
+export interface ValidateOptions extends TuningOptions {
   /** Absolute workspace directory: model-path, config and metrics resolve against it. */
   workspace: string
   modelPath?: string
@@ -45,7 +45,7 @@ export interface ValidateOptions {
   env?: NodeJS.ProcessEnv
   config?: string
   metrics?: string
-  failOn?: ValidationFailOn
+  failOn?: ValidateFailOn
   /** Where the manifest is written. */
   reportDir: string
   describeInput?: (name: string) => string
@@ -76,7 +76,8 @@ export async function runValidation(options: ValidateOptions): Promise<Validatio
     config: modelConfig?.registry,
     env: options.env,
     describeInput: describe,
-    ...(options.log ? { log: options.log } : {})
+    ...(options.log ? { log: options.log } : {}),
+    ...tuningOptions(options)
   })
   const scratch = await mkdtemp(join(tmpdir(), 'modelgate-model-'))
   try {
@@ -147,14 +148,14 @@ async function validateModelDir(
   if (metricsCheck) checks.push(metricsCheck)
 
   const verdict = validationVerdict(checks)
-  const failOn = options.failOn ?? settings['fail-on'] ?? 'error'
+  const failOn = options.failOn ?? settings['fail-on'] ?? DEFAULT_VALIDATE_FAIL_ON
   const flavors = model ? Object.keys(model.model.flavors) : undefined
   return {
     model: modelPath,
     checks,
     verdict,
     failOn,
-    passed: validationPasses(verdict, failOn),
+    passed: gatePasses(verdict, failOn),
     ...(manifest.manifest ? { digest: manifest.manifest.digest } : {}),
     sizeBytes: walk.files.reduce((sum, file) => sum + file.size, 0),
     ...(flavors ? { flavors } : {}),

@@ -6,6 +6,7 @@
  * An alias that no version carries yet is not an error for a baseline: it is the first model, and the comparison
  * says so plainly (AbsentSource). A version number that does not exist is a mistake and fails.
  */
+import { tuningOptions } from '../environment.js'
 import { ConfigurationError } from '../errors.js'
 import type { ModelRegistry, ModelVersion } from '../registry/types.js'
 import { parseModelUri } from '../registry/uri.js'
@@ -98,7 +99,8 @@ async function openFromContext(context: SourceContext): Promise<ModelRegistry> {
     trackingUri: context.trackingUri,
     config: context.registry,
     env: context.env,
-    describeInput: context.describeInput ?? (name => `input '${name}'`)
+    describeInput: context.describeInput ?? (name => `input '${name}'`),
+    ...tuningOptions(context)
   })
   return registry
 }

@@ -2,10 +2,11 @@
  * The seam every metric source implements: a resolver claims the specs it understands (`git:…`, `models:/…`, a
  * path) and loads one into a MetricSet. source.ts tries them in order; registry-source.ts is one of them.
  */
+import type { TuningOptions } from '../environment.js'
 import type { RegistrySettings } from '../config/schema.js'
 import type { MetricSet } from './types.js'
 
-export interface SourceContext {
+export interface SourceContext extends TuningOptions {
   /** Absolute workspace directory; relative file paths resolve against it; git runs in it. */
   workspace: string
   /** Which input this source came from ('candidate' | 'baseline' | a CLI flag name), for error messages. */

@@ -2,6 +2,7 @@
  * The vocabulary of model validation: each check yields one CheckResult with findings; the validate-model action
  * turns them into job-summary rows and a verdict. Check modules produce these and nothing else.
  */
+import type { ValidateFailOn, Verdict } from '../vocabulary.js'
 
 import type { Finding } from '../model-dir/types.js'
 
@@ -54,15 +55,13 @@ export function skippedCheck(id: CheckId, title: string, why: string): CheckResu
   return { id, title, status: 'skip', summary: why, findings: [] }
 }
 
-export type ValidationFailOn = 'error' | 'warning' | 'never'
-
 /** Everything validate-model found, for the job summary, the JSON report and the outputs. */
 export interface ValidationReport {
   /** The model as the user named it (a path relative to the workspace, or a URI). */
   readonly model: string
   readonly checks: readonly CheckResult[]
-  readonly verdict: 'pass' | 'warn' | 'fail'
-  readonly failOn: ValidationFailOn
+  readonly verdict: Verdict
+  readonly failOn: ValidateFailOn
   readonly passed: boolean
   readonly digest?: string
   readonly sizeBytes?: number
@@ -71,14 +70,8 @@ export interface ValidationReport {
   readonly manifestPath?: string
 }
 
-export function validationVerdict(checks: readonly CheckResult[]): ValidationReport['verdict'] {
+export function validationVerdict(checks: readonly CheckResult[]): Verdict {
   if (checks.some(c => c.status === 'fail')) return 'fail'
   if (checks.some(c => c.status === 'warn')) return 'warn'
   return 'pass'
-}
-
-export function validationPasses(verdict: ValidationReport['verdict'], failOn: ValidationFailOn): boolean {
-  if (failOn === 'never') return true
-  if (failOn === 'warning') return verdict === 'pass'
-  return verdict !== 'fail'
 }

@@ -8,10 +8,11 @@
  */
 import { isAbsolute, resolve } from 'node:path'
 import type { RegistrySettings as RegistryConfig } from '../config/schema.js'
+import { tuningOptions, type TuningOptions } from '../environment.js'
 import { ConfigurationError } from '../errors.js'
-import type { ModelRegistry, RegistryKind } from './types.js'
+import type { RegistryKind } from '../vocabulary.js'
+import type { ModelRegistry } from './types.js'
 
-export const REGISTRY_KINDS: readonly RegistryKind[] = ['file', 'mlflow', 'databricks-uc']
 export const DEFAULT_REGISTRY_PATH = '.modelgate/registry'
 
 export interface RegistryChoice {
@@ -82,10 +83,9 @@ function experiment(config: RegistryConfig | undefined): { experiment?: string }
   return name ? { experiment: name } : {}
 }
 
-export interface OpenOptions {
+export interface OpenOptions extends TuningOptions {
   readonly env?: NodeJS.ProcessEnv
   readonly log?: (line: string) => void
-  readonly retryBaseMs?: number
 }
 
 /** Settles which registry the settings name and opens it: what every caller of the registry layer starts with. */
@@ -96,7 +96,7 @@ export async function openChosenRegistry(
   const registry = await openRegistry(choice, {
     ...(options.env ? { env: options.env } : {}),
     ...(options.log ? { log: options.log } : {}),
-    ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {})
+    ...tuningOptions(options)
   })
   return { registry, choice }
 }
@@ -116,7 +116,7 @@ export async function openRegistry(choice: RegistryChoice, options: OpenOptions 
         ...(choice.trackingUriSource ? { source: choice.trackingUriSource } : {}),
         ...(choice.experiment ? { experiment: choice.experiment } : {}),
         ...(options.log ? { log: options.log } : {}),
-        ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {})
+        ...tuningOptions(options)
       })
     }
     case 'databricks-uc': {
@@ -126,7 +126,7 @@ export async function openRegistry(choice: RegistryChoice, options: OpenOptions 
         env,
         ...(choice.trackingUriSource ? { hostSource: choice.trackingUriSource } : {}),
         ...(options.log ? { log: options.log } : {}),
-        ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {})
+        ...tuningOptions(options)
       })
     }
   }

@@ -6,8 +6,7 @@
  * never duplicates. Implementations speak their service's language inside and MLflow's vocabulary outside:
  * versions are strings, aliases point at one version, tags are string to string.
  */
-
-export type RegistryKind = 'file' | 'mlflow' | 'databricks-uc'
+import type { RegistryKind } from '../vocabulary.js'
 
 export type VersionStatus = 'READY' | 'PENDING_REGISTRATION' | 'FAILED_REGISTRATION'
 

@@ -6,18 +6,10 @@
  * `JSON.parse(JSON.stringify(report))` unchanged: no undefined, no NaN or Infinity (a non-finite number becomes an
  * invalid value or null), no -0. Strings are the raw, unescaped values: escaping is the consumer's job for its medium.
  */
-import type {
-  Comparison,
-  Direction,
-  MetricResult,
-  MetricStatus,
-  Outcome,
-  Rule,
-  Severity,
-  Verdict
-} from '../compare/types.js'
+import type { Comparison, MetricResult, MetricStatus, Outcome, Rule } from '../compare/types.js'
 import { METRIC_STATUSES } from '../compare/types.js'
 import type { InvalidReason, MetricValue, Provenance } from '../metrics/types.js'
+import type { Direction, RuleSeverity, Verdict } from '../vocabulary.js'
 import type { ReportContext } from './markdown.js'
 
 export const JSON_REPORT_SCHEMA_VERSION = 1
@@ -47,7 +39,7 @@ export interface JsonRule {
   readonly minImprovement: number | null
   readonly minImprovementPct: number | null
   readonly required: boolean
-  readonly severity: Severity
+  readonly severity: RuleSeverity
 }
 
 export interface JsonMetric {

@@ -10,9 +10,10 @@
  * Every string that came from a file (names, raw values, reasons, provenance, the title) goes through
  * escapeMarkdown; see escape.ts for what that defends against.
  */
-import type { Comparison, Direction, MetricResult, MetricStatus, Outcome, Rule } from '../compare/types.js'
+import type { Comparison, MetricResult, MetricStatus, Outcome, Rule } from '../compare/types.js'
 import { METRIC_STATUSES } from '../compare/types.js'
 import type { MetricValue, Provenance } from '../metrics/types.js'
+import type { CompareFailOn, Direction } from '../vocabulary.js'
 import { escapeMarkdown, safeUrl } from './escape.js'
 import { formatCount, formatDelta, formatNumber, formatNumberDistinct, formatPercent, MINUS } from '../format.js'
 
@@ -21,7 +22,7 @@ export interface ReportContext {
   title: string
   /** Identity of the sticky comment; shown small. */
   reportId: string
-  failOn: 'regression' | 'warning' | 'never'
+  failOn: CompareFailOn
   /** The gate result under failOn, computed by the caller. */
   passed: boolean
   /** The run's job summary, where the full table lives. */

@@ -1,0 +1,44 @@
+/**
+ * The words modelgate's gates, config, actions, CLI and reports share, each spelt once. Every list is an `as const`
+ * array (what a schema enum, an input check or a CLI flag needs at run time) with its type derived from it.
+ *
+ * This module imports nothing, so any layer can use it without pulling another in.
+ */
+
+/** How a gate ended, and how one metric or check came out: pass, warn (a soft break) or fail. */
+export const VERDICTS = ['pass', 'warn', 'fail'] as const
+export type Verdict = (typeof VERDICTS)[number]
+
+/** When compare-metrics fails the step: on a failing verdict (the default), on any warning too, or never. */
+export const COMPARE_FAIL_ON = ['regression', 'warning', 'never'] as const
+export type CompareFailOn = (typeof COMPARE_FAIL_ON)[number]
+export const DEFAULT_COMPARE_FAIL_ON: CompareFailOn = 'regression'
+
+/** When validate-model fails the step: on a failing check (the default), on any warning too, or never. */
+export const VALIDATE_FAIL_ON = ['error', 'warning', 'never'] as const
+export type ValidateFailOn = (typeof VALIDATE_FAIL_ON)[number]
+export const DEFAULT_VALIDATE_FAIL_ON: ValidateFailOn = 'error'
+
+export type FailOn = CompareFailOn | ValidateFailOn
+
+/**
+ * Whether a gate's step passes, given its verdict and its `fail-on`. The two gates name the default differently
+ * (`regression`, `error`) and mean the same: only a failing verdict fails the step.
+ */
+export function gatePasses(verdict: Verdict, failOn: FailOn): boolean {
+  if (failOn === 'never') return true
+  if (failOn === 'warning') return verdict === 'pass'
+  return verdict !== 'fail'
+}
+
+/** Where register-model keeps versions: a folder, an MLflow tracking server, or Databricks Unity Catalog. */
+export const REGISTRY_KINDS = ['file', 'mlflow', 'databricks-uc'] as const
+export type RegistryKind = (typeof REGISTRY_KINDS)[number]
+
+/** Whether a higher or a lower value of a metric is better. */
+export const DIRECTIONS = ['higher', 'lower'] as const
+export type Direction = (typeof DIRECTIONS)[number]
+
+/** What breaking a metric rule does to the comparison's verdict. */
+export const RULE_SEVERITIES = ['fail', 'warn'] as const
+export type RuleSeverity = (typeof RULE_SEVERITIES)[number]
