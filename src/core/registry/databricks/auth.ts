@@ -3,8 +3,8 @@
  * authentication): `DATABRICKS_HOST`, then either a personal access token (`DATABRICKS_TOKEN`) or an OAuth service
  * principal (`DATABRICKS_CLIENT_ID` + `DATABRICKS_CLIENT_SECRET`, machine-to-machine).
  *
- * OAuth M2M is the client-credentials grant against the workspace's own token endpoint (reference §1.11;
- * docs.databricks.com/aws/en/dev-tools/auth/oauth-m2m): `POST <host>/oidc/v1/token` with HTTP Basic
+ * OAuth M2M is the client-credentials grant against the workspace's own token endpoint
+ * (docs.databricks.com/aws/en/dev-tools/auth/oauth-m2m): `POST <host>/oidc/v1/token` with HTTP Basic
  * `client_id:client_secret` and the form `grant_type=client_credentials&scope=all-apis`, answered with
  * `{access_token, token_type: "Bearer", expires_in}`. A token lives about an hour; it is cached, shared by concurrent
  * requests, and replaced shortly before it expires so no request carries a token the workspace is about to refuse.

@@ -3,11 +3,12 @@
  * schema and each failure turned into our errors with Databricks' words.
  *
  * - The registry itself is MLflow's UC service under `/api/2.0/mlflow/unity-catalog/...`
- *   (`mlflow/protos/databricks_uc_registry_service.proto` and `databricks_uc_registry_messages.proto`, reference
- *   §1.12). What its wire does that a reader would not guess: versions are strings, a version's `aliases` are
- *   objects `{alias, version}`, its status has an `UNSPECIFIED` zero value, and search results carry neither tags
- *   nor aliases (MLflow's `ModelVersionSearch`: "UC Model Versions gathered through search_model_versions do not
- *   have tags. Please use get_model_version…"), so a tag is only read from `model-versions/get`.
+ *   (`mlflow/protos/databricks_uc_registry_service.proto` and `databricks_uc_registry_messages.proto`), the service
+ *   MLflow's client calls for `databricks-uc` rather than the public `/api/2.1/unity-catalog/`. What its wire does
+ *   that a reader would not guess: versions are strings, a version's `aliases` are objects `{alias, version}`, its
+ *   status has an `UNSPECIFIED` zero value, and search results carry neither tags nor aliases (MLflow's
+ *   `ModelVersionSearch`: "UC Model Versions gathered through search_model_versions do not have tags. Please use
+ *   get_model_version…"), so a tag is only read from `model-versions/get`.
  * - A version's files go through the Files API at `/Models/<catalog>/<schema>/<model>/<version>/…`, the way
  *   MLflow's `DatabricksSDKModelsArtifactRepository` writes them: `PUT /api/2.0/fs/files{path}?overwrite=true` with
  *   the raw bytes, `GET /api/2.0/fs/files{path}`, and `GET /api/2.0/fs/directories{path}`, which answers
@@ -16,10 +17,11 @@
  *   does.
  * - A run's metrics come from the workspace's MLflow tracking service, `GET /api/2.0/mlflow/runs/get`.
  *
- * Errors have the `{error_code, message}` shape (reference §1.2). An existing model is `ALREADY_EXISTS` (409) or
- * `RESOURCE_ALREADY_EXISTS` (400); a missing object is `RESOURCE_DOES_NOT_EXIST` or `NOT_FOUND` (404) — a missing
- * alias included, where open-source MLflow says `INVALID_PARAMETER_VALUE` 400; a missing catalog or schema is
- * `CATALOG_DOES_NOT_EXIST` / `SCHEMA_DOES_NOT_EXIST` (404), which is the user's naming mistake, not an absence.
+ * Errors have open-source MLflow's `{error_code, message}` shape, which Databricks' REST pages document too. An
+ * existing model is `ALREADY_EXISTS` (409) or `RESOURCE_ALREADY_EXISTS` (400); a missing object is
+ * `RESOURCE_DOES_NOT_EXIST` or `NOT_FOUND` (404) — a missing alias included, where open-source MLflow says
+ * `INVALID_PARAMETER_VALUE` 400; a missing catalog or schema is `CATALOG_DOES_NOT_EXIST` / `SCHEMA_DOES_NOT_EXIST`
+ * (404), which is the user's naming mistake, not an absence.
  */
 import { createWriteStream } from 'node:fs'
 import { mkdir } from 'node:fs/promises'

@@ -1,10 +1,10 @@
 /**
  * A typed client of the MLflow tracking server's REST API: the calls modelgate makes, each response checked against
- * its schema, and the server's errors turned into ours. What MLflow answers that a client must know
- * (reference §1.2): an existing model is `RESOURCE_ALREADY_EXISTS` with HTTP 400 (Databricks says `ALREADY_EXISTS`,
- * 409), a missing alias is `INVALID_PARAMETER_VALUE` 400 rather than a 404, an unknown route is a bare 404 (how an
- * MLflow 2 server answers MLflow 3's logged-model calls), and since 3.5 a Host name the server does not allow gets
- * a plain-text 403.
+ * its schema, and the server's errors turned into ours. What MLflow answers that a client must know (the statuses
+ * `mlflow/exceptions.py` gives each error code, and the SQL store's answers): an existing model is
+ * `RESOURCE_ALREADY_EXISTS` with HTTP 400 (Databricks says `ALREADY_EXISTS`, 409), a missing alias is
+ * `INVALID_PARAMETER_VALUE` 400 rather than a 404, an unknown route is a bare 404 (how an MLflow 2 server answers
+ * MLflow 3's logged-model calls), and since 3.5 a Host name the server does not allow gets a plain-text 403.
  */
 import { createWriteStream } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
