@@ -24,7 +24,7 @@ import { createManifest } from '../../model/manifest.js'
 import { walkModelDir } from '../../model/walk.js'
 import { createVersion } from '../register.js'
 import { DIGEST_TAG, type ModelRegistry, type ModelVersion, type NewVersion } from '../types.js'
-import { normalizeHost } from './auth.js'
+import { normalizeHost } from '../../databricks/workspace.js'
 import { createUnityCatalogRegistry, type UnityCatalogRegistry } from './uc-registry.js'
 
 const EXAMPLE_MODEL = resolve(

@@ -23,6 +23,8 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { DatabricksCredentials } from '../../databricks/auth.js'
+import { openWorkspace } from '../../databricks/workspace.js'
 import { ConfigurationError, ServiceError } from '../../errors.js'
 import { HttpClient } from '../../http/client.js'
 import { MLMODEL_FILE, readMLmodel } from '../../model/mlmodel.js'
@@ -40,7 +42,6 @@ import {
 import { forEachConcurrently } from '../concurrency.js'
 import { pollUntilReady } from '../ready.js'
 import { checkAlias, parseModelUri } from '../uri.js'
-import { credentialsFromEnv, normalizeHost, type DatabricksCredentials } from './auth.js'
 import { PermissionDenied, UcClient, type DirectoryEntry, type UcModelVersion, type UcRun } from './uc-client.js'
 
 export interface UnityCatalogRegistryOptions {
@@ -101,17 +102,19 @@ export class UnityCatalogRegistry implements ModelRegistry {
   constructor(options: UnityCatalogRegistryOptions) {
     const env = options.env ?? process.env
     this.env = env
-    const hostSource = options.hostSource ?? 'DATABRICKS_HOST'
-    this.location = normalizeHost(options.host, hostSource)
     this.log = options.log ?? (() => {})
     this.retryBaseMs = options.retryBaseMs ?? 500
-    this.credentials = credentialsFromEnv({
-      host: this.location,
+    const workspace = openWorkspace({
+      host: options.host,
       env,
       retryBaseMs: this.retryBaseMs,
       log: this.log,
+      ...(options.hostSource ? { hostSource: options.hostSource } : {}),
       ...(options.fetch ? { fetch: options.fetch } : {})
     })
+    const hostSource = workspace.hostSource
+    this.location = workspace.url
+    this.credentials = workspace.credentials
     const http = new HttpClient({
       baseUrl: this.location,
       auth: this.credentials.auth,

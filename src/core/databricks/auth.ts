@@ -1,6 +1,6 @@
 /**
  * Credentials for a Databricks workspace, read the way the Databricks CLI and SDKs read them (unified client
- * authentication): `DATABRICKS_HOST`, then either a personal access token (`DATABRICKS_TOKEN`) or an OAuth service
+ * authentication): the workspace URL (workspace.ts), then either a personal access token (`DATABRICKS_TOKEN`) or an OAuth service
  * principal (`DATABRICKS_CLIENT_ID` + `DATABRICKS_CLIENT_SECRET`, machine-to-machine).
  *
  * OAuth M2M is the client-credentials grant against the workspace's own token endpoint
@@ -10,8 +10,8 @@
  * requests, and replaced shortly before it expires so no request carries a token the workspace is about to refuse.
  */
 import * as z from 'zod/mini'
-import { ConfigurationError, ServiceError } from '../../errors.js'
-import { HttpClient, HttpError, NetworkError, type Auth } from '../../http/client.js'
+import { ConfigurationError, ServiceError } from '../errors.js'
+import { HttpClient, HttpError, NetworkError, type Auth } from '../http/client.js'
 
 export interface DatabricksCredentials {
   readonly auth: Auth
@@ -35,31 +35,6 @@ export const CLIENT_SECRET_VARIABLE = 'DATABRICKS_CLIENT_SECRET'
 const MISSING =
   `Databricks credentials are missing; set ${TOKEN_VARIABLE} (a personal access token) or ${CLIENT_ID_VARIABLE} and ` +
   `${CLIENT_SECRET_VARIABLE} (an OAuth service principal with a secret), for example from repository secrets`
-
-/**
- * The workspace URL as the SDKs accept it: a bare host name gets `https://`, a trailing slash goes. Anything else
- * that is not an http(s) URL is a mistake worth naming now rather than as a DNS failure after retries.
- */
-export function normalizeHost(host: string, source: string): string {
-  const trimmed = host.trim()
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed) ? trimmed : `https://${trimmed}`
-  let url: URL
-  try {
-    url = new URL(withScheme)
-  } catch {
-    throw new ConfigurationError(
-      `"${host}" is not a workspace URL; expected the Databricks workspace URL, as in https://adb-1234567890123456.7.azuredatabricks.net`,
-      { source }
-    )
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new ConfigurationError(
-      `"${host}" is not an http(s) URL; expected the Databricks workspace URL, as in https://dbc-a1b2c3d4-e5f6.cloud.databricks.com`,
-      { source }
-    )
-  }
-  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`
-}
 
 /**
  * Picks the credentials from the environment. Like the Databricks SDKs, both a token and a client id is refused
