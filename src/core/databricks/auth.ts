@@ -11,7 +11,8 @@
  */
 import * as z from 'zod/mini'
 import { ConfigurationError, ServiceError } from '../errors.js'
-import { HttpClient, HttpError, NetworkError, type Auth } from '../http/client.js'
+import { NetworkError, type Auth } from '../http/client.js'
+import { RestClient, type RestDialect } from '../http/rest.js'
 
 export interface DatabricksCredentials {
   readonly auth: Auth
@@ -104,25 +105,23 @@ const DEFAULT_LIFETIME_S = 3600
 const MAX_REFRESH_MARGIN_MS = 60_000
 
 export class OAuthTokenSource {
-  private readonly http: HttpClient
+  private readonly rest: RestClient<void>
   private readonly now: () => number
   private cached: { token: string; refreshAt: number } | undefined
   private pending: Promise<string> | undefined
   /** How many tokens were requested, for the step log and tests. */
   requests = 0
 
-  constructor(private readonly options: OAuthTokenSourceOptions) {
+  constructor(options: OAuthTokenSourceOptions) {
     this.now = options.now ?? Date.now
-    this.http = new HttpClient({
+    this.rest = new RestClient({
       baseUrl: options.host,
       auth: { kind: 'basic', username: options.clientId, password: options.clientSecret },
-      userAgent: 'modelgate',
+      label: 'Databricks OAuth',
+      dialect: tokenDialect(options.host),
       ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
       ...(options.fetch ? { fetch: options.fetch } : {}),
-      onRetry: event =>
-        options.log?.(
-          `Databricks OAuth token request: ${event.reason}; retrying in ${Math.round(event.delayMs)} ms (attempt ${event.attempt + 1})`
-        )
+      ...(options.log ? { log: options.log } : {})
     })
   }
 
@@ -138,49 +137,50 @@ export class OAuthTokenSource {
   private async fetchToken(): Promise<string> {
     this.requests++
     const started = this.now()
-    let response
-    try {
-      response = await this.http.request({
-        method: 'POST',
-        path: '/oidc/v1/token',
-        form: { grant_type: 'client_credentials', scope: 'all-apis' },
-        // Asking for a token twice only mints two tokens: safe to repeat after a lost answer.
-        idempotent: true,
-        accept: [400, 401, 403]
-      })
-    } catch (error) {
+    const answer = (await this.rest.call(undefined, TokenResponse, {
+      method: 'POST',
+      path: TOKEN_PATH,
+      form: { grant_type: 'client_credentials', scope: 'all-apis' },
+      // Asking for a token twice only mints two tokens: safe to repeat after a lost answer.
+      idempotent: true
+    }))!
+    const lifetimeMs = (Number(answer.expires_in ?? DEFAULT_LIFETIME_S) || DEFAULT_LIFETIME_S) * 1000
+    const margin = Math.min(MAX_REFRESH_MARGIN_MS, lifetimeMs / 4)
+    this.cached = { token: answer.access_token, refreshAt: started + lifetimeMs - margin }
+    return answer.access_token
+  }
+}
+
+const TOKEN_PATH = '/oidc/v1/token'
+
+/** The token endpoint's answers in words: refused client credentials are the user's to fix. */
+function tokenDialect(host: string): RestDialect<void> {
+  const where = `the Databricks workspace at ${host}`
+  return {
+    name: where,
+    describe: () => 'issue an OAuth token',
+    unexpectedHint: 'is DATABRICKS_HOST a workspace URL?',
+    isAbsent: () => false,
+    translate: (_call, error) => {
       if (error instanceof NetworkError) {
-        throw new ServiceError(
-          `could not get an OAuth token from ${this.options.host}/oidc/v1/token (${error.reason}) after retries`,
+        return new ServiceError(
+          `could not get an OAuth token from ${host}${TOKEN_PATH} (${error.reason}) after retries`,
           undefined,
           error.timedOut ? 'TIMEOUT' : 'NETWORK'
         )
       }
-      if (error instanceof HttpError) {
-        throw new ServiceError(
-          `the Databricks workspace at ${this.options.host} failed to issue an OAuth token: HTTP ${error.status}: ${error.serverMessage}`,
-          error.status
+      if (error.status === 400 || error.status === 401 || error.status === 403) {
+        const body = error.json as { error?: unknown; error_description?: unknown } | undefined
+        const why = [body?.error, body?.error_description].filter(part => typeof part === 'string').join(': ')
+        return new ConfigurationError(
+          `${where} refused the OAuth client credentials (HTTP ${error.status}${why ? `: ${why}` : ''}); check ${CLIENT_ID_VARIABLE} and ${CLIENT_SECRET_VARIABLE} (a service principal of this workspace, with a secret that has not expired)`,
+          { source: CLIENT_ID_VARIABLE }
         )
       }
-      throw error
-    }
-    if (response.status >= 400) {
-      const body = response.json as { error?: unknown; error_description?: unknown } | undefined
-      const why = [body?.error, body?.error_description].filter(part => typeof part === 'string').join(': ')
-      throw new ConfigurationError(
-        `the Databricks workspace at ${this.options.host} refused the OAuth client credentials (HTTP ${response.status}${why ? `: ${why}` : ''}); check ${CLIENT_ID_VARIABLE} and ${CLIENT_SECRET_VARIABLE} (a service principal of this workspace, with a secret that has not expired)`,
-        { source: CLIENT_ID_VARIABLE }
+      return new ServiceError(
+        `${where} failed to issue an OAuth token: HTTP ${error.status}: ${error.serverMessage}`,
+        error.status
       )
     }
-    const parsed = z.safeParse(TokenResponse, response.json ?? {})
-    if (!parsed.success) {
-      throw new ServiceError(
-        `the Databricks workspace at ${this.options.host} answered the OAuth token request without an access_token; is DATABRICKS_HOST a workspace URL?`
-      )
-    }
-    const lifetimeMs = (Number(parsed.data.expires_in ?? DEFAULT_LIFETIME_S) || DEFAULT_LIFETIME_S) * 1000
-    const margin = Math.min(MAX_REFRESH_MARGIN_MS, lifetimeMs / 4)
-    this.cached = { token: parsed.data.access_token, refreshAt: started + lifetimeMs - margin }
-    return parsed.data.access_token
   }
 }

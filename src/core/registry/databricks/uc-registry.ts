@@ -26,7 +26,6 @@ import { join } from 'node:path'
 import type { DatabricksCredentials } from '../../databricks/auth.js'
 import { openWorkspace } from '../../databricks/workspace.js'
 import { ConfigurationError, ServiceError } from '../../errors.js'
-import { HttpClient } from '../../http/client.js'
 import { MLMODEL_FILE, readMLmodel } from '../../model/mlmodel.js'
 import { walkModelDir } from '../../model/walk.js'
 import {
@@ -115,21 +114,14 @@ export class UnityCatalogRegistry implements ModelRegistry {
     const hostSource = workspace.hostSource
     this.location = workspace.url
     this.credentials = workspace.credentials
-    const http = new HttpClient({
-      baseUrl: this.location,
-      auth: this.credentials.auth,
-      userAgent: 'modelgate',
-      retryBaseMs: this.retryBaseMs,
-      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-      ...(options.fetch ? { fetch: options.fetch } : {}),
-      onRetry: event =>
-        this.log(
-          `Databricks ${event.method} ${event.path}: ${event.reason}; retrying in ${Math.round(event.delayMs)} ms (attempt ${event.attempt + 1})`
-        )
-    })
     this.nameSource = options.nameSource ?? "input 'name'"
     this.client = new UcClient({
-      http,
+      baseUrl: this.location,
+      auth: this.credentials.auth,
+      retryBaseMs: this.retryBaseMs,
+      log: this.log,
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      ...(options.fetch ? { fetch: options.fetch } : {}),
       credentialSource: this.credentials.source,
       credentialKind: this.credentials.kind,
       nameSource: this.nameSource,

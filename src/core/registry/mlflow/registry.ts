@@ -16,7 +16,7 @@
  */
 import { join } from 'node:path'
 import { ConfigurationError, ServiceError } from '../../errors.js'
-import { HttpClient, type Auth } from '../../http/client.js'
+import type { Auth } from '../../http/client.js'
 import {
   DIGEST_TAG,
   type ModelRegistry,
@@ -71,19 +71,17 @@ export class MlflowRegistry implements ModelRegistry {
     this.location = baseUrl
     this.log = options.log ?? (() => {})
     this.retryBaseMs = options.retryBaseMs ?? 500
-    const http = new HttpClient({
+    const auth = options.auth ?? authFromEnv(env)
+    this.client = new MlflowClient({
       baseUrl,
-      auth: options.auth ?? authFromEnv(env),
-      userAgent: 'modelgate',
+      source,
       retryBaseMs: this.retryBaseMs,
+      log: this.log,
+      ...credentialSource(options.auth, env),
+      ...(auth ? { auth } : {}),
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-      ...(options.fetch ? { fetch: options.fetch } : {}),
-      onRetry: event =>
-        this.log(
-          `MLflow ${event.method} ${event.path}: ${event.reason}; retrying in ${Math.round(event.delayMs)} ms (attempt ${event.attempt + 1})`
-        )
+      ...(options.fetch ? { fetch: options.fetch } : {})
     })
-    this.client = new MlflowClient({ http, source, ...credentialSource(options.auth, env) })
     this.experiment = options.experiment ?? DEFAULT_EXPERIMENT
     this.pollIntervalMs = options.pollIntervalMs ?? 3000
     this.concurrency = options.concurrency ?? 4
