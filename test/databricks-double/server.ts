@@ -29,7 +29,7 @@
  * - OAuth M2M (docs.databricks.com/aws/en/dev-tools/auth/oauth-m2m): `POST /oidc/v1/token` with HTTP Basic
  *   client credentials and `grant_type=client_credentials&scope=all-apis`, answering
  *   `{access_token, token_type: "Bearer", expires_in, scope}`; tokens expire.
- * - Errors as `{error_code, message}` with the statuses of `mlflow/exceptions.py` (reference §1.2): ALREADY_EXISTS
+ * - Errors as `{error_code, message}` with the statuses `mlflow/exceptions.py` maps each code to: ALREADY_EXISTS
  *   409, RESOURCE_DOES_NOT_EXIST / NOT_FOUND 404, INVALID_PARAMETER_VALUE 400, PERMISSION_DENIED 403,
  *   UNAUTHENTICATED 401, REQUEST_LIMIT_EXCEEDED 429, and UC's CATALOG_DOES_NOT_EXIST / SCHEMA_DOES_NOT_EXIST 404.
  *   A missing alias is RESOURCE_DOES_NOT_EXIST "Alias <name> not found", as UC reports it (open-source MLflow says

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path'
 import { ConfigurationError } from '../../src/core/errors.js'
 import { createManifest } from '../../src/core/model-dir/manifest.js'
 import { walkModelDir } from '../../src/core/model-dir/walk.js'
+import { createVersion } from '../../src/core/registry/register.js'
 import { DIGEST_TAG, type ModelRegistry, type NewVersion } from '../../src/core/registry/types.js'
 
 export interface RegistryUnderTest {
@@ -80,7 +81,7 @@ export function describeRegistryContract(label: string, setup: () => Promise<Reg
       const name = uniqueName()
       await registry.ensureRegisteredModel(name)
       const request = await newVersion(name, files, extra)
-      const { version, created } = await registry.createVersion(request)
+      const { version, created } = await createVersion(registry, request)
       return { name, request, version, created }
     }
 
@@ -130,19 +131,19 @@ export function describeRegistryContract(label: string, setup: () => Promise<Reg
 
     it('numbers a second digest 2, and converges on the existing version when a digest is created again', async () => {
       const { name, request } = await registered(modelFiles('one'))
-      const second = await registry.createVersion(await newVersion(name, modelFiles('two')))
+      const second = await createVersion(registry, await newVersion(name, modelFiles('two')))
       expect(second).toMatchObject({ created: true, version: { version: '2' } })
       expect((await registry.findVersionByDigest(name, second.version.tags[DIGEST_TAG]))?.version).toBe('2')
 
       // A writer that looked before another one created the same digest must end on that version.
-      const again = await registry.createVersion(request)
+      const again = await createVersion(registry, request)
       expect(again).toMatchObject({ created: false, version: { version: '1' } })
       expect((await registry.findVersionByDigest(name, request.digest))?.version).toBe('1')
     })
 
     it('points an alias at a version, moves it, and lists aliases on versions', async () => {
       const { name } = await registered(modelFiles('one'))
-      await registry.createVersion(await newVersion(name, modelFiles('two')))
+      await createVersion(registry, await newVersion(name, modelFiles('two')))
 
       await registry.setAlias(name, 'champion', '1')
       await registry.setAlias(name, 'challenger', '2')
@@ -217,7 +218,7 @@ export function describeRegistryContract(label: string, setup: () => Promise<Reg
     it('keeps each version to itself: version 1 still downloads as it was after version 2', async () => {
       const first = modelFiles('first')
       const { name } = await registered(first)
-      await registry.createVersion(await newVersion(name, modelFiles('second')))
+      await createVersion(registry, await newVersion(name, modelFiles('second')))
       const into = await mkdtemp(join(scratch, 'download-'))
       await registry.downloadModel(`models:/${name}/1`, into)
       expect(await readTree(into, first)).toEqual(bytesOf(first))

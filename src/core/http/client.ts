@@ -4,8 +4,8 @@
  * failures only where repeating the request cannot do harm.
  *
  * It is built on the runtime's fetch: no dependency, and nothing to load until a registry is used. Errors come out
- * as HttpError (the service answered, with its status and body) or NetworkError (it did not); the registry
- * implementations turn those into ServiceError or ConfigurationError with words about their own service.
+ * as HttpError (the service answered, with its status and body) or NetworkError (it did not); rest.ts turns those
+ * into ServiceError or ConfigurationError with words about the service called.
  */
 import { createReadStream } from 'node:fs'
 import { Readable } from 'node:stream'
@@ -23,7 +23,7 @@ export interface HttpClientOptions {
   readonly timeoutMs?: number
   /** Attempts after the first. Default 5. */
   readonly retries?: number
-  /** First backoff delay; doubles each attempt, with jitter. Default 500 ms (MODELGATE_RETRY_BASE_MS in tests). */
+  /** First backoff delay; doubles each attempt, with jitter. Default 500 ms. */
   readonly retryBaseMs?: number
   /** Longest wait between attempts, including a server's Retry-After. Default 30 s. */
   readonly maxRetryDelayMs?: number

@@ -7,10 +7,17 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ConfigurationError } from '../errors.js'
 import { createManifest } from '../model-dir/manifest.js'
 import { walkModelDir } from '../model-dir/walk.js'
-import { DIGEST_TAG, type ModelContent, type ModelRegistry, type ModelVersion, type NewVersion } from './types.js'
+import { ConfigurationError, ServiceError } from '../errors.js'
+import {
+  DIGEST_TAG,
+  type CreatedVersion,
+  type ModelContent,
+  type ModelRegistry,
+  type ModelVersion,
+  type NewVersion
+} from './types.js'
 import { checkAlias, modelVersionUri } from './uri.js'
 
 export interface RegisterRequest {
@@ -72,7 +79,7 @@ export async function registerModel(request: RegisterRequest): Promise<Registrat
       created = false
       await repairTags(registry, version, request)
     } else {
-      const result = await registry.createVersion(newVersion)
+      const result = await createVersion(registry, newVersion, log)
       version = result.version
       created = result.created
       if (!created) await repairTags(registry, version, request)
@@ -88,6 +95,93 @@ export async function registerModel(request: RegisterRequest): Promise<Registrat
   } finally {
     await cleanup()
   }
+}
+
+/** Create requests made when the earlier ones failed with no version holding the digest afterwards. */
+const CREATE_ATTEMPTS = 4
+
+/**
+ * Creates a version of content that no version held when the caller looked (the protocol every registry shares):
+ *   1. the registry stages the content (uploads it, or copies it where the registry keeps files);
+ *   2. one create request carries every tag, so a version never exists without its digest; when it fails in a way
+ *      that may have come after the version was made (a 5xx, a lost connection, no answer in time), the digest tells:
+ *      the version found by it is the one created, and only when none is found is the create asked again;
+ *   3. the version is finished (files uploaded after the create where the registry takes them so, then READY);
+ *   4. two writers that both looked before either created end with two versions of one digest: the lower number
+ *      wins once it is READY, and the other writer deletes its own (deleting needs more permission than creating;
+ *      without it the duplicate stays, and is logged).
+ */
+export async function createVersion(
+  registry: ModelRegistry,
+  request: NewVersion,
+  log: (line: string) => void = () => {}
+): Promise<CreatedVersion> {
+  const draft = await registry.prepareVersion(request)
+  try {
+    const attempt = await createOnce(registry, request, draft.create.bind(draft), log)
+    if (!attempt.created) return attempt
+    const version = attempt.version.status === 'READY' ? attempt.version : await draft.finish(attempt.version)
+    return await converge(registry, request, version, log)
+  } finally {
+    await draft.release()
+  }
+}
+
+async function createOnce(
+  registry: ModelRegistry,
+  request: NewVersion,
+  create: () => Promise<CreatedVersion>,
+  log: (line: string) => void
+): Promise<CreatedVersion> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await create()
+    } catch (error) {
+      const unknownOutcome = error instanceof ServiceError && (error.status === undefined || error.status >= 500)
+      if (!unknownOutcome || attempt >= CREATE_ATTEMPTS) throw error
+      const landed = await registry.findVersionByDigest(request.name, request.digest)
+      if (landed) {
+        log(
+          `creating the version failed (${error.message}), but version ${landed.version} holds the digest: the create happened`
+        )
+        return { version: landed, created: true }
+      }
+      log(`creating the version failed (${error.message}); trying again`)
+      await sleep(registry.retryBaseMs * 2 ** (attempt - 1))
+    }
+  }
+}
+
+async function converge(
+  registry: ModelRegistry,
+  request: NewVersion,
+  ours: ModelVersion,
+  log: (line: string) => void
+): Promise<CreatedVersion> {
+  const first = await registry.findVersionByDigest(request.name, request.digest)
+  if (!first || Number(first.version) >= Number(ours.version)) return { version: ours, created: true }
+  const winner = await settled(registry, first)
+  if (!winner) return { version: ours, created: true }
+  log(`version ${winner.version} of ${request.name} already holds ${request.digest}; removing ${ours.version}`)
+  await registry.deleteVersion(request.name, ours.version).catch((error: unknown) => {
+    log(`could not delete the duplicate version ${ours.version}: ${(error as Error).message}`)
+  })
+  return { version: winner, created: false }
+}
+
+/** The READY version a racing writer made, or undefined when its registration failed (then ours stands). */
+async function settled(registry: ModelRegistry, version: ModelVersion): Promise<ModelVersion | undefined> {
+  if (version.status === 'READY') return version
+  try {
+    return await registry.waitUntilReady(version.name, version.version)
+  } catch (error) {
+    if (error instanceof ServiceError) return undefined
+    throw error
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise(resolve => setTimeout(resolve, ms))
 }
 
 /** On a version that already existed: the user's tags as given now, modelgate's only where missing. */

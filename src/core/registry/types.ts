@@ -64,9 +64,27 @@ export interface CreatedVersion {
   readonly version: ModelVersion
   /**
    * False when another writer registered the same digest first and this call converged on its version (the file
-   * registry checks under its lock; the server registries check again after creating).
+   * registry checks under its lock; register.ts checks again after creating on the server registries).
    */
   readonly created: boolean
+}
+
+/**
+ * A version about to be created, its content staged where the registry needs it first (a run and logged model on
+ * MLflow, a staging folder in the file registry, a checked local copy for Unity Catalog). register.ts drives it:
+ * create (again when an answer was lost and no version holds the digest), finish, release.
+ */
+export interface VersionDraft {
+  /**
+   * One create request, with every tag (the registry sets `modelgate.digest` to the digest whatever the tags say),
+   * so a version never exists without its digest. An error may come after the version was made (a lost answer).
+   * `created: false` when the registry itself found the digest registered meanwhile.
+   */
+  create(): Promise<CreatedVersion>
+  /** Brings the version `create` made to READY: the files, where they follow the create, then the wait. */
+  finish(version: ModelVersion): Promise<ModelVersion>
+  /** Removes what staging left that no version needs; called once, whatever happened. */
+  release(): Promise<void>
 }
 
 /** Metric values as the registry stores them: numbers, or the text `NaN`, `Infinity`, `-Infinity`. */
@@ -80,18 +98,21 @@ export interface ModelRegistry {
   readonly kind: RegistryKind
   /** Where the registry is, for messages: the folder or the server URL. */
   readonly location: string
+  /** The first backoff delay of this registry's requests (ms), also used between attempts of a lost create. */
+  readonly retryBaseMs: number
 
   /** Creates the registered model unless it exists (existing is success). */
   ensureRegisteredModel(name: string): Promise<void>
   /** The version whose `modelgate.digest` tag is this digest (the lowest number if several), or undefined. */
   findVersionByDigest(name: string, digest: string): Promise<ModelVersion | undefined>
   /**
-   * Uploads the content and creates the version with its tags (the registry sets `modelgate.digest` to `digest`
-   * whatever `tags` says). Needs ensureRegisteredModel first. The caller has just looked for the digest; when another
-   * writer registered it meanwhile, the result is that version with `created: false`, so two concurrent writers end
-   * with one version.
+   * Stages the content of a version to create (needs ensureRegisteredModel first). Creating goes through
+   * register.ts's createVersion, which owns the protocol: retrying a create whose answer was lost, and converging
+   * two writers that raced.
    */
-  createVersion(request: NewVersion): Promise<CreatedVersion>
+  prepareVersion(request: NewVersion): Promise<VersionDraft>
+  /** Removes a version (a racing writer's duplicate); a version that is not there is success. */
+  deleteVersion(name: string, version: string): Promise<void>
   /**
    * Brings a version found by digest but not READY (a registration that died between create and finalize) to
    * READY, re-uploading what the request holds. A registry where versions are READY at creation returns it.

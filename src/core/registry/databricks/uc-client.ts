@@ -3,11 +3,12 @@
  * schema and each failure turned into our errors with Databricks' words.
  *
  * - The registry itself is MLflow's UC service under `/api/2.0/mlflow/unity-catalog/...`
- *   (`mlflow/protos/databricks_uc_registry_service.proto` and `databricks_uc_registry_messages.proto`, reference
- *   §1.12). What its wire does that a reader would not guess: versions are strings, a version's `aliases` are
- *   objects `{alias, version}`, its status has an `UNSPECIFIED` zero value, and search results carry neither tags
- *   nor aliases (MLflow's `ModelVersionSearch`: "UC Model Versions gathered through search_model_versions do not
- *   have tags. Please use get_model_version…"), so a tag is only read from `model-versions/get`.
+ *   (`mlflow/protos/databricks_uc_registry_service.proto` and `databricks_uc_registry_messages.proto`), the service
+ *   MLflow's client calls for `databricks-uc` rather than the public `/api/2.1/unity-catalog/`. What its wire does
+ *   that a reader would not guess: versions are strings, a version's `aliases` are objects `{alias, version}`, its
+ *   status has an `UNSPECIFIED` zero value, and search results carry neither tags nor aliases (MLflow's
+ *   `ModelVersionSearch`: "UC Model Versions gathered through search_model_versions do not have tags. Please use
+ *   get_model_version…"), so a tag is only read from `model-versions/get`.
  * - A version's files go through the Files API at `/Models/<catalog>/<schema>/<model>/<version>/…`, the way
  *   MLflow's `DatabricksSDKModelsArtifactRepository` writes them: `PUT /api/2.0/fs/files{path}?overwrite=true` with
  *   the raw bytes, `GET /api/2.0/fs/files{path}`, and `GET /api/2.0/fs/directories{path}`, which answers
@@ -16,22 +17,16 @@
  *   does.
  * - A run's metrics come from the workspace's MLflow tracking service, `GET /api/2.0/mlflow/runs/get`.
  *
- * Errors have the `{error_code, message}` shape (reference §1.2). An existing model is `ALREADY_EXISTS` (409) or
- * `RESOURCE_ALREADY_EXISTS` (400); a missing object is `RESOURCE_DOES_NOT_EXIST` or `NOT_FOUND` (404) — a missing
- * alias included, where open-source MLflow says `INVALID_PARAMETER_VALUE` 400; a missing catalog or schema is
- * `CATALOG_DOES_NOT_EXIST` / `SCHEMA_DOES_NOT_EXIST` (404), which is the user's naming mistake, not an absence.
+ * Errors have open-source MLflow's `{error_code, message}` shape, which Databricks' REST pages document too. An
+ * existing model is `ALREADY_EXISTS` (409) or `RESOURCE_ALREADY_EXISTS` (400); a missing object is
+ * `RESOURCE_DOES_NOT_EXIST` or `NOT_FOUND` (404) — a missing alias included, where open-source MLflow says
+ * `INVALID_PARAMETER_VALUE` 400; a missing catalog or schema is `CATALOG_DOES_NOT_EXIST` / `SCHEMA_DOES_NOT_EXIST`
+ * (404), which is the user's naming mistake, not an absence.
  */
-import { createWriteStream } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
-import { dirname } from 'node:path'
-import { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
 import * as z from 'zod/mini'
 import { ConfigurationError, ServiceError } from '../../errors.js'
-import { HttpClient, HttpError, NetworkError, type HttpRequest, type QueryValue } from '../../http/client.js'
-
-// A response is parsed once; compiling each schema to a function would cost more than it saves.
-z.config({ jitless: true })
+import { HttpError, NetworkError, type Auth, type HttpRequest } from '../../http/client.js'
+import { RestClient, type RestDialect } from '../../http/rest.js'
 
 const Tag = z.looseObject({ key: z.string(), value: z.optional(z.string()) })
 const Alias = z.looseObject({ alias: z.string(), version: z.optional(z.union([z.string(), z.number()])) })
@@ -88,7 +83,15 @@ export type DirectoryEntry = z.infer<typeof DirectoryEntrySchema>
 export type UcRun = z.infer<typeof RunSchema>
 
 export interface UcClientOptions {
-  readonly http: HttpClient
+  /** The workspace URL, without a trailing slash. */
+  readonly baseUrl: string
+  readonly auth: Auth
+  readonly retryBaseMs?: number
+  /** Per request, for JSON calls. */
+  readonly timeoutMs?: number
+  readonly fetch?: typeof fetch
+  /** The step log, for retries. */
+  readonly log?: (line: string) => void
   /** The variables the credentials came from (`DATABRICKS_TOKEN`, …), named by 401 and 403 errors. */
   readonly credentialSource: string
   readonly credentialKind: 'pat' | 'oauth-m2m'
@@ -125,16 +128,25 @@ interface Call {
 }
 
 export class UcClient {
-  readonly http: HttpClient
-  private readonly options: UcClientOptions
+  private readonly rest: RestClient<Call>
 
   constructor(options: UcClientOptions) {
-    this.http = options.http
-    this.options = options
+    const { credentialSource, credentialKind, nameSource, hostSource, ...http } = options
+    this.rest = new RestClient({
+      ...http,
+      label: 'Databricks',
+      dialect: ucDialect({
+        host: http.baseUrl,
+        credentialSource,
+        credentialKind,
+        nameSource: nameSource ?? "input 'name'",
+        hostSource: hostSource ?? 'DATABRICKS_HOST'
+      })
+    })
   }
 
   get host(): string {
-    return this.http.baseUrl
+    return this.rest.baseUrl
   }
 
   // --- registered models ----------------------------------------------------------------------------------------
@@ -346,23 +358,8 @@ export class UcClient {
   }
 
   async downloadFile(path: string, destination: string, name: string): Promise<void> {
-    const url = this.http.url(`${FILES}${encodePath(path)}`)
-    await mkdir(dirname(destination), { recursive: true })
-    // A model file can be gigabytes: it streams to disk. The client retries until the body starts; a body cut off
-    // mid-way is fetched again from the start.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const body = await this.http.stream(url)
-        await pipeline(Readable.fromWeb(body as never), createWriteStream(destination))
-        return
-      } catch (error) {
-        // Refused credentials and the like are not a broken stream.
-        if (error instanceof ConfigurationError || error instanceof ServiceError) throw error
-        if (attempt >= 3 || error instanceof HttpError || error instanceof NetworkError) {
-          throw this.translate({ operation: `download ${path}`, privilege: PRIVILEGES.read(name) }, error, url)
-        }
-      }
-    }
+    const call = { operation: `download ${path}`, privilege: PRIVILEGES.read(name) }
+    await this.rest.download(call, `${FILES}${encodePath(path)}`, destination)
   }
 
   // --- tracking ---------------------------------------------------------------------------------------------------
@@ -376,81 +373,71 @@ export class UcClient {
     return body?.run
   }
 
-  // --- plumbing ---------------------------------------------------------------------------------------------------
-
-  private async call<S extends z.ZodMiniType>(
-    call: Call,
-    schema: S,
-    request: HttpRequest
-  ): Promise<z.infer<S> | undefined> {
-    const url = this.http.url(request.path, request.query as Record<string, QueryValue>)
-    let response
-    try {
-      response = await this.http.request(request)
-    } catch (error) {
-      throw this.translate(call, error, url)
-    }
-    if (response.status === 404) {
-      const error = new HttpError(request.method, url, response.status, response.text, response.json)
-      // A missing catalog or schema is a wrong name, never "no baseline yet".
-      if (call.absent && isDoesNotExist(response.json) && !isMissingParent(error)) return undefined
-      throw this.translate(call, error, url)
-    }
-    const parsed = z.safeParse(schema, response.json ?? {})
-    if (!parsed.success) {
-      throw new ServiceError(
-        `Databricks at ${this.host} gave an unexpected answer when asked to ${call.operation} (${request.method} ${request.path}): ${z.prettifyError(parsed.error).split('\n')[0]}`
-      )
-    }
-    return parsed.data
+  private call<S extends z.ZodMiniType>(call: Call, schema: S, request: HttpRequest): Promise<z.infer<S> | undefined> {
+    return this.rest.call(call, schema, request)
   }
+}
 
-  /** A failed call in words: the user's to fix (URL, credentials, privileges, names) or the service's. */
-  translate(call: Call, error: unknown, url: string): Error {
-    const where = `Databricks at ${this.host}`
-    if (error instanceof NetworkError) {
-      return new ServiceError(
-        `could not ${call.operation}: no answer from ${where} (${error.reason}) after retries`,
-        undefined,
-        error.timedOut ? 'TIMEOUT' : 'NETWORK'
-      )
+interface UcDialectOptions {
+  readonly host: string
+  readonly credentialSource: string
+  readonly credentialKind: 'pat' | 'oauth-m2m'
+  readonly nameSource: string
+  readonly hostSource: string
+}
+
+/** Databricks' answers in words: what failed, and what the user fixes (URL, credentials, privileges, names). */
+function ucDialect(options: UcDialectOptions): RestDialect<Call> {
+  const where = `Databricks at ${options.host}`
+  return {
+    name: where,
+    describe: call => call.operation,
+    // A missing catalog or schema is a wrong name, never "no baseline yet".
+    isAbsent: (call, answer) => call.absent === true && isDoesNotExist(answer.json) && !isMissingParent(answer),
+    translate: (call, error, url) => {
+      if (error instanceof NetworkError) {
+        return new ServiceError(
+          `could not ${call.operation}: no answer from ${where} (${error.reason}) after retries`,
+          undefined,
+          error.timedOut ? 'TIMEOUT' : 'NETWORK'
+        )
+      }
+      const code = error.code
+      const message = error.serverMessage
+      const status = `HTTP ${error.status}${code ? ` ${code}` : ''}`
+      const credentials = options.credentialSource
+      if (error.status === 401) {
+        const fix =
+          options.credentialKind === 'pat'
+            ? `${credentials} is wrong, expired or revoked; create a new personal access token and store it as a secret`
+            : `the OAuth token of the service principal in ${credentials.split('/')[0]} was refused; check that the service principal has been added to this workspace`
+        return new ConfigurationError(
+          `${where} refused the credentials to ${call.operation} (${status}: ${message}); ${fix}`,
+          {
+            source: credentials.split('/')[0]!
+          }
+        )
+      }
+      if (error.status === 403) {
+        return new PermissionDenied(
+          `${where} denied the request to ${call.operation} (${status}: ${message}); the identity behind ${credentials} needs ${call.privilege}`,
+          { source: credentials.split('/')[0]! }
+        )
+      }
+      if (error.status === 404 && isMissingParent(error)) {
+        return new ConfigurationError(
+          `${where} could not ${call.operation}: ${message}; check the catalog and schema in the name (catalog.schema.model) or create them first (CREATE SCHEMA needs USE_CATALOG and CREATE_SCHEMA)`,
+          { source: options.nameSource }
+        )
+      }
+      if (error.status === 404 && error.json === undefined) {
+        return new ConfigurationError(
+          `${url} is not a Databricks REST endpoint (HTTP 404 without a Databricks error); expected the workspace URL, as in https://adb-1234567890123456.7.azuredatabricks.net`,
+          { source: options.hostSource }
+        )
+      }
+      return new ServiceError(`${where} failed to ${call.operation}: ${status}: ${message}`, error.status, code)
     }
-    if (!(error instanceof HttpError)) return error as Error
-    const code = error.code
-    const message = error.serverMessage
-    const status = `HTTP ${error.status}${code ? ` ${code}` : ''}`
-    const credentials = this.options.credentialSource
-    if (error.status === 401) {
-      const fix =
-        this.options.credentialKind === 'pat'
-          ? `${credentials} is wrong, expired or revoked; create a new personal access token and store it as a secret`
-          : `the OAuth token of the service principal in ${credentials.split('/')[0]} was refused; check that the service principal has been added to this workspace`
-      return new ConfigurationError(
-        `${where} refused the credentials to ${call.operation} (${status}: ${message}); ${fix}`,
-        {
-          source: credentials.split('/')[0]!
-        }
-      )
-    }
-    if (error.status === 403) {
-      return new PermissionDenied(
-        `${where} denied the request to ${call.operation} (${status}: ${message}); the identity behind ${credentials} needs ${call.privilege}`,
-        { source: credentials.split('/')[0]! }
-      )
-    }
-    if (error.status === 404 && isMissingParent(error)) {
-      return new ConfigurationError(
-        `${where} could not ${call.operation}: ${message}; check the catalog and schema in the name (catalog.schema.model) or create them first (CREATE SCHEMA needs USE_CATALOG and CREATE_SCHEMA)`,
-        { source: this.options.nameSource ?? "input 'name'" }
-      )
-    }
-    if (error.status === 404 && error.json === undefined) {
-      return new ConfigurationError(
-        `${url} is not a Databricks REST endpoint (HTTP 404 without a Databricks error); expected the workspace URL, as in https://adb-1234567890123456.7.azuredatabricks.net`,
-        { source: this.options.hostSource ?? 'DATABRICKS_HOST' }
-      )
-    }
-    return new ServiceError(`${where} failed to ${call.operation}: ${status}: ${message}`, error.status, code)
   }
 }
 

@@ -22,8 +22,9 @@ import { configurationRejection } from '../../../../test/helpers/errors.js'
 import { ConfigurationError, ServiceError } from '../../errors.js'
 import { createManifest } from '../../model-dir/manifest.js'
 import { walkModelDir } from '../../model-dir/walk.js'
+import { createVersion } from '../register.js'
 import { DIGEST_TAG, type ModelRegistry, type ModelVersion, type NewVersion } from '../types.js'
-import { normalizeHost } from './auth.js'
+import { normalizeHost } from '../../databricks/workspace.js'
 import { createUnityCatalogRegistry, type UnityCatalogRegistry } from './uc-registry.js'
 
 const EXAMPLE_MODEL = resolve(
@@ -100,7 +101,7 @@ async function register(
     const version = existing.status === 'READY' ? existing : await registry.completeVersion(existing, request)
     return { version, created: false }
   }
-  return registry.createVersion(request)
+  return createVersion(registry, request)
 }
 
 const requestsTo = (d: DatabricksDouble, method: string, pattern: RegExp) =>
@@ -125,14 +126,14 @@ describe('names and signatures', () => {
     await registry.ensureRegisteredModel(NAME)
 
     const unsigned = await modelCopy({ mlmodel: doc => delete doc.signature })
-    const none = await configurationRejection(registry.createVersion(await newVersion(unsigned)))
+    const none = await configurationRejection(createVersion(registry, await newVersion(unsigned)))
     expect(none.detail).toMatch(/^Model passed for registration did not contain any signature metadata\. /)
     expect(none.detail).toContain('both input and output type specifications')
     expect(none.detail).toContain('signature=infer_signature(X, y)')
     expect(none.place?.source).toBe(join(unsigned, 'MLmodel'))
 
     const inputsOnly = await modelCopy({ mlmodel: doc => ((doc.signature as Record<string, unknown>).outputs = null) })
-    const half = await configurationRejection(registry.createVersion(await newVersion(inputsOnly)))
+    const half = await configurationRejection(createVersion(registry, await newVersion(inputsOnly)))
     expect(half.detail).toMatch(/^Model passed for registration contained a signature that includes only inputs\./)
     expect(half.place).toMatchObject({ path: 'signature.outputs' })
 
@@ -239,7 +240,7 @@ describe('registration', () => {
     const { registry, double } = await setup()
     await registry.ensureRegisteredModel(NAME)
     const request = await newVersion()
-    const [a, b] = await Promise.all([registry.createVersion(request), registry.createVersion(request)])
+    const [a, b] = await Promise.all([createVersion(registry, request), createVersion(registry, request)])
     expect([a.created, b.created].sort()).toEqual([false, true])
     expect(a.version.version).toBe('1')
     expect(b.version.version).toBe('1')
@@ -270,7 +271,7 @@ describe('registration', () => {
 
     const elsewhere = `sha256:${'f'.repeat(64)}`
     const run = await configurationRejection(
-      registry.createVersion({
+      createVersion(registry, {
         name: NAME,
         digest: elsewhere,
         content: { kind: 'uri', uri: 'runs:/abc/model' },
@@ -285,7 +286,7 @@ describe('where files go', () => {
   it('refuses, before creating a version, a workspace that takes model files only through cloud credentials', async () => {
     const { registry, double } = await setup({ filesApiForModels: false })
     await registry.ensureRegisteredModel(NAME)
-    const error = await configurationRejection(registry.createVersion(await newVersion()))
+    const error = await configurationRejection(createVersion(registry, await newVersion()))
     expect(error.place).toEqual({ source: 'MLFLOW_USE_DATABRICKS_SDK_MODEL_ARTIFACTS_REPO_FOR_UC' })
     expect(error.detail).toContain('temporary cloud credentials')
     expect(double.versions(NAME)).toEqual([])
@@ -441,7 +442,7 @@ describe('credentials', () => {
     const writer = createUnityCatalogRegistry({ host: reader.double.url, env: { DATABRICKS_TOKEN: DOUBLE_PAT } })
     await writer.ensureRegisteredModel(NAME)
     await expect(reader.registry.ensureRegisteredModel(NAME)).resolves.toBeUndefined()
-    const owner = await configurationRejection(reader.registry.createVersion(await newVersion()))
+    const owner = await configurationRejection(createVersion(reader.registry, await newVersion()))
     expect(owner.detail).toContain(`ownership of the registered model ${NAME}`)
   })
 

@@ -1,13 +1,14 @@
 /**
  * The Unity Catalog registry (`registry: databricks-uc`): registered models in a Databricks workspace's Unity
- * Catalog, spoken to over the REST protocol MLflow's own client uses (reference §1.12).
+ * Catalog, spoken to over the REST protocol MLflow's own client uses for `databricks-uc`: a service of its own under
+ * `/api/2.0/mlflow/unity-catalog/`, with three-level names and no stages.
  *
  * Registering a local model directory, the way `mlflow.register_model` does against `databricks-uc`
  * (`mlflow/store/_unity_catalog/registry/rest_store.py`, `create_model_version`):
  *   1. the MLmodel signature is checked on this side, with MLflow's words: Unity Catalog takes only models whose
  *      signature has inputs and outputs;
  *   2. `model-versions/create` with every tag (the digest included) and the run id, which answers a version in
- *      PENDING_REGISTRATION;
+ *      PENDING_REGISTRATION (register.ts retries a create whose answer was lost, and converges racing writers);
  *   3. every file PUT through the Files API under `/Models/<catalog>/<schema>/<model>/<version>/`, several at once;
  *   4. `model-versions/finalize`, then `model-versions/get` until READY.
  * A run that dies between 2 and 4 leaves a PENDING version that already carries the digest tag: the next run finds
@@ -22,24 +23,24 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { DatabricksCredentials } from '../../databricks/auth.js'
+import { openWorkspace } from '../../databricks/workspace.js'
 import { ConfigurationError, ServiceError } from '../../errors.js'
-import { HttpClient } from '../../http/client.js'
 import { MLMODEL_FILE, readMLmodel } from '../../model-dir/mlmodel.js'
 import { walkModelDir } from '../../model-dir/walk.js'
 import {
   DIGEST_TAG,
-  type CreatedVersion,
   type ModelRegistry,
   type ModelVersion,
   type NewVersion,
   type RegistryMetrics,
   type UploadFile,
+  type VersionDraft,
   type VersionStatus
 } from '../types.js'
 import { forEachConcurrently } from '../../concurrency.js'
 import { pollUntilReady } from '../ready.js'
 import { checkAlias, parseModelUri } from '../uri.js'
-import { credentialsFromEnv, normalizeHost, type DatabricksCredentials } from './auth.js'
 import { PermissionDenied, UcClient, type DirectoryEntry, type UcModelVersion, type UcRun } from './uc-client.js'
 
 export interface UnityCatalogRegistryOptions {
@@ -67,7 +68,6 @@ export interface UnityCatalogRegistryOptions {
 const READY_TIMEOUT_MS = 300_000
 /** Versions whose tags are read at once when looking for a digest (search results carry no tags). */
 const LOOKUP_WINDOW = 8
-const CREATE_ATTEMPTS = 4
 /** MLflow's switch between the Files API and temporary cloud credentials for UC model files. */
 const FILES_API_VARIABLE = 'MLFLOW_USE_DATABRICKS_SDK_MODEL_ARTIFACTS_REPO_FOR_UC'
 
@@ -87,12 +87,12 @@ interface StagedContent {
 export class UnityCatalogRegistry implements ModelRegistry {
   readonly kind = 'databricks-uc'
   readonly location: string
+  readonly retryBaseMs: number
   readonly client: UcClient
   readonly credentials: DatabricksCredentials
   private readonly pollIntervalMs: number
   private readonly concurrency: number
   private readonly readyTimeoutMs: number
-  private readonly retryBaseMs: number
   private readonly nameSource: string
   private readonly log: (line: string) => void
   private readonly env: NodeJS.ProcessEnv
@@ -101,32 +101,27 @@ export class UnityCatalogRegistry implements ModelRegistry {
   constructor(options: UnityCatalogRegistryOptions) {
     const env = options.env ?? process.env
     this.env = env
-    const hostSource = options.hostSource ?? 'DATABRICKS_HOST'
-    this.location = normalizeHost(options.host, hostSource)
     this.log = options.log ?? (() => {})
-    this.retryBaseMs = options.retryBaseMs ?? (env.MODELGATE_RETRY_BASE_MS ? Number(env.MODELGATE_RETRY_BASE_MS) : 500)
-    this.credentials = credentialsFromEnv({
-      host: this.location,
+    this.retryBaseMs = options.retryBaseMs ?? 500
+    const workspace = openWorkspace({
+      host: options.host,
       env,
       retryBaseMs: this.retryBaseMs,
       log: this.log,
+      ...(options.hostSource ? { hostSource: options.hostSource } : {}),
       ...(options.fetch ? { fetch: options.fetch } : {})
     })
-    const http = new HttpClient({
-      baseUrl: this.location,
-      auth: this.credentials.auth,
-      userAgent: 'modelgate',
-      retryBaseMs: this.retryBaseMs,
-      ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
-      ...(options.fetch ? { fetch: options.fetch } : {}),
-      onRetry: event =>
-        this.log(
-          `Databricks ${event.method} ${event.path}: ${event.reason}; retrying in ${Math.round(event.delayMs)} ms (attempt ${event.attempt + 1})`
-        )
-    })
+    const hostSource = workspace.hostSource
+    this.location = workspace.url
+    this.credentials = workspace.credentials
     this.nameSource = options.nameSource ?? "input 'name'"
     this.client = new UcClient({
-      http,
+      baseUrl: this.location,
+      auth: this.credentials.auth,
+      retryBaseMs: this.retryBaseMs,
+      log: this.log,
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      ...(options.fetch ? { fetch: options.fetch } : {}),
       credentialSource: this.credentials.source,
       credentialKind: this.credentials.kind,
       nameSource: this.nameSource,
@@ -158,7 +153,7 @@ export class UnityCatalogRegistry implements ModelRegistry {
     return found && toVersion(found)
   }
 
-  async createVersion(request: NewVersion): Promise<CreatedVersion> {
+  async prepareVersion(request: NewVersion): Promise<VersionDraft> {
     this.checkName(request.name)
     if (request.metrics && Object.keys(request.metrics).length && !request.runId) {
       // UC versions have no run of their own to hold them; the training run's id links its metrics instead.
@@ -170,28 +165,32 @@ export class UnityCatalogRegistry implements ModelRegistry {
     const staged = await this.stage(request)
     try {
       await checkSignature(staged.dir)
-      let version = await this.createOnce(request, staged)
-      if (version.status !== 'READY') version = await this.uploadAndFinalize(version, staged.files)
-      // Two writers that both looked before either created end with two versions of one digest: the lower number
-      // wins once it is READY, and the other writer removes its own (deleting needs ownership; without it the
-      // duplicate stays and is logged).
-      const first = await this.findByDigest(request.name, request.digest)
-      if (first && Number(first.version) < Number(version.version)) {
-        const winner = await this.settled(toVersion(first))
-        if (winner) {
-          this.log(
-            `version ${winner.version} of ${request.name} already holds ${request.digest}; removing ${version.version}`
-          )
-          await this.client.deleteModelVersion(request.name, version.version).catch((error: unknown) => {
-            this.log(`could not delete the duplicate version ${version.version}: ${(error as Error).message}`)
-          })
-          return { version: winner, created: false }
-        }
-      }
-      return { version, created: true }
-    } finally {
+    } catch (error) {
       await staged.cleanup()
+      throw error
     }
+    const tags = { ...request.tags, [DIGEST_TAG]: request.digest }
+    return {
+      create: async () => {
+        const created = await this.client.createModelVersion({
+          name: request.name,
+          source: staged.source,
+          ...(staged.runId ? { runId: staged.runId } : {}),
+          ...(request.description ? { description: request.description } : {}),
+          tags
+        })
+        const version = toVersion(created)
+        this.log(`created version ${version.version} of ${version.name} (${version.status})`)
+        return { version, created: true }
+      },
+      finish: version => this.uploadAndFinalize(version, staged.files),
+      release: () => staged.cleanup()
+    }
+  }
+
+  async deleteVersion(name: string, version: string): Promise<void> {
+    this.checkName(name)
+    await this.client.deleteModelVersion(name, version)
   }
 
   async completeVersion(found: ModelVersion, request: NewVersion): Promise<ModelVersion> {
@@ -355,36 +354,6 @@ export class UnityCatalogRegistry implements ModelRegistry {
     return this.client.filesApiForModels()
   }
 
-  private async createOnce(request: NewVersion, staged: StagedContent): Promise<ModelVersion> {
-    const tags = { ...request.tags, [DIGEST_TAG]: request.digest }
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const created = await this.client.createModelVersion({
-          name: request.name,
-          source: staged.source,
-          ...(staged.runId ? { runId: staged.runId } : {}),
-          ...(request.description ? { description: request.description } : {}),
-          tags
-        })
-        const version = toVersion(created)
-        this.log(`created version ${version.version} of ${version.name} (${version.status})`)
-        return version
-      } catch (error) {
-        // A 5xx or a lost connection may come after the version was made: the digest tag, set in the same request,
-        // tells, and creating again would leave a second version.
-        const retryable = error instanceof ServiceError && (error.status === undefined || error.status >= 500)
-        if (!retryable || attempt >= CREATE_ATTEMPTS) throw error
-        const landed = await this.findByDigest(request.name, request.digest)
-        if (landed) {
-          this.log(`creating the version failed (${error.message}), but version ${landed.version} was created`)
-          return toVersion(landed)
-        }
-        this.log(`creating the version failed (${error.message}); trying again`)
-        await sleep(this.retryBaseMs * 2 ** (attempt - 1))
-      }
-    }
-  }
-
   private async uploadAndFinalize(version: ModelVersion, files: readonly UploadFile[]): Promise<ModelVersion> {
     const root = modelRoot(version.name, version.version)
     const bytes = files.reduce((sum, file) => sum + file.size, 0)
@@ -396,17 +365,6 @@ export class UnityCatalogRegistry implements ModelRegistry {
     )
     const finalized = toVersion(await this.client.finalizeModelVersion(version.name, version.version))
     return finalized.status === 'READY' ? finalized : this.waitUntilReady(version.name, version.version)
-  }
-
-  /** The READY version a racing writer made, or undefined when it failed (then ours stands). */
-  private async settled(version: ModelVersion): Promise<ModelVersion | undefined> {
-    if (version.status === 'READY') return version
-    try {
-      return await this.waitUntilReady(version.name, version.version)
-    } catch (error) {
-      if (error instanceof ServiceError) return undefined
-      throw error
-    }
   }
 
   /** The lowest-numbered version whose digest tag matches, read with `get` because search results carry no tags. */
@@ -573,8 +531,4 @@ function relativeTo(root: string, entry: DirectoryEntry): string {
     throw new ServiceError(`Databricks listed ${entry.path} among the files of ${root}, which is not inside it`)
   }
   return relative
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise(resolve => setTimeout(resolve, ms))
 }

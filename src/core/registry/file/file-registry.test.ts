@@ -10,12 +10,14 @@ import { configurationRejection } from '../../../../test/helpers/errors.js'
 import { ConfigurationError, ServiceError } from '../../errors.js'
 import { createManifest } from '../../model-dir/manifest.js'
 import { walkModelDir } from '../../model-dir/walk.js'
+import { createVersion } from '../register.js'
 import { DIGEST_TAG, type NewVersion } from '../types.js'
 import { createFileRegistry, FileRegistry, modelFolderName } from './file-registry.js'
 import { currentProcess } from './lock.js'
 
 const REPO = fileURLToPath(new URL('../../../../', import.meta.url))
 const MODULE = fileURLToPath(new URL('./file-registry.ts', import.meta.url))
+const REGISTER = fileURLToPath(new URL('../register.ts', import.meta.url))
 
 let scratch: string
 
@@ -95,7 +97,9 @@ describe('FileRegistry: two writers at once', () => {
     await createFileRegistry({ root }).ensureRegisteredModel(name)
     const same = await request(name, 'same')
     // Separate instances, as separate steps would have: nothing shared but the folder.
-    const results = await Promise.all(Array.from({ length: 4 }, () => createFileRegistry({ root }).createVersion(same)))
+    const results = await Promise.all(
+      Array.from({ length: 4 }, () => createVersion(createFileRegistry({ root }), same))
+    )
     expect(new Set(results.map(r => r.version.version))).toEqual(new Set(['1']))
     expect(results.filter(r => r.created)).toHaveLength(1)
     expect(await readdir(join(root, 'models', name, 'versions'))).toEqual(['1'])
@@ -111,12 +115,13 @@ describe('FileRegistry: two writers at once', () => {
       script,
       [
         `import { createFileRegistry } from ${JSON.stringify(MODULE)}`,
+        `import { createVersion } from ${JSON.stringify(REGISTER)}`,
         `const [root, requestJson, startAt] = process.argv.slice(2)`,
         `const registry = createFileRegistry({ root, lockTimeoutMs: 20000 })`,
         `await new Promise(resolve => setTimeout(resolve, Math.max(0, Number(startAt) - Date.now())))`,
         `const request = JSON.parse(requestJson)`,
         `await registry.ensureRegisteredModel(request.name)`,
-        `const result = await registry.createVersion(request)`,
+        `const result = await createVersion(registry, request)`,
         `process.stdout.write(JSON.stringify({ version: result.version.version, created: result.created }))`
       ].join('\n')
     )
@@ -142,7 +147,7 @@ describe('FileRegistry: two writers at once', () => {
     const name = 'churn'
     await createFileRegistry({ root }).ensureRegisteredModel(name)
     const requests = await Promise.all(Array.from({ length: 6 }, (_, i) => request(name, `variant-${i}`)))
-    const results = await Promise.all(requests.map(r => createFileRegistry({ root }).createVersion(r)))
+    const results = await Promise.all(requests.map(r => createVersion(createFileRegistry({ root }), r)))
     expect(results.every(r => r.created)).toBe(true)
     expect(results.map(r => Number(r.version.version)).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6])
     const registry = createFileRegistry({ root })
@@ -222,7 +227,7 @@ describe('FileRegistry: the lock', () => {
       .catch(() => {})
     const requests = await Promise.all(Array.from({ length: 5 }, (_, i) => request('churn', `stale-${i}`)))
     await writeFile(join(root, 'registry.lock'), lockHolder({ pid: await deadPid() }))
-    const results = await Promise.all(requests.map(r => createFileRegistry({ root }).createVersion(r)))
+    const results = await Promise.all(requests.map(r => createVersion(createFileRegistry({ root }), r)))
     expect(results.map(r => Number(r.version.version)).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5])
   })
 })
@@ -232,7 +237,7 @@ describe('FileRegistry: crash leftovers', () => {
     const root = await freshRoot()
     const registry = createFileRegistry({ root })
     await registry.ensureRegisteredModel('churn')
-    const first = await registry.createVersion(await request('churn', 'one'))
+    const first = await createVersion(registry, await request('churn', 'one'))
     expect(first.version.version).toBe('1')
 
     // A writer that died while copying, and a version folder that never got its version.json.
@@ -257,7 +262,7 @@ describe('FileRegistry: crash leftovers', () => {
     expect(error.message).toContain('model churn has version 1; version 2 does not exist')
 
     // The number is not reused: something once stood there.
-    const next = await registry.createVersion(leftover)
+    const next = await createVersion(registry, leftover)
     expect(next).toMatchObject({ created: true, version: { version: '3' } })
     expect(existsSync(crashed)).toBe(false)
     expect(existsSync(live)).toBe(true)
@@ -271,7 +276,7 @@ describe('FileRegistry: crash leftovers', () => {
     const req = await request('churn', 'vanishing')
     if (req.content.kind !== 'directory') throw new Error('unreachable')
     await rm(req.content.files[0].absolute)
-    const error = await configurationRejection(registry.createVersion(req))
+    const error = await configurationRejection(createVersion(registry, req))
     expect(error.message).toContain('could not be read')
     expect(await readdir(join(root, 'staging'))).toEqual([])
     expect(existsSync(join(root, 'models', 'churn', 'versions', '1'))).toBe(false)
@@ -284,7 +289,7 @@ describe('FileRegistry: crash leftovers', () => {
     const req = await request('churn', 'growing')
     if (req.content.kind !== 'directory') throw new Error('unreachable')
     await writeFile(req.content.files[0].absolute, 'much longer than it was when hashed')
-    const error = await configurationRejection(registry.createVersion(req))
+    const error = await configurationRejection(createVersion(registry, req))
     expect(error.message).toContain('changed while it was being registered')
   })
 })
@@ -302,7 +307,7 @@ describe('FileRegistry: the folder', () => {
       tags: { team: 'growth' },
       metrics: { accuracy: 0.9, loss: Number.NaN, gain: Number.POSITIVE_INFINITY }
     })
-    await registry.createVersion(req)
+    await createVersion(registry, req)
     await registry.setAlias('churn-classifier', 'champion', '1')
 
     const model = join(root, 'models', 'churn-classifier')
@@ -369,7 +374,7 @@ describe('FileRegistry: the folder', () => {
     const registry = createFileRegistry({ root })
     for (const name of ['team/churn v2', '.hidden', 'modèle', 'a..b']) {
       await registry.ensureRegisteredModel(name)
-      await registry.createVersion(await request(name, name))
+      await createVersion(registry, await request(name, name))
       await registry.setAlias(name, 'champion', '1')
       const into = await mkdtemp(join(scratch, 'download-'))
       await registry.downloadModel(`models:/${name}@champion`, into)
@@ -441,7 +446,7 @@ describe('FileRegistry: aliases, URIs and messages', () => {
     root = await freshRoot()
     registry = createFileRegistry({ root })
     await registry.ensureRegisteredModel('churn')
-    for (const variant of ['a', 'b', 'c']) await registry.createVersion(await request('churn', variant))
+    for (const variant of ['a', 'b', 'c']) await createVersion(registry, await request('churn', variant))
     await registry.setAlias('churn', 'challenger', '2')
   })
 
@@ -482,7 +487,7 @@ describe('FileRegistry: aliases, URIs and messages', () => {
   it('takes a version of itself as content, and nothing else', async () => {
     await registry.ensureRegisteredModel('churn-copy')
     const digest = (await registry.getVersion('churn', '2'))!.tags[DIGEST_TAG]
-    const created = await registry.createVersion({
+    const created = await createVersion(registry, {
       name: 'churn-copy',
       digest,
       content: { kind: 'uri', uri: 'models:/churn@challenger' },
@@ -495,7 +500,7 @@ describe('FileRegistry: aliases, URIs and messages', () => {
 
     for (const uri of ['runs:/abc/model', 's3://bucket/model', 'models:/m-0123456789abcdef0123456789abcdef']) {
       const error = await configurationRejection(
-        registry.createVersion({ name: 'churn-copy', digest: 'sha256:other', content: { kind: 'uri', uri }, tags: {} })
+        createVersion(registry, { name: 'churn-copy', digest: 'sha256:other', content: { kind: 'uri', uri }, tags: {} })
       )
       expect(error.message).toContain('the file registry can only take a local model directory or a version of itself')
     }

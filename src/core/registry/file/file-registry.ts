@@ -54,6 +54,7 @@ import {
   type ModelVersion,
   type NewVersion,
   type RegistryMetrics,
+  type VersionDraft,
   type VersionStatus
 } from '../types.js'
 import { checkAlias, parseModelUri } from '../uri.js'
@@ -122,6 +123,8 @@ interface VersionRecord {
 export class FileRegistry implements ModelRegistry {
   readonly kind = 'file'
   readonly location: string
+  /** Nothing here is retried: the folder answers or it does not. */
+  readonly retryBaseMs = 0
   private readonly root: string
   private readonly now: () => number
   private readonly lockTimeoutMs: number
@@ -165,49 +168,83 @@ export class FileRegistry implements ModelRegistry {
     return found && toModelVersion(this.root, found, model)
   }
 
-  async createVersion(request: NewVersion): Promise<CreatedVersion> {
+  async prepareVersion(request: NewVersion): Promise<VersionDraft> {
     const { name, digest } = request
     modelFolderName(name)
     if (!(await this.readModel(name))) throw missingModelBug(name, this.root)
     // The caller has just looked, but a concurrent writer may have finished since: a copy saved is worth a look.
     const early = await this.findVersionByDigest(name, digest)
-    if (early) return { version: early, created: false }
+    if (early)
+      return { create: async () => ({ version: early, created: false }), finish: async v => v, release: async () => {} }
 
     const staged = await this.stage(request)
-    try {
-      return await this.withLock(`registering ${digest} as a version of ${name}`, async lock => {
-        const model = await this.readModel(name)
-        if (!model) throw missingModelBug(name, this.root)
-        const theirs = await this.findVersionByDigest(name, digest)
-        if (theirs) return { version: theirs, created: false }
-
-        const numbers = await this.versionNumbers(name)
-        const version = String((numbers.at(-1) ?? 0) + 1)
-        const raw: JsonObject = {
-          name,
-          version,
-          status: 'READY',
-          source: [MODELS, modelFolderName(name), 'versions', version, 'artifacts'].join('/'),
-          ...(request.runId ? { run_id: request.runId } : {}),
-          description: request.description ?? '',
-          tags: { ...request.tags, [DIGEST_TAG]: digest },
-          created: new Date(this.now()).toISOString()
-        }
-        await writeJsonAtomic(join(staged.version, 'version.json'), raw)
-        await lock.verify()
-        const versions = this.versionsDir(name)
-        await mkdir(versions, { recursive: true })
-        await rename(staged.version, join(versions, version))
-        await syncDirectory(versions)
-        return {
-          version: toModelVersion(this.root, parseVersion(raw, this.versionFile(name, version)), model),
-          created: true
-        }
-      })
-    } finally {
-      await rm(staged.dir, { recursive: true, force: true })
-      await this.cleanStaging()
+    return {
+      create: () => this.commitVersion(request, staged.version),
+      // Versions are READY when their folder appears.
+      finish: async version => version,
+      release: async () => {
+        await rm(staged.dir, { recursive: true, force: true })
+        await this.cleanStaging()
+      }
     }
+  }
+
+  /**
+   * Under the lock, the staged folder becomes the next version unless a version holds the digest by now (another
+   * writer got there first): then that version, not created.
+   */
+  private async commitVersion(request: NewVersion, staged: string): Promise<CreatedVersion> {
+    const { name, digest } = request
+    return this.withLock(`registering ${digest} as a version of ${name}`, async lock => {
+      const model = await this.readModel(name)
+      if (!model) throw missingModelBug(name, this.root)
+      const theirs = await this.findVersionByDigest(name, digest)
+      if (theirs) return { version: theirs, created: false }
+
+      const numbers = await this.versionNumbers(name)
+      const version = String((numbers.at(-1) ?? 0) + 1)
+      const raw: JsonObject = {
+        name,
+        version,
+        status: 'READY',
+        source: [MODELS, modelFolderName(name), 'versions', version, 'artifacts'].join('/'),
+        ...(request.runId ? { run_id: request.runId } : {}),
+        description: request.description ?? '',
+        tags: { ...request.tags, [DIGEST_TAG]: digest },
+        created: new Date(this.now()).toISOString()
+      }
+      await writeJsonAtomic(join(staged, 'version.json'), raw)
+      await lock.verify()
+      const versions = this.versionsDir(name)
+      await mkdir(versions, { recursive: true })
+      await rename(staged, join(versions, version))
+      await syncDirectory(versions)
+      return {
+        version: toModelVersion(this.root, parseVersion(raw, this.versionFile(name, version)), model),
+        created: true
+      }
+    })
+  }
+
+  /**
+   * Removes the version's record, files and aliases. The empty numbered folder stays behind so that its number is
+   * never given again, as MLflow never reuses a number.
+   */
+  async deleteVersion(name: string, version: string): Promise<void> {
+    modelFolderName(name)
+    if (!VERSION_NUMBER.test(version)) return
+    await this.withLock(`deleting version ${version} of ${name}`, async () => {
+      const model = await this.readModel(name)
+      if (!model || !(await this.readVersion(name, version))) return
+      const aliases = Object.fromEntries(Object.entries(model.aliases).filter(([, target]) => target !== version))
+      if (Object.keys(aliases).length !== Object.keys(model.aliases).length)
+        await writeJsonAtomic(this.modelFile(name), { ...model.raw, aliases })
+      // version.json first: without it the folder is no version, whatever else is still in it.
+      await rm(this.versionFile(name, version), { force: true })
+      await syncDirectory(this.versionDir(name, version))
+      const dir = this.versionDir(name, version)
+      for (const entry of await readdir(dir)) await rm(join(dir, entry), { recursive: true, force: true })
+    })
   }
 
   async completeVersion(version: ModelVersion): Promise<ModelVersion> {
@@ -762,7 +799,7 @@ function describeNumbers(numbers: readonly number[]): string {
 
 function missingModelBug(name: string, root: string): Error {
   return new Error(
-    `model ${name} does not exist in the file registry at ${root}: ensureRegisteredModel must come before createVersion`
+    `model ${name} does not exist in the file registry at ${root}: ensureRegisteredModel must come before prepareVersion`
   )
 }
 

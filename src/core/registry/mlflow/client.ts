@@ -1,19 +1,15 @@
 /**
  * A typed client of the MLflow tracking server's REST API: the calls modelgate makes, each response checked against
- * its schema, and the server's errors turned into ours. What MLflow answers that a client must know
- * (reference §1.2): an existing model is `RESOURCE_ALREADY_EXISTS` with HTTP 400 (Databricks says `ALREADY_EXISTS`,
- * 409), a missing alias is `INVALID_PARAMETER_VALUE` 400 rather than a 404, an unknown route is a bare 404 (how an
- * MLflow 2 server answers MLflow 3's logged-model calls), and since 3.5 a Host name the server does not allow gets
- * a plain-text 403.
+ * its schema, and the server's errors turned into ours. What MLflow answers that a client must know (the statuses
+ * `mlflow/exceptions.py` gives each error code, and the SQL store's answers): an existing model is
+ * `RESOURCE_ALREADY_EXISTS` with HTTP 400 (Databricks says `ALREADY_EXISTS`, 409), a missing alias is
+ * `INVALID_PARAMETER_VALUE` 400 rather than a 404, an unknown route is a bare 404 (how an MLflow 2 server answers
+ * MLflow 3's logged-model calls), and since 3.5 a Host name the server does not allow gets a plain-text 403.
  */
-import { createWriteStream } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
-import { dirname } from 'node:path'
-import { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
-import * as z from 'zod/mini'
+import type * as z from 'zod/mini'
 import { ConfigurationError, ServiceError } from '../../errors.js'
-import { HttpClient, HttpError, NetworkError, type HttpRequest, type QueryValue } from '../../http/client.js'
+import { NetworkError, type Auth, type HttpRequest } from '../../http/client.js'
+import { RestClient, type RestDialect } from '../../http/rest.js'
 import {
   Responses,
   type MlflowLoggedModel,
@@ -23,7 +19,14 @@ import {
 } from './schemas.js'
 
 export interface MlflowClientOptions {
-  readonly http: HttpClient
+  /** The tracking server's URL, without a trailing slash. */
+  readonly baseUrl: string
+  readonly auth?: Auth
+  readonly retryBaseMs?: number
+  readonly timeoutMs?: number
+  readonly fetch?: typeof fetch
+  /** The step log, for retries. */
+  readonly log?: (line: string) => void
   /** How errors name where the URL came from: `input 'tracking-uri'`, `--tracking-uri`, `MLFLOW_TRACKING_URI`. */
   readonly source: string
   /** Where the credentials sent came from (`MLFLOW_TRACKING_TOKEN`), for a 401's message; undefined when none were. */
@@ -38,18 +41,15 @@ const NO_ROUTE = -404
 type Json = Record<string, unknown>
 
 export class MlflowClient {
-  readonly http: HttpClient
-  private readonly source: string
-  private readonly credentials: string | undefined
+  private readonly rest: RestClient<string>
 
   constructor(options: MlflowClientOptions) {
-    this.http = options.http
-    this.source = options.source
-    this.credentials = options.credentials
+    const { source, credentials, ...http } = options
+    this.rest = new RestClient({ ...http, label: 'MLflow', dialect: mlflowDialect(http.baseUrl, source, credentials) })
   }
 
   get url(): string {
-    return this.http.baseUrl
+    return this.rest.baseUrl
   }
 
   // --- experiments and runs -------------------------------------------------------------------------------------
@@ -325,18 +325,7 @@ export class MlflowClient {
   }
 
   async downloadArtifact(path: string, destination: string): Promise<void> {
-    const url = this.http.url(`${ARTIFACTS}/${encodePath(path)}`)
-    await mkdir(dirname(destination), { recursive: true })
-    // Downloads stream to disk: a model file can be gigabytes, more than a JSON response should ever hold.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const response = await this.http.stream(url)
-        await pipeline(Readable.fromWeb(response as never), createWriteStream(destination))
-        return
-      } catch (error) {
-        if (attempt >= 3 || error instanceof HttpError) throw this.translate('download artifact', error, url)
-      }
-    }
+    await this.rest.download('download artifact', `${ARTIFACTS}/${encodePath(path)}`, destination)
   }
 
   /** The proxy path of an `mlflow-artifacts:` URI, or undefined when the URI is elsewhere (s3:, dbfs:, a path). */
@@ -349,90 +338,75 @@ export class MlflowClient {
     return decodeURIComponent(rest.replace(/^\/+/, '').replace(/\/+$/, ''))
   }
 
-  // --- plumbing ---------------------------------------------------------------------------------------------------
-
-  private async call<S extends z.ZodMiniType>(
+  private call<S extends z.ZodMiniType>(
     operation: string,
     schema: S,
     request: HttpRequest
   ): Promise<z.infer<S> | undefined> {
-    let response
-    try {
-      response = await this.http.request(request)
-    } catch (error) {
-      throw this.translate(operation, error, this.http.url(request.path, request.query as Record<string, QueryValue>))
-    }
-    if (response.status === 404) {
-      // A JSON 404 is "no such object"; a bare one is "no such route", which only a caller that expects an older
-      // server (logged models on MLflow 2) may take as an answer. Anywhere else it means a wrong URL, and taking it
-      // for "absent" would turn a misconfigured champion into "no baseline yet".
-      if (isDoesNotExist(response.json) || (response.json === undefined && request.accept?.includes(NO_ROUTE)))
-        return undefined
-      throw this.translate(
-        operation,
-        new HttpError(request.method, request.path, response.status, response.text, response.json),
-        this.http.url(request.path)
-      )
-    }
-    const parsed = z.safeParse(schema, response.json ?? {})
-    if (!parsed.success) {
-      throw new ServiceError(
-        `the MLflow server at ${this.url} gave an unexpected answer to ${operation} (${request.method} ${request.path}): ${z.prettifyError(parsed.error).split('\n')[0]}; is it an MLflow tracking server?`
-      )
-    }
-    return parsed.data
+    return this.rest.call(operation, schema, request)
   }
+}
 
-  /** A failed call in words: the user's to fix (URL, credentials, permissions) or the service's (after retries). */
-  translate(operation: string, error: unknown, url: string): Error {
-    const where = `the MLflow server at ${this.url}`
-    if (error instanceof NetworkError) {
+/** MLflow's answers in words: a call is named by its operation (`create run`). */
+function mlflowDialect(baseUrl: string, source: string, credentials: string | undefined): RestDialect<string> {
+  const where = `the MLflow server at ${baseUrl}`
+  return {
+    name: where,
+    describe: operation => operation,
+    unexpectedHint: 'is it an MLflow tracking server?',
+    // A JSON 404 is "no such object"; a bare one is "no such route", which only a caller that expects an older
+    // server (logged models on MLflow 2) may take as an answer. Anywhere else it means a wrong URL, and taking it
+    // for "absent" would turn a misconfigured champion into "no baseline yet".
+    isAbsent: (_operation, answer, request) =>
+      isDoesNotExist(answer.json) || (answer.json === undefined && request.accept?.includes(NO_ROUTE) === true),
+    translate: (operation, error, url) => {
+      if (error instanceof NetworkError) {
+        return new ServiceError(
+          `${operation} failed: could not get an answer from ${where} (${error.reason}) after retries`,
+          undefined,
+          error.timedOut ? 'TIMEOUT' : 'NETWORK'
+        )
+      }
+      const code = error.code
+      const message = error.serverMessage
+      if (error.status === 401) {
+        return new ConfigurationError(
+          credentials
+            ? `${where} refused the credentials in ${credentials} for ${operation} (HTTP 401: ${message}); check them`
+            : `${where} needs credentials for ${operation} (HTTP 401: ${message}); set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN`,
+          { source }
+        )
+      }
+      if (error.status === 403 && /Host header/i.test(error.body)) {
+        return new ConfigurationError(
+          `${where} refused the Host name (MLflow 3.5+ allows only localhost and private addresses by default); start the server with --allowed-hosts <this name> or set MLFLOW_SERVER_ALLOWED_HOSTS`,
+          { source }
+        )
+      }
+      if (error.status === 403) {
+        return new ConfigurationError(
+          `${where} denied ${operation} (HTTP 403${code ? ` ${code}` : ''}: ${message}); the user needs EDIT permission on the model to register versions and set aliases`,
+          { source }
+        )
+      }
+      if (error.status === 404 && error.json === undefined) {
+        return new ConfigurationError(
+          `${url} is not an MLflow REST endpoint (HTTP 404 without an MLflow error); expected the tracking server's base URL, as in http://mlflow.internal:5000`,
+          { source }
+        )
+      }
+      if (error.status === 503 && url.includes('/mlflow-artifacts/')) {
+        return new ConfigurationError(
+          `${where} does not serve artifacts (HTTP 503 on ${operation}: ${message}); start it without --no-serve-artifacts so modelgate can upload through it`,
+          { source }
+        )
+      }
       return new ServiceError(
-        `${operation} failed: could not get an answer from ${where} (${error.reason}) after retries`,
-        undefined,
-        error.timedOut ? 'TIMEOUT' : 'NETWORK'
+        `${where} failed to ${operation}: HTTP ${error.status}${code ? ` ${code}` : ''}: ${message}`,
+        error.status,
+        code
       )
     }
-    if (!(error instanceof HttpError)) return error as Error
-    const code = error.code
-    const message = error.serverMessage
-    if (error.status === 401) {
-      return new ConfigurationError(
-        this.credentials
-          ? `${where} refused the credentials in ${this.credentials} for ${operation} (HTTP 401: ${message}); check them`
-          : `${where} needs credentials for ${operation} (HTTP 401: ${message}); set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD, or MLFLOW_TRACKING_TOKEN`,
-        { source: this.source }
-      )
-    }
-    if (error.status === 403 && /Host header/i.test(error.body)) {
-      return new ConfigurationError(
-        `${where} refused the Host name (MLflow 3.5+ allows only localhost and private addresses by default); start the server with --allowed-hosts <this name> or set MLFLOW_SERVER_ALLOWED_HOSTS`,
-        { source: this.source }
-      )
-    }
-    if (error.status === 403) {
-      return new ConfigurationError(
-        `${where} denied ${operation} (HTTP 403${code ? ` ${code}` : ''}: ${message}); the user needs EDIT permission on the model to register versions and set aliases`,
-        { source: this.source }
-      )
-    }
-    if (error.status === 404 && error.json === undefined) {
-      return new ConfigurationError(
-        `${url} is not an MLflow REST endpoint (HTTP 404 without an MLflow error); expected the tracking server's base URL, as in http://mlflow.internal:5000`,
-        { source: this.source }
-      )
-    }
-    if (error.status === 503 && url.includes('/mlflow-artifacts/')) {
-      return new ConfigurationError(
-        `${where} does not serve artifacts (HTTP 503 on ${operation}: ${message}); start it without --no-serve-artifacts so modelgate can upload through it`,
-        { source: this.source }
-      )
-    }
-    return new ServiceError(
-      `${where} failed to ${operation}: HTTP ${error.status}${code ? ` ${code}` : ''}: ${message}`,
-      error.status,
-      code
-    )
   }
 }
 

@@ -16,15 +16,15 @@
  */
 import { join } from 'node:path'
 import { ConfigurationError, ServiceError } from '../../errors.js'
-import { HttpClient, type Auth } from '../../http/client.js'
+import type { Auth } from '../../http/client.js'
 import {
   DIGEST_TAG,
-  type CreatedVersion,
   type ModelRegistry,
   type ModelVersion,
   type NewVersion,
   type RegistryMetrics,
   type UploadFile,
+  type VersionDraft,
   type VersionStatus
 } from '../types.js'
 import { forEachConcurrently } from '../../concurrency.js'
@@ -57,6 +57,7 @@ const READY_TIMEOUT_MS = 300_000
 export class MlflowRegistry implements ModelRegistry {
   readonly kind = 'mlflow'
   readonly location: string
+  readonly retryBaseMs: number
   readonly client: MlflowClient
   private readonly experiment: string
   private readonly pollIntervalMs: number
@@ -69,22 +70,18 @@ export class MlflowRegistry implements ModelRegistry {
     const baseUrl = checkTrackingUri(options.trackingUri, source)
     this.location = baseUrl
     this.log = options.log ?? (() => {})
-    const http = new HttpClient({
+    this.retryBaseMs = options.retryBaseMs ?? 500
+    const auth = options.auth ?? authFromEnv(env)
+    this.client = new MlflowClient({
       baseUrl,
-      auth: options.auth ?? authFromEnv(env),
-      userAgent: 'modelgate',
-      retryBaseMs: options.retryBaseMs ?? (env.MODELGATE_RETRY_BASE_MS ? Number(env.MODELGATE_RETRY_BASE_MS) : 500),
-      // MODELGATE_HTTP_TIMEOUT_MS lets tests of the bundle play a server slower than the timeout; not an input.
-      ...(options.timeoutMs || env.MODELGATE_HTTP_TIMEOUT_MS
-        ? { timeoutMs: options.timeoutMs ?? Number(env.MODELGATE_HTTP_TIMEOUT_MS) }
-        : {}),
-      ...(options.fetch ? { fetch: options.fetch } : {}),
-      onRetry: event =>
-        this.log(
-          `MLflow ${event.method} ${event.path}: ${event.reason}; retrying in ${Math.round(event.delayMs)} ms (attempt ${event.attempt + 1})`
-        )
+      source,
+      retryBaseMs: this.retryBaseMs,
+      log: this.log,
+      ...credentialSource(options.auth, env),
+      ...(auth ? { auth } : {}),
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      ...(options.fetch ? { fetch: options.fetch } : {})
     })
-    this.client = new MlflowClient({ http, source, ...credentialSource(options.auth, env) })
     this.experiment = options.experiment ?? DEFAULT_EXPERIMENT
     this.pollIntervalMs = options.pollIntervalMs ?? 3000
     this.concurrency = options.concurrency ?? 4
@@ -102,22 +99,28 @@ export class MlflowRegistry implements ModelRegistry {
     return lowest && toVersion(lowest)
   }
 
-  async createVersion(request: NewVersion): Promise<CreatedVersion> {
+  async prepareVersion(request: NewVersion): Promise<VersionDraft> {
     const { source, runId, modelId } = await this.stage(request)
-    const created = await this.createOnce(request, source, runId, modelId)
-    // Two writers that both looked before either created end with two versions of one digest: the lower number
-    // wins, and the other writer removes its own (deleting needs MANAGE; without it the duplicate is reported).
-    const first = await this.findVersionByDigest(request.name, request.digest)
-    if (first && first.version !== created.version) {
-      this.log(
-        `version ${first.version} of ${request.name} already holds ${request.digest}; removing ${created.version}`
-      )
-      await this.client.deleteModelVersion(request.name, created.version).catch(error => {
-        this.log(`could not delete the duplicate version ${created.version}: ${(error as Error).message}`)
-      })
-      return { version: first, created: false }
+    const tags = { ...request.tags, [DIGEST_TAG]: request.digest }
+    return {
+      create: async () => {
+        const created = await this.client.createModelVersion({
+          name: request.name,
+          source,
+          ...(runId ? { runId } : {}),
+          ...(modelId ? { modelId } : {}),
+          tags,
+          ...(request.description ? { description: request.description } : {})
+        })
+        return { version: toVersion(created), created: true }
+      },
+      finish: version => this.waitUntilReady(version.name, version.version),
+      release: async () => {}
     }
-    return { version: created, created: true }
+  }
+
+  async deleteVersion(name: string, version: string): Promise<void> {
+    await this.client.deleteModelVersion(name, version)
   }
 
   async completeVersion(version: ModelVersion): Promise<ModelVersion> {
@@ -262,41 +265,6 @@ export class MlflowRegistry implements ModelRegistry {
       return { source: version.source, ...(version.runId ? { runId: version.runId } : {}) }
     }
     return { source: uri, ...(runId ? { runId } : {}) }
-  }
-
-  private async createOnce(
-    request: NewVersion,
-    source: string,
-    runId: string | undefined,
-    modelId: string | undefined
-  ): Promise<ModelVersion> {
-    const tags = { ...request.tags, [DIGEST_TAG]: request.digest }
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const created = await this.client.createModelVersion({
-          name: request.name,
-          source,
-          ...(runId ? { runId } : {}),
-          ...(modelId ? { modelId } : {}),
-          tags,
-          ...(request.description ? { description: request.description } : {})
-        })
-        const version = toVersion(created)
-        return version.status === 'READY' ? version : this.waitUntilReady(request.name, version.version)
-      } catch (error) {
-        // The create may have happened with its answer lost: the digest tag, set in the same request, tells.
-        const retryable = error instanceof ServiceError && (error.status === undefined || error.status >= 500)
-        if (!retryable || attempt >= 3) throw error
-        const landed = await this.findVersionByDigest(request.name, request.digest)
-        if (landed) {
-          this.log(
-            `creating the version failed (${error.message}), but version ${landed.version} holds the digest: the create happened`
-          )
-          return landed
-        }
-        this.log(`creating the version failed (${error.message}); trying again`)
-      }
-    }
   }
 
   private async upload(artifactUri: string, files: readonly UploadFile[]): Promise<void> {

@@ -1,17 +1,18 @@
 /**
  * Credentials for a Databricks workspace, read the way the Databricks CLI and SDKs read them (unified client
- * authentication): `DATABRICKS_HOST`, then either a personal access token (`DATABRICKS_TOKEN`) or an OAuth service
+ * authentication): the workspace URL (workspace.ts), then either a personal access token (`DATABRICKS_TOKEN`) or an OAuth service
  * principal (`DATABRICKS_CLIENT_ID` + `DATABRICKS_CLIENT_SECRET`, machine-to-machine).
  *
- * OAuth M2M is the client-credentials grant against the workspace's own token endpoint (reference §1.11;
- * docs.databricks.com/aws/en/dev-tools/auth/oauth-m2m): `POST <host>/oidc/v1/token` with HTTP Basic
+ * OAuth M2M is the client-credentials grant against the workspace's own token endpoint
+ * (docs.databricks.com/aws/en/dev-tools/auth/oauth-m2m): `POST <host>/oidc/v1/token` with HTTP Basic
  * `client_id:client_secret` and the form `grant_type=client_credentials&scope=all-apis`, answered with
  * `{access_token, token_type: "Bearer", expires_in}`. A token lives about an hour; it is cached, shared by concurrent
  * requests, and replaced shortly before it expires so no request carries a token the workspace is about to refuse.
  */
 import * as z from 'zod/mini'
-import { ConfigurationError, ServiceError } from '../../errors.js'
-import { HttpClient, HttpError, NetworkError, type Auth } from '../../http/client.js'
+import { ConfigurationError, ServiceError } from '../errors.js'
+import { NetworkError, type Auth } from '../http/client.js'
+import { RestClient, type RestDialect } from '../http/rest.js'
 
 export interface DatabricksCredentials {
   readonly auth: Auth
@@ -35,31 +36,6 @@ export const CLIENT_SECRET_VARIABLE = 'DATABRICKS_CLIENT_SECRET'
 const MISSING =
   `Databricks credentials are missing; set ${TOKEN_VARIABLE} (a personal access token) or ${CLIENT_ID_VARIABLE} and ` +
   `${CLIENT_SECRET_VARIABLE} (an OAuth service principal with a secret), for example from repository secrets`
-
-/**
- * The workspace URL as the SDKs accept it: a bare host name gets `https://`, a trailing slash goes. Anything else
- * that is not an http(s) URL is a mistake worth naming now rather than as a DNS failure after retries.
- */
-export function normalizeHost(host: string, source: string): string {
-  const trimmed = host.trim()
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed) ? trimmed : `https://${trimmed}`
-  let url: URL
-  try {
-    url = new URL(withScheme)
-  } catch {
-    throw new ConfigurationError(
-      `"${host}" is not a workspace URL; expected the Databricks workspace URL, as in https://adb-1234567890123456.7.azuredatabricks.net`,
-      { source }
-    )
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new ConfigurationError(
-      `"${host}" is not an http(s) URL; expected the Databricks workspace URL, as in https://dbc-a1b2c3d4-e5f6.cloud.databricks.com`,
-      { source }
-    )
-  }
-  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`
-}
 
 /**
  * Picks the credentials from the environment. Like the Databricks SDKs, both a token and a client id is refused
@@ -129,25 +105,23 @@ const DEFAULT_LIFETIME_S = 3600
 const MAX_REFRESH_MARGIN_MS = 60_000
 
 export class OAuthTokenSource {
-  private readonly http: HttpClient
+  private readonly rest: RestClient<void>
   private readonly now: () => number
   private cached: { token: string; refreshAt: number } | undefined
   private pending: Promise<string> | undefined
   /** How many tokens were requested, for the step log and tests. */
   requests = 0
 
-  constructor(private readonly options: OAuthTokenSourceOptions) {
+  constructor(options: OAuthTokenSourceOptions) {
     this.now = options.now ?? Date.now
-    this.http = new HttpClient({
+    this.rest = new RestClient({
       baseUrl: options.host,
       auth: { kind: 'basic', username: options.clientId, password: options.clientSecret },
-      userAgent: 'modelgate',
+      label: 'Databricks OAuth',
+      dialect: tokenDialect(options.host),
       ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
       ...(options.fetch ? { fetch: options.fetch } : {}),
-      onRetry: event =>
-        options.log?.(
-          `Databricks OAuth token request: ${event.reason}; retrying in ${Math.round(event.delayMs)} ms (attempt ${event.attempt + 1})`
-        )
+      ...(options.log ? { log: options.log } : {})
     })
   }
 
@@ -163,49 +137,50 @@ export class OAuthTokenSource {
   private async fetchToken(): Promise<string> {
     this.requests++
     const started = this.now()
-    let response
-    try {
-      response = await this.http.request({
-        method: 'POST',
-        path: '/oidc/v1/token',
-        form: { grant_type: 'client_credentials', scope: 'all-apis' },
-        // Asking for a token twice only mints two tokens: safe to repeat after a lost answer.
-        idempotent: true,
-        accept: [400, 401, 403]
-      })
-    } catch (error) {
+    const answer = (await this.rest.call(undefined, TokenResponse, {
+      method: 'POST',
+      path: TOKEN_PATH,
+      form: { grant_type: 'client_credentials', scope: 'all-apis' },
+      // Asking for a token twice only mints two tokens: safe to repeat after a lost answer.
+      idempotent: true
+    }))!
+    const lifetimeMs = (Number(answer.expires_in ?? DEFAULT_LIFETIME_S) || DEFAULT_LIFETIME_S) * 1000
+    const margin = Math.min(MAX_REFRESH_MARGIN_MS, lifetimeMs / 4)
+    this.cached = { token: answer.access_token, refreshAt: started + lifetimeMs - margin }
+    return answer.access_token
+  }
+}
+
+const TOKEN_PATH = '/oidc/v1/token'
+
+/** The token endpoint's answers in words: refused client credentials are the user's to fix. */
+function tokenDialect(host: string): RestDialect<void> {
+  const where = `the Databricks workspace at ${host}`
+  return {
+    name: where,
+    describe: () => 'issue an OAuth token',
+    unexpectedHint: 'is DATABRICKS_HOST a workspace URL?',
+    isAbsent: () => false,
+    translate: (_call, error) => {
       if (error instanceof NetworkError) {
-        throw new ServiceError(
-          `could not get an OAuth token from ${this.options.host}/oidc/v1/token (${error.reason}) after retries`,
+        return new ServiceError(
+          `could not get an OAuth token from ${host}${TOKEN_PATH} (${error.reason}) after retries`,
           undefined,
           error.timedOut ? 'TIMEOUT' : 'NETWORK'
         )
       }
-      if (error instanceof HttpError) {
-        throw new ServiceError(
-          `the Databricks workspace at ${this.options.host} failed to issue an OAuth token: HTTP ${error.status}: ${error.serverMessage}`,
-          error.status
+      if (error.status === 400 || error.status === 401 || error.status === 403) {
+        const body = error.json as { error?: unknown; error_description?: unknown } | undefined
+        const why = [body?.error, body?.error_description].filter(part => typeof part === 'string').join(': ')
+        return new ConfigurationError(
+          `${where} refused the OAuth client credentials (HTTP ${error.status}${why ? `: ${why}` : ''}); check ${CLIENT_ID_VARIABLE} and ${CLIENT_SECRET_VARIABLE} (a service principal of this workspace, with a secret that has not expired)`,
+          { source: CLIENT_ID_VARIABLE }
         )
       }
-      throw error
-    }
-    if (response.status >= 400) {
-      const body = response.json as { error?: unknown; error_description?: unknown } | undefined
-      const why = [body?.error, body?.error_description].filter(part => typeof part === 'string').join(': ')
-      throw new ConfigurationError(
-        `the Databricks workspace at ${this.options.host} refused the OAuth client credentials (HTTP ${response.status}${why ? `: ${why}` : ''}); check ${CLIENT_ID_VARIABLE} and ${CLIENT_SECRET_VARIABLE} (a service principal of this workspace, with a secret that has not expired)`,
-        { source: CLIENT_ID_VARIABLE }
+      return new ServiceError(
+        `${where} failed to issue an OAuth token: HTTP ${error.status}: ${error.serverMessage}`,
+        error.status
       )
     }
-    const parsed = z.safeParse(TokenResponse, response.json ?? {})
-    if (!parsed.success) {
-      throw new ServiceError(
-        `the Databricks workspace at ${this.options.host} answered the OAuth token request without an access_token; is DATABRICKS_HOST a workspace URL?`
-      )
-    }
-    const lifetimeMs = (Number(parsed.data.expires_in ?? DEFAULT_LIFETIME_S) || DEFAULT_LIFETIME_S) * 1000
-    const margin = Math.min(MAX_REFRESH_MARGIN_MS, lifetimeMs / 4)
-    this.cached = { token: parsed.data.access_token, refreshAt: started + lifetimeMs - margin }
-    return parsed.data.access_token
   }
 }
