@@ -8,12 +8,6 @@ import { EDGE_ONLY_VARIABLES, EnvVar, readTuningOptions } from './environment.js
 
 const CORE = dirname(fileURLToPath(import.meta.url))
 
-/**
- * Files that still read a tuning knob themselves. Helper B's rewrite of the registry clients removes these reads
- * (the clients then take retryBaseMs and timeoutMs as options only): this list must be empty once that merges.
- */
-const PENDING_EDGE_ONLY_READS = new Set(['registry/mlflow/registry.ts', 'registry/databricks/uc-registry.ts'])
-
 interface EnvRead {
   readonly file: string
   readonly line: number
@@ -119,9 +113,7 @@ describe('the environment src/core reads', () => {
   })
 
   it('leaves the tuning knobs to the edges, which pass them down as options', () => {
-    const edgeOnly = reads.filter(
-      read => EDGE_ONLY_VARIABLES.has(read.name as EnvVar) && !PENDING_EDGE_ONLY_READS.has(read.file)
-    )
+    const edgeOnly = reads.filter(read => EDGE_ONLY_VARIABLES.has(read.name as EnvVar))
     expect(edgeOnly.map(where)).toEqual([])
   })
 })
