@@ -43,7 +43,12 @@ export const RuleObjectSchema = z
       'Smallest improvement over the baseline, in percent of |baseline|, required to pass.',
       z.nonnegative()
     ),
-    required: z.optional(described(z.boolean(), 'Fail when the candidate does not report this metric.')),
+    required: z.optional(
+      described(
+        z.boolean(),
+        'Default true: a candidate that does not report the metric fails the gate; false only warns. On a glob, true also fails when no metric matches it (by default that warns).'
+      )
+    ),
     severity: z.optional(
       described(z.enum(['fail', 'warn']), 'What breaking this rule does to the gate (default fail).')
     ),
