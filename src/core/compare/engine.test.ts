@@ -75,8 +75,8 @@ describe('compareMetrics', () => {
     expect(fine.outcome).toBe('pass')
   })
 
-  it('measures relative change against |baseline|, unlike MLflow, so a negative baseline keeps its direction', () => {
-    // r2 went from -0.5 to -0.4: better by 0.1, which is 20% of |-0.5|. MLflow divides by -0.5 and fails it.
+  it('measures relative change against |baseline|, as MLflow 3.17 does, so a negative baseline keeps its direction', () => {
+    // r2 went from -0.5 to -0.4: better by 0.1, which is 20% of |-0.5|. (MLflow 3.1 divided by -0.5 and failed it.)
     const result = only({ r2: -0.4 }, { r2: -0.5 }, 'r2: { greater_is_better: true, min_relative_change: 0.1 }')
     expect(result).toMatchObject({ status: 'improved', outcome: 'pass' })
     expect(result.deltaPct).toBeCloseTo(20)
@@ -84,7 +84,8 @@ describe('compareMetrics', () => {
     expect(worse).toMatchObject({ status: 'regressed', outcome: 'fail' })
   })
 
-  it('follows MLflow: min_absolute_change demands at least that improvement, equality passes', () => {
+  it('min_absolute_change demands at least that improvement, and equality passes exactly', () => {
+    // Real MLflow fails this one: it adds 0.8 + 0.05 in binary (0.8500000000000001) before comparing in Decimal.
     expect(
       only({ auc: 0.85 }, { auc: 0.8 }, 'auc: { min_absolute_change: 0.05, greater_is_better: true }').outcome
     ).toBe('pass')
@@ -94,7 +95,7 @@ describe('compareMetrics', () => {
     expect(lower).toMatchObject({ status: 'improved', outcome: 'pass' })
   })
 
-  it('with a zero baseline, a relative improvement requirement needs any improvement (MLflow falls back the same way)', () => {
+  it('with a zero baseline, a relative improvement requirement falls back to a small absolute one, as in MLflow', () => {
     expect(only({ x: 0.1 }, { x: 0 }, 'x: { direction: higher, min-improvement-pct: 5 }').outcome).toBe('pass')
     expect(only({ x: 0 }, { x: 0 }, 'x: { direction: higher, min-improvement-pct: 5 }').outcome).toBe('fail')
   })
@@ -110,16 +111,19 @@ describe('compareMetrics', () => {
     expect(badBaseline).toMatchObject({ status: 'invalid', outcome: 'warn' })
   })
 
-  it('reports missing metrics by rule: required fails, optional warns, ungated only shows', () => {
+  it('reports missing metrics by rule: gated fails, required: false warns, ungated only shows', () => {
     const comparison = compareMetrics(
       set({ a: 1 }),
-      set({ a: 1, gone: 2, optional: 3 }),
-      rules('gone: { direction: higher, required: true }\noptional: higher\ntypo_name: { min: 1 }')
+      set({ a: 1, gone: 2, optional: 3, shown: 4 }),
+      rules(
+        'gone: { direction: higher, required: true }\noptional: { direction: higher, required: false }\ntypo_name: { min: 1 }'
+      )
     )
     const byName = Object.fromEntries(comparison.metrics.map(m => [m.name, m]))
     expect(byName.gone).toMatchObject({ status: 'missing', outcome: 'fail' })
     expect(byName.optional).toMatchObject({ status: 'missing', outcome: 'warn' })
-    expect(byName.typo_name).toMatchObject({ status: 'missing', outcome: 'warn' })
+    expect(byName.shown).toMatchObject({ status: 'missing', outcome: 'pass', gated: false })
+    expect(byName.typo_name).toMatchObject({ status: 'missing', outcome: 'fail' })
     expect(byName.typo_name!.reasons[0]).toMatch(/check the name/)
     expect(comparison.verdict).toBe('fail')
   })
@@ -156,7 +160,9 @@ describe('compareMetrics', () => {
 
   it('leaves metrics without a rule ungated, with a direction guessed from the name for display only', () => {
     const comparison = compareMetrics(set({ val_loss: 0.5, accuracy: 0.5 }), set({ val_loss: 0.4, accuracy: 0.9 }), [])
-    expect(comparison.verdict).toBe('pass')
+    // No rule at all gates nothing: that is said, and is not a plain pass.
+    expect(comparison.verdict).toBe('warn')
+    expect(comparison.notices?.[0]).toMatch(/No rules were given/)
     expect(comparison.metrics.map(m => [m.name, m.direction, m.status, m.outcome])).toEqual([
       ['val_loss', 'lower', 'regressed', 'pass'],
       ['accuracy', 'higher', 'regressed', 'pass']

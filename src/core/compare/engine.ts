@@ -2,23 +2,28 @@
  * The rules engine: candidate and baseline metrics plus rules in, one result per metric and a verdict out.
  *
  * Semantics, in the order they are applied to a metric:
- * 1. No candidate value: `missing`. Fails when the rule says `required`, warns for any other rule, and is only shown
- *    for an ungated metric.
+ * 1. No candidate value: `missing`. Under a rule it fails (a candidate must never pass by no longer reporting what
+ *    is gated), or warns when the rule says `required: false`; an ungated metric is only shown. A glob that matches
+ *    no metric on either side warns (a typo gates nothing), or fails when it says `required: true`.
  * 2. A candidate value that is not a finite number (NaN, duplicate, text): `invalid`. Fails under a rule, warns
  *    otherwise: a defective metric is never compared as if it were a number.
- * 3. Absolute bounds: below `min` is `below-floor`, above `max` is `above-ceiling`.
+ * 3. Absolute bounds: below `min` is `below-floor`, above `max` is `above-ceiling` (MLflow's `threshold`).
  * 4. No baseline value: `new`; only the bounds were checked.
  * 5. Against the baseline, only when the rule states a direction (a guessed direction never gates):
  *    no change is `unchanged`; a better value is `improved` unless `min-improvement(-pct)` asks for more
  *    (`insufficient-improvement`); a worse value is `within-tolerance` when it stays inside every tolerance given
- *    (`max-regression` and `max-regression-pct` each bound it), else `regressed`. With a direction and no tolerance,
- *    any worsening regresses.
- * Percentages are taken against |baseline| (MLflow divides by the signed baseline, which flips the test for a
- * negative one). Comparisons allow 1e-12 of relative slack, so that 0.9 - 0.89 still counts as a change of 0.01.
+ *    (`max-regression` and `max-regression-pct` each bound it), else `regressed`. With our `direction` and no
+ *    tolerance, any worsening regresses; with MLflow's `greater_is_better` the direction only orients the other
+ *    checks, so a worsening is judged by the minimum changes alone, or accepted when there are none.
+ * Percentages are taken against |baseline|, as MLflow 3.17 does. Against a zero baseline a relative requirement
+ * falls back to an improvement of at least 1e-10 (MLflow's fallback), and a relative tolerance allows no worsening.
+ * Every comparison with a tolerance or a requirement is exact in decimal (exact.ts): no slack, at any scale.
+ * A comparison without any rule warns: it gated nothing (`notices`).
  */
 import type { MetricSet, MetricValue, Provenance } from '../metrics/types.js'
 import { formatDelta, formatNumber, formatNumberDistinct, formatPercent } from '../format.js'
 import type { Direction, Verdict } from '../vocabulary.js'
+import { compareImprovement, compareImprovementPct } from './exact.js'
 import { inferDirection, RuleMatcher } from './rules.js'
 import {
   METRIC_STATUSES,
@@ -37,16 +42,22 @@ export function compareMetrics(
   const matcher = new RuleMatcher(rules)
   const results: MetricResult[] = []
   const seen = new Set<string>()
+  const matched = new Set<Rule>()
+  const match = (name: string) => {
+    const rule = matcher.match(name)
+    if (rule) matched.add(rule)
+    return rule
+  }
 
   for (const [name, value] of candidate.values) {
     seen.add(name)
-    results.push(evaluate(name, value, baseline?.values.get(name), matcher.match(name), baseline !== undefined))
+    results.push(evaluate(name, value, baseline?.values.get(name), match(name), baseline !== undefined))
   }
   if (baseline) {
     for (const [name, value] of baseline.values) {
       if (seen.has(name)) continue
       seen.add(name)
-      results.push(evaluate(name, undefined, value, matcher.match(name), true))
+      results.push(evaluate(name, undefined, value, match(name), true))
     }
   }
   for (const rule of matcher.exactRules) {
@@ -54,12 +65,15 @@ export function compareMetrics(
       results.push(evaluate(rule.pattern, undefined, undefined, rule, baseline !== undefined))
   }
   for (const rule of matcher.globRules) {
-    if (!rule.required) continue
-    const anyCandidate = [...candidate.values.keys()].some(name => matcher.match(name) === rule)
-    if (!anyCandidate) results.push(unmatchedRequiredGlob(rule))
+    if (!matched.has(rule)) results.push(unmatchedGlob(rule))
   }
-  return summarizeComparison(candidate.provenance, baseline?.provenance, results)
+  const notices = rules.length === 0 ? [NO_RULES] : []
+  return summarizeComparison(candidate.provenance, baseline?.provenance, results, notices)
 }
+
+/** Said in the report and the log when a comparison had nothing to gate with. */
+export const NO_RULES =
+  'No rules were given (no metrics: in the config and no rules input), so nothing was gated: the metrics are only shown.'
 
 function evaluate(
   name: string,
@@ -86,7 +100,8 @@ function evaluate(
       : haveBaseline
         ? 'neither the candidate nor the baseline reports this metric; check the name in the rules'
         : 'the candidate does not report this metric; check the name in the rules'
-    const outcome: Outcome = !gated ? 'pass' : rule.required ? onBreak : 'warn'
+    // A candidate must never pass by no longer reporting what is gated; `required: false` makes it a warning.
+    const outcome: Outcome = !gated ? 'pass' : rule.required === false ? 'warn' : onBreak
     return result('missing', outcome, outcome === 'pass' ? NO_REASONS : [reason])
   }
   if (candidate.kind === 'invalid') {
@@ -125,46 +140,67 @@ function evaluate(
   const previous = baseline.value
   const delta = value - previous
   const deltaPct = previous !== 0 ? (delta / Math.abs(previous)) * 100 : undefined
-  const improvement = direction === 'higher' ? delta : -delta
-  const improvementPct = previous !== 0 ? (improvement / Math.abs(previous)) * 100 : improvement > 0 ? Infinity : 0
+  const higher = direction === 'higher'
+  // The sign of a double difference is exact: two doubles differ exactly when their decimals do, in the same order.
+  const improvement = higher ? delta : -delta
   // Only reasons use it, and most metrics have none: formatting it for all of 100,000 metrics cost a third of the run.
   const changeText = () => `${formatDelta(delta)}${deltaPct !== undefined ? ` (${formatPercent(deltaPct)})` : ''}`
 
   let changeStatus: MetricStatus = improvement === 0 ? 'unchanged' : improvement > 0 ? 'improved' : 'regressed'
   if (rule?.direction) {
-    if (improvement < 0) {
-      const worsening = -improvement
-      const worseningPct = -improvementPct
+    const wantsImprovement = rule.minImprovement !== undefined || rule.minImprovementPct !== undefined
+    // MLflow's rules judge a worsening only by their minimum changes; ours also by their tolerances.
+    const judgedAsImprovement = rule.directionOrientsOnly === true && wantsImprovement
+    if (improvement < 0 && !judgedAsImprovement) {
       const tolerated = rule.maxRegression !== undefined || rule.maxRegressionPct !== undefined
-      const withinAbsolute = rule.maxRegression === undefined || atMost(worsening, rule.maxRegression)
-      const withinRelative = rule.maxRegressionPct === undefined || atMost(worseningPct, rule.maxRegressionPct)
-      if (tolerated && withinAbsolute && withinRelative) {
+      const withinAbsolute =
+        rule.maxRegression === undefined || compareImprovement(value, previous, higher, -rule.maxRegression) >= 0
+      const withinRelative =
+        rule.maxRegressionPct === undefined ||
+        (previous !== 0 && compareImprovementPct(value, previous, higher, -rule.maxRegressionPct) >= 0)
+      if (!tolerated && rule.directionOrientsOnly) {
+        // MLflow's MetricThreshold with only a threshold: the bound was checked above, the worsening is accepted.
+        changeStatus = 'within-tolerance'
+      } else if (tolerated && withinAbsolute && withinRelative) {
         changeStatus = 'within-tolerance'
       } else {
         const allowed = [
           rule.maxRegression !== undefined ? formatNumber(rule.maxRegression) : undefined,
           rule.maxRegressionPct !== undefined ? `${formatNumber(rule.maxRegressionPct)}%` : undefined
         ].filter(Boolean)
+        const fromZero =
+          previous === 0 && rule.maxRegressionPct !== undefined
+            ? ' (from a baseline of 0, any worsening is more than a percentage)'
+            : ''
         breaks(
           tolerated
-            ? `worsened by ${changeText()}, more than the allowed ${allowed.join(' / ')}`
+            ? `worsened by ${changeText()}, more than the allowed ${allowed.join(' / ')}${fromZero}`
             : `worsened by ${changeText()}; ${direction} is better and no max-regression is set`
         )
       }
     }
-    const wantsImprovement = rule.minImprovement !== undefined || rule.minImprovementPct !== undefined
-    if (wantsImprovement && improvement >= 0) {
-      const enoughAbsolute = rule.minImprovement === undefined || atLeast(improvement, rule.minImprovement)
+    if (wantsImprovement && (improvement >= 0 || judgedAsImprovement)) {
+      const enoughAbsolute =
+        rule.minImprovement === undefined || compareImprovement(value, previous, higher, rule.minImprovement) >= 0
+      // MLflow's fallback for a zero baseline, where no relative change exists: an improvement of at least 1e-10.
       const enoughRelative =
         rule.minImprovementPct === undefined ||
-        (previous === 0 ? improvement > 0 : atLeast(improvementPct, rule.minImprovementPct))
+        (previous === 0
+          ? compareImprovement(value, previous, higher, ZERO_BASELINE_STEP) >= 0
+          : compareImprovementPct(value, previous, higher, rule.minImprovementPct) >= 0)
       if (!enoughAbsolute || !enoughRelative) {
         changeStatus = 'insufficient-improvement'
         const required = [
           rule.minImprovement !== undefined ? formatNumber(rule.minImprovement) : undefined,
           rule.minImprovementPct !== undefined ? `${formatNumber(rule.minImprovementPct)}%` : undefined
         ].filter(Boolean)
-        breaks(`changed by ${changeText()}; an improvement of at least ${required.join(' and ')} is required`)
+        const fromZero =
+          previous === 0 && !enoughRelative
+            ? ' (the baseline is 0, so the relative requirement falls back to an improvement of at least 1e-10, as in MLflow)'
+            : ''
+        breaks(
+          `changed by ${changeText()}; an improvement of at least ${required.join(' and ')} is required${fromZero}`
+        )
       }
     }
   }
@@ -189,15 +225,20 @@ function makeResult(
   return { name, candidate, baseline, delta, deltaPct, direction, status, gated, outcome, rule, reasons }
 }
 
-function unmatchedRequiredGlob(rule: Rule): MetricResult {
+/** A glob that matched no metric on either side: a typo gates nothing, so it is said; `required: true` fails. */
+function unmatchedGlob(rule: Rule): MetricResult {
   return {
     name: rule.pattern,
     gated: true,
     rule: rule.pattern,
     ...(rule.direction ? { direction: rule.direction } : {}),
     status: 'missing',
-    outcome: rule.severity === 'warn' ? 'warn' : 'fail',
-    reasons: ['no candidate metric matches this required pattern']
+    outcome: rule.required === true && rule.severity !== 'warn' ? 'fail' : 'warn',
+    reasons: [
+      rule.required === true
+        ? 'no candidate metric matches this required pattern'
+        : 'no metric matches this pattern, so it gates nothing; check it for a typo'
+    ]
   }
 }
 
@@ -205,7 +246,8 @@ function unmatchedRequiredGlob(rule: Rule): MetricResult {
 export function summarizeComparison(
   candidate: Provenance,
   baseline: Provenance | undefined,
-  metrics: readonly MetricResult[]
+  metrics: readonly MetricResult[],
+  notices: readonly string[] = []
 ): Comparison {
   const counts = Object.fromEntries(METRIC_STATUSES.map(status => [status, 0])) as Record<MetricStatus, number>
   let failures = 0
@@ -217,10 +259,11 @@ export function summarizeComparison(
     else if (metric.outcome === 'warn') warnings++
     if (metric.gated && metric.status === 'regressed' && metric.outcome !== 'pass') regressions++
   }
-  const verdict: Verdict = failures > 0 ? 'fail' : warnings > 0 ? 'warn' : 'pass'
+  const verdict: Verdict = failures > 0 ? 'fail' : warnings > 0 || notices.length > 0 ? 'warn' : 'pass'
   return {
     candidate,
     ...(baseline ? { baseline } : {}),
+    ...(notices.length > 0 ? { notices } : {}),
     metrics,
     verdict,
     counts,
@@ -251,10 +294,5 @@ function worse(a: Outcome, b: Outcome): Outcome {
   return 'pass'
 }
 
-const SLACK = 1e-12
-function atMost(value: number, limit: number): boolean {
-  return value <= limit + SLACK * Math.max(1, Math.abs(value), Math.abs(limit))
-}
-function atLeast(value: number, limit: number): boolean {
-  return value >= limit - SLACK * Math.max(1, Math.abs(value), Math.abs(limit))
-}
+/** MLflow's step for a relative requirement against a zero baseline (validation.py: `baseline ± 1e-10`). */
+const ZERO_BASELINE_STEP = 1e-10

@@ -1,13 +1,17 @@
 /**
  * From the config's `metrics:` map to canonical rules, and from a metric name to the rule that governs it.
  *
- * MLflow `MetricThreshold` names map as follows (MLflow's meaning, its bugs fixed):
+ * MLflow `MetricThreshold` names keep the meaning MLflow 3.17's `validate_evaluation_results` gives them:
  * - `threshold` is `min` when greater is better, `max` otherwise (equality passes, as in MLflow);
- * - `min_absolute_change` is `min-improvement`; `min_relative_change` (a fraction) is `min-improvement-pct` × 100;
- * - `greater_is_better` (or MLflow 2's `higher_is_better`) is `direction`.
- * The fixes: relative change is measured against |baseline|, so a negative baseline (R² < 0, say) no longer flips the
- * comparison; and a metric missing from the baseline is reported as `new` with its absolute bounds still checked,
- * instead of MLflow's KeyError or blanket failure.
+ * - `min_absolute_change` is `min-improvement`; `min_relative_change` (a fraction) is `min-improvement-pct` × 100,
+ *   measured against |baseline| as MLflow 3.17 does (3.1 divided by the signed baseline);
+ * - `greater_is_better` (or MLflow 2's `higher_is_better`) orients those checks and nothing else: a rule that gives
+ *   only `threshold` checks only the threshold, so a worsening above it passes. Our own `direction` (or the
+ *   `higher`/`lower` shorthand) also fails any worsening that no `max-regression(-pct)` tolerates.
+ * Where modelgate deliberately differs from MLflow: a metric missing from the baseline is `new`, with its absolute
+ * bounds still checked (MLflow fails the comparison, or raises a KeyError for a threshold-only rule); and comparisons
+ * are exact in decimal (compare/exact.ts), where MLflow adds binary floats first (0.8 + 0.05 is 0.8500000000000001,
+ * so MLflow fails 0.8 -> 0.85 at min_absolute_change 0.05, and modelgate passes it).
  */
 import type { MetricRules, RuleSpec } from '../config/schema.js'
 import type { Direction } from '../vocabulary.js'
@@ -19,7 +23,7 @@ export function toRules(metrics: MetricRules | undefined): Rule[] {
 }
 
 export function toRule(pattern: string, spec: RuleSpec): Rule {
-  if (typeof spec === 'string') return { pattern, direction: spec, required: false, severity: 'fail' }
+  if (typeof spec === 'string') return { pattern, direction: spec, severity: 'fail' }
   const greater = spec.greater_is_better ?? spec.higher_is_better
   const direction: Direction | undefined =
     spec.direction ?? (greater === undefined ? undefined : greater ? 'higher' : 'lower')
@@ -39,8 +43,9 @@ export function toRule(pattern: string, spec: RuleSpec): Rule {
     maxRegressionPct: spec['max-regression-pct'],
     minImprovement: spec['min-improvement'] ?? spec.min_absolute_change,
     minImprovementPct,
-    required: spec.required ?? false,
-    severity: spec.severity ?? 'fail'
+    required: spec.required,
+    severity: spec.severity ?? 'fail',
+    directionOrientsOnly: spec.direction === undefined && greater !== undefined ? true : undefined
   })
 }
 

@@ -22,8 +22,18 @@ export interface Rule {
   /** Smallest improvement against the baseline that is required, absolute and relative. */
   readonly minImprovement?: number
   readonly minImprovementPct?: number
-  readonly required: boolean
+  /**
+   * Whether a candidate that lacks the metric fails. Unset means the default: an exact name fails when missing, a
+   * glob that matches no metric at all warns (it may be a typo); `false` only warns, `true` also fails the glob.
+   */
+  readonly required?: boolean
   readonly severity: RuleSeverity
+  /**
+   * MLflow's MetricThreshold meaning (the rule gave `greater_is_better` and no `direction`): the direction only
+   * orients the threshold and the minimum changes, so a worsening that none of them catches passes. Otherwise a
+   * direction with no `max-regression(-pct)` fails any worsening.
+   */
+  readonly directionOrientsOnly?: boolean
 }
 
 export type MetricStatus =
@@ -77,6 +87,11 @@ export interface Comparison {
   readonly baseline?: Provenance
   /** Why there is no baseline when one was asked for, e.g. `models:/churn@champion: no version … has the alias`. */
   readonly baselineNote?: string
+  /**
+   * What the gate says about itself, each a warning in the report and the log: no rules at all, a baseline that
+   * could not be found. A comparison with notices is never a plain pass.
+   */
+  readonly notices?: readonly string[]
   readonly metrics: readonly MetricResult[]
   readonly verdict: Verdict
   readonly counts: Readonly<Record<MetricStatus, number>>

@@ -51,7 +51,12 @@ const RuleObjectSchema = z
       'Smallest improvement over the baseline, in percent of |baseline|, required to pass.',
       z.nonnegative()
     ),
-    required: z.optional(described(z.boolean(), 'Fail when the candidate does not report this metric.')),
+    required: z.optional(
+      described(
+        z.boolean(),
+        'Default true: a candidate that does not report the metric fails the gate; false only warns. On a glob, true also fails when no metric matches it (by default that warns).'
+      )
+    ),
     severity: z.optional(
       described(z.enum(RULE_SEVERITIES), 'What breaking this rule does to the gate (default fail).')
     ),
@@ -236,6 +241,7 @@ export const ConfigSchema = z
   })
   .check(z.meta({ title: 'modelgate configuration (.modelgate.yml)' }))
 
+export type RuleObject = z.infer<typeof RuleObjectSchema>
 export type RuleSpec = z.infer<typeof RuleSpecSchema>
 export type MetricRules = z.infer<typeof MetricRulesSchema>
 export type ModelConfig = z.infer<typeof ModelConfigSchema>

@@ -163,7 +163,7 @@ function jsonRule(rule: Rule): JsonRule {
     maxRegressionPct: finite(rule.maxRegressionPct),
     minImprovement: finite(rule.minImprovement),
     minImprovementPct: finite(rule.minImprovementPct),
-    required: rule.required,
+    required: rule.required !== false,
     severity: rule.severity
   }
 }
