@@ -95,7 +95,6 @@ function buildSchema() {
 
 type Schema = ReturnType<typeof buildSchema>
 export type MLmodel = z.infer<Schema>
-export type PyfuncFlavor = NonNullable<MLmodel['flavors']['python_function']>
 export type InputExampleInfo = NonNullable<MLmodel['saved_input_example_info']>
 
 let schema: Schema | undefined

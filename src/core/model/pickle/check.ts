@@ -6,7 +6,7 @@
 import { checkResult, skippedCheck, type CheckResult, type Finding, type ModelFile } from '../types.js'
 import { isPickleCandidate, readFirstBytes, scanModelFile, type FileScanReport } from './containers.js'
 import { createPolicy } from './policy.js'
-import type { ImportRecord } from './scanner.js'
+import type { ImportRecord } from './result.js'
 
 export const PICKLE_CHECK_TITLE = 'Unsafe deserialization'
 
@@ -66,7 +66,7 @@ function findingsFor(report: FileScanReport): Finding[] {
     const r = stream.result
     const unknown = new Map<string, ImportRecord>()
     for (const rec of r.imports) {
-      if (rec.verdict === 'dangerous') {
+      if (rec.rating === 'dangerous') {
         const context = rec.context ? ` (${rec.context})` : ''
         if (rec.overriddenBy) {
           findings.push({
@@ -85,7 +85,7 @@ function findingsFor(report: FileScanReport): Finding[] {
             fix: dangerFix(rec)
           })
         }
-      } else if (rec.verdict === 'unknown') {
+      } else if (rec.rating === 'unknown') {
         const key = importName(rec)
         if (!unknown.has(key)) unknown.set(key, rec)
       }
@@ -131,7 +131,7 @@ function summarize(report: FileScanReport): Record<string, unknown> {
     size: report.size,
     streams: report.streams.map(s => {
       const counts = { safe: 0, unknown: 0, dangerous: 0 }
-      for (const rec of s.result.imports) counts[rec.verdict]++
+      for (const rec of s.result.imports) counts[rec.rating]++
       return {
         path: s.path,
         encoding: s.encoding,
@@ -141,11 +141,11 @@ function summarize(report: FileScanReport): Record<string, unknown> {
         joblibArrays: s.result.joblibArrays,
         imports: counts,
         flagged: s.result.imports
-          .filter(rec => rec.verdict !== 'safe')
+          .filter(rec => rec.rating !== 'safe')
           .slice(0, 50)
           .map(rec => ({
             import: importName(rec),
-            verdict: rec.verdict,
+            rating: rec.rating,
             opcode: rec.opcode,
             offset: rec.offset,
             reason: rec.reason,

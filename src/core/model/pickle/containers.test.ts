@@ -77,7 +77,7 @@ async function scanFile(name: string, data: Buffer, maxBytes?: number): Promise<
 
 const dangerous = (r: FileScanReport): string[] =>
   r.streams.flatMap(s =>
-    s.result.imports.filter(i => i.verdict === 'dangerous').map(i => `${s.path}!${i.module}.${i.name}`)
+    s.result.imports.filter(i => i.rating === 'dangerous').map(i => `${s.path}!${i.module}.${i.name}`)
   )
 const errors = (r: FileScanReport): string[] => [
   ...r.problems.filter(p => p.severity === 'error').map(p => p.message),

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { describeWithPython, REPO_ROOT, runPython } from '../../../../test/fixtures/models/real-models.js'
 import { checkPickles } from './check.js'
 import { scanModelFile, type FileScanReport } from './containers.js'
-import { OPCODES } from './opcodes.js'
+import { Op, OPCODES, type OpName } from './opcodes.js'
 import { createPolicy } from './policy.js'
 
 interface Case {
@@ -29,7 +29,7 @@ const reports = new Map<string, FileScanReport>()
 
 const imports = (r: FileScanReport, verdict?: string): string[] =>
   r.streams.flatMap(s =>
-    s.result.imports.filter(i => !verdict || i.verdict === verdict).map(i => `${i.module}.${i.name}`)
+    s.result.imports.filter(i => !verdict || i.rating === verdict).map(i => `${i.module}.${i.name}`)
   )
 const problems = (r: FileScanReport, severity: string): string[] => [
   ...r.problems.filter(p => p.severity === severity).map(p => p.message),
@@ -68,7 +68,7 @@ describeWithPython('the pickle corpus', () => {
   it('passes every benign file with no dangerous or unknown import and no problem', () => {
     for (const c of cases.filter(c => c.verdict === 'benign')) {
       const r = reports.get(c.file)!
-      const unsafe = r.streams.flatMap(s => s.result.imports.filter(i => i.verdict !== 'safe'))
+      const unsafe = r.streams.flatMap(s => s.result.imports.filter(i => i.rating !== 'safe'))
       expect({ file: c.file, unsafe }).toEqual({ file: c.file, unsafe: [] })
       expect({ file: c.file, errors: problems(r, 'error'), warnings: problems(r, 'warning') }).toEqual({
         file: c.file,
@@ -101,7 +101,7 @@ describeWithPython('the pickle corpus', () => {
     expect(arrays.streams[0]!.result.joblibArrays).toBe(5)
     expect(reports.get('sklearn_forest_gzip.joblib')!.format).toBe('gzip')
     const hidden = reports.get('joblib_array_hides_payload.pkl')!.streams[0]!.result.imports
-    expect(hidden.filter(i => i.verdict === 'dangerous')).toEqual([
+    expect(hidden.filter(i => i.rating === 'dangerous')).toEqual([
       expect.objectContaining({ module: 'posix', name: 'system', context: expect.stringContaining('pickle.load') })
     ])
   })
@@ -125,5 +125,16 @@ describeWithPython('the pickle corpus', () => {
     const python = (JSON.parse(listing) as Array<[number, string, string, number]>).sort((a, b) => a[0] - b[0])
     const ours = OPCODES.map(o => [o.code, o.name, o.arg, o.proto]).sort((a, b) => (a[0] as number) - (b[0] as number))
     expect(ours).toEqual(python)
+  })
+
+  it('names every case of the interpreter’s dispatch after the opcode it is', () => {
+    const source = readFileSync(join(REPO_ROOT, 'src/core/model/pickle/interpreter.ts'), 'utf8')
+    const labels = [...source.matchAll(/case (0x[0-9a-f]{2}) \/\* ([A-Z0-9_]+) \*\/:/g)]
+    expect(labels.length).toBeGreaterThan(OPCODES.length)
+    for (const [, code, name] of labels) expect([name, Op[name as OpName]]).toEqual([name, Number(code)])
+    expect(source).not.toMatch(/^\s*case (?!0x[0-9a-f]{2} \/\* [A-Z0-9_]+ \*\/:)/m)
+    // Every opcode has its case in the main dispatch.
+    const main = new Set(labels.map(l => l[2]))
+    for (const o of OPCODES) expect(main).toContain(o.name)
   })
 })

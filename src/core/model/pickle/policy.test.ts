@@ -3,9 +3,9 @@ import { configurationErrorOf } from '../../../../test/helpers/errors.js'
 import { createPolicy } from './policy.js'
 
 const policy = createPolicy()
-const verdict = (module: string, name: string, p = policy) => p.judge(module, name).verdict
+const rating = (module: string, name: string, p = policy) => p.judge(module, name).rating
 
-describe('built-in verdicts', () => {
+describe('built-in ratings', () => {
   it.each([
     ['os', 'system'],
     ['posix', 'system'],
@@ -62,7 +62,7 @@ describe('built-in verdicts', () => {
     ['sklearn.utils._testing', 'assert_run_python_script_without_output'],
     ['sklearn.datasets._openml', 'fetch_openml']
   ])('%s.%s is dangerous', (module, name) => {
-    expect(verdict(module, name)).toBe('dangerous')
+    expect(rating(module, name)).toBe('dangerous')
   })
 
   it.each([
@@ -100,7 +100,7 @@ describe('built-in verdicts', () => {
     ['_codecs', 'encode'],
     ['joblib.numpy_pickle', 'NumpyArrayWrapper']
   ])('%s.%s is safe', (module, name) => {
-    expect(verdict(module, name)).toBe('safe')
+    expect(rating(module, name)).toBe('safe')
   })
 
   it.each([
@@ -113,37 +113,37 @@ describe('built-in verdicts', () => {
     ['sklearn.tests.test_base', 'T'],
     ['numpy', 'save']
   ])('%s.%s is unknown', (module, name) => {
-    expect(verdict(module, name)).toBe('unknown')
+    expect(rating(module, name)).toBe('unknown')
   })
 
   it('reads Python 2 names as Python 3 loads them', () => {
     expect(policy.judge('commands', 'getoutput')).toMatchObject({
-      verdict: 'dangerous',
+      rating: 'dangerous',
       reason: expect.stringContaining('loads as subprocess.getoutput')
     })
-    expect(verdict('__builtin__', 'reduce')).toBe('unknown')
-    expect(verdict('__builtin__', 'intern')).toBe('dangerous')
-    expect(verdict('urllib', 'urlopen')).toBe('dangerous')
-    expect(verdict('exceptions', 'ValueError')).toBe('unknown')
+    expect(rating('__builtin__', 'reduce')).toBe('unknown')
+    expect(rating('__builtin__', 'intern')).toBe('dangerous')
+    expect(rating('urllib', 'urlopen')).toBe('dangerous')
+    expect(rating('exceptions', 'ValueError')).toBe('unknown')
   })
 
   it('sees through dotted names, which protocol 4 resolves attribute by attribute', () => {
     expect(policy.judge('copyreg', '_reconstructor.__builtins__.get')).toMatchObject({
-      verdict: 'dangerous',
+      rating: 'dangerous',
       reason: expect.stringContaining('dunder')
     })
-    expect(verdict('sklearn.utils._testing', 'os.system')).toBe('dangerous')
-    expect(verdict('sklearn.base', 'np.load')).toBe('dangerous')
-    expect(verdict('builtins', 'object.__subclasses__')).toBe('dangerous')
+    expect(rating('sklearn.utils._testing', 'os.system')).toBe('dangerous')
+    expect(rating('sklearn.base', 'np.load')).toBe('dangerous')
+    expect(rating('builtins', 'object.__subclasses__')).toBe('dangerous')
     // No wildcard covers a dotted name: only an exact entry does.
-    expect(verdict('sklearn.base', 'BaseEstimator.Inner')).toBe('unknown')
-    expect(verdict('mypkg', 'Outer.Inner', createPolicy({ allow: ['mypkg.Outer.Inner'] }))).toBe('safe')
-    expect(verdict('mypkg', 'Outer.Inner', createPolicy({ allow: ['mypkg.*'] }))).toBe('unknown')
+    expect(rating('sklearn.base', 'BaseEstimator.Inner')).toBe('unknown')
+    expect(rating('mypkg', 'Outer.Inner', createPolicy({ allow: ['mypkg.Outer.Inner'] }))).toBe('safe')
+    expect(rating('mypkg', 'Outer.Inner', createPolicy({ allow: ['mypkg.*'] }))).toBe('unknown')
   })
 
   it('does not let a module wildcard cover code-execution entry points', () => {
     expect(policy.judge('sklearn.utils', 'load')).toMatchObject({
-      verdict: 'unknown',
+      rating: 'unknown',
       reason: expect.stringContaining('sklearn.*')
     })
   })
@@ -152,24 +152,24 @@ describe('built-in verdicts', () => {
 describe('allow patterns', () => {
   it('allows the user’s classes by exact name or glob', () => {
     const p = createPolicy({ allow: ['churnlib.features.*', 'mypkg.Model'] })
-    expect(verdict('churnlib.features.scaling', 'Clipper', p)).toBe('safe')
-    expect(verdict('churnlib.features', 'Clipper', p)).toBe('safe')
-    expect(verdict('churnlib.other', 'Clipper', p)).toBe('unknown')
-    expect(verdict('mypkg', 'Model', p)).toBe('safe')
-    expect(verdict('mypkg', 'Other', p)).toBe('unknown')
+    expect(rating('churnlib.features.scaling', 'Clipper', p)).toBe('safe')
+    expect(rating('churnlib.features', 'Clipper', p)).toBe('safe')
+    expect(rating('churnlib.other', 'Clipper', p)).toBe('unknown')
+    expect(rating('mypkg', 'Model', p)).toBe('safe')
+    expect(rating('mypkg', 'Other', p)).toBe('unknown')
     expect(p.judge('mypkg', 'Model').reason).toBe('allowed by mypkg.Model')
   })
 
-  it('never silently allows a dangerous import: the verdict stays dangerous and names the overriding entry', () => {
+  it('never silently allows a dangerous import: the rating stays dangerous and names the overriding entry', () => {
     const p = createPolicy({ allow: ['cloudpickle.*', 'os.system', '*'] })
     expect(p.judge('cloudpickle.cloudpickle', '_make_function')).toMatchObject({
-      verdict: 'dangerous',
+      rating: 'dangerous',
       overriddenBy: 'cloudpickle.*'
     })
-    expect(p.judge('os', 'system')).toMatchObject({ verdict: 'dangerous', overriddenBy: 'os.system' })
+    expect(p.judge('os', 'system')).toMatchObject({ rating: 'dangerous', overriddenBy: 'os.system' })
     // A bare '*' allows unknown imports, but names no module, so it overrides nothing dangerous.
     expect(p.judge('posix', 'system')).toEqual(expect.not.objectContaining({ overriddenBy: expect.anything() }))
-    expect(verdict('anything.at', 'all', p)).toBe('safe')
+    expect(rating('anything.at', 'all', p)).toBe('safe')
   })
 
   it.each([

@@ -1,11 +1,11 @@
 /**
- * The verdict on one import a pickle makes (a `module.name` the unpickler resolves with `find_class`).
+ * The rating of one import a pickle makes (a `module.name` the unpickler resolves with `find_class`).
  *
  * Importing is where a pickle gains power: every call a pickle makes (REDUCE, NEWOBJ, BUILD's `__setstate__`, INST,
  * OBJ) calls something it imported first. So the policy judges imports, not calls: a dangerous callable is flagged
  * as soon as it is imported, whatever the stream later does with it.
  *
- * Three verdicts:
+ * Three ratings:
  * - `dangerous`: runs commands or code, touches files or the network, loads another pickle, walks attributes to reach
  *   such things, or rewires the unpickler. The check fails.
  * - `safe`: on the allowlist of reconstructors that model libraries write (numpy, scipy.sparse, pandas, sklearn,
@@ -15,14 +15,14 @@
  */
 import { ConfigurationError, describeValue } from '../../errors.js'
 
-export type Verdict = 'safe' | 'unknown' | 'dangerous'
+export type ImportRating = 'safe' | 'unknown' | 'dangerous'
 
 export interface Judgement {
-  readonly verdict: Verdict
+  readonly rating: ImportRating
   /** Why, in a few words, for the finding. */
   readonly reason: string
   /**
-   * Set when the built-in rules say dangerous but a user allow pattern names the import: the verdict stays
+   * Set when the built-in rules say dangerous but a user allow pattern names the import: the rating stays
    * `dangerous` and the check reports a warning instead of an error, never a silent pass.
    */
   readonly overriddenBy?: string
@@ -680,7 +680,7 @@ interface AllowEntry {
   readonly pattern: string
   readonly regex: RegExp
   readonly wildcard: boolean
-  /** May override a built-in dangerous verdict: it names a module before any `*`. */
+  /** May override a built-in dangerous rating: it names a module before any `*`. */
   readonly canOverride: boolean
 }
 
@@ -718,7 +718,7 @@ function compileAllow(patterns: readonly string[], source: string, path = 'allow
 
 const SAFE_PATTERN_ENTRIES = compileAllow(SAFE_PATTERNS, 'built-in allowlist')
 
-const RANK: Readonly<Record<Verdict, number>> = { safe: 0, unknown: 1, dangerous: 2 }
+const RANK: Readonly<Record<ImportRating, number>> = { safe: 0, unknown: 1, dangerous: 2 }
 
 function builtinDanger(module: string, name: string): string | undefined {
   const full = `${module}.${name}`
@@ -754,16 +754,16 @@ function evaluate(module: string, name: string, user: readonly AllowEntry[]): Ju
   if (danger !== undefined) {
     const override = user.find(e => e.canOverride && e.regex.test(full))
     return override
-      ? { verdict: 'dangerous', reason: danger, overriddenBy: override.pattern }
-      : { verdict: 'dangerous', reason: danger }
+      ? { rating: 'dangerous', reason: danger, overriddenBy: override.pattern }
+      : { rating: 'dangerous', reason: danger }
   }
   const dotted = name.includes('.')
   const exactUser = user.find(e => !e.wildcard && e.pattern === full)
-  if (exactUser) return { verdict: 'safe', reason: `allowed by ${exactUser.pattern}` }
-  if (SAFE_EXACT.has(full)) return { verdict: 'safe', reason: 'on the built-in allowlist' }
+  if (exactUser) return { rating: 'safe', reason: `allowed by ${exactUser.pattern}` }
+  if (SAFE_EXACT.has(full)) return { rating: 'safe', reason: 'on the built-in allowlist' }
   if (dotted) {
     return {
-      verdict: 'unknown',
+      rating: 'unknown',
       reason: 'dotted name walks attributes at load time; only an exact allow entry covers it'
     }
   }
@@ -771,18 +771,18 @@ function evaluate(module: string, name: string, user: readonly AllowEntry[]): Ju
   const wildBuiltin = wildUser ? undefined : SAFE_PATTERN_ENTRIES.find(e => e.regex.test(full))
   const wild = wildUser ?? wildBuiltin
   if (wild && TEST_MODULE.test(module)) {
-    return { verdict: 'unknown', reason: `test code is not model code; ${wild.pattern} does not cover ${module}` }
+    return { rating: 'unknown', reason: `test code is not model code; ${wild.pattern} does not cover ${module}` }
   }
   if (wild) {
     if (SUSPICIOUS_NAMES.has(name)) {
       return {
-        verdict: 'unknown',
+        rating: 'unknown',
         reason: `${name} is a code-execution entry point elsewhere; ${wild.pattern} does not cover it, list it exactly`
       }
     }
-    return { verdict: 'safe', reason: wildUser ? `allowed by ${wildUser.pattern}` : 'on the built-in allowlist' }
+    return { rating: 'safe', reason: wildUser ? `allowed by ${wildUser.pattern}` : 'on the built-in allowlist' }
   }
-  return { verdict: 'unknown', reason: 'not on the allowlist' }
+  return { rating: 'unknown', reason: 'not on the allowlist' }
 }
 
 /** Python 2 modules absent from Python 3: under their own name they can only fail to import. */
@@ -826,22 +826,17 @@ export function createPolicy(options: PolicyOptions = {}): PicklePolicy {
       const alias = renamed(module, name)
       let judgement = own
       if (alias) {
-        // Both spellings can be imported depending on the protocol: the worse verdict wins, except that a name
+        // Both spellings can be imported depending on the protocol: the worse rating wins, except that a name
         // Python 3 cannot import under its Python 2 spelling is judged by what it loads as.
         const loaded = evaluate(alias.module, alias.name, user)
         const viaAlias = { ...loaded, reason: `${loaded.reason} (loads as ${alias.module}.${alias.name})` }
-        if (own.verdict === 'dangerous') judgement = own
-        else if (loaded.verdict === 'dangerous' || !alias.originalImportable) judgement = viaAlias
-        else judgement = RANK[loaded.verdict] > RANK[own.verdict] ? viaAlias : own
+        if (own.rating === 'dangerous') judgement = own
+        else if (loaded.rating === 'dangerous' || !alias.originalImportable) judgement = viaAlias
+        else judgement = RANK[loaded.rating] > RANK[own.rating] ? viaAlias : own
       }
       // A pickle can repeat imports; judging is pure, so memoize (bounded: a hostile stream has many names).
       if (cache.size < 10000) cache.set(key, judgement)
       return judgement
     }
   }
-}
-
-/** Whether a string could be an allow pattern; for config validation elsewhere. */
-export function isAllowPattern(value: string): boolean {
-  return ALLOW_SYNTAX.test(value) && (value === '*' || value.includes('.'))
 }

@@ -22,8 +22,8 @@ function scan(data: Uint8Array, chunk?: number): PickleScanResult {
   return scanner.end()
 }
 
-const names = (r: PickleScanResult, verdict?: string): string[] =>
-  r.imports.filter(i => !verdict || i.verdict === verdict).map(i => `${i.module}.${i.name}`)
+const names = (r: PickleScanResult, rating?: string): string[] =>
+  r.imports.filter(i => !rating || i.rating === rating).map(i => `${i.module}.${i.name}`)
 const errors = (r: PickleScanResult): string[] => r.problems.filter(p => p.severity === 'error').map(p => p.message)
 
 describe('opcode decoding', () => {
@@ -31,7 +31,7 @@ describe('opcode decoding', () => {
     const r = scan(bytes("cos\nsystem\n(S'echo hi'\ntR."))
     expect(r.problems).toEqual([])
     expect(r.imports).toEqual([
-      expect.objectContaining({ module: 'os', name: 'system', opcode: 'GLOBAL', offset: 0, verdict: 'dangerous' })
+      expect.objectContaining({ module: 'os', name: 'system', opcode: 'GLOBAL', offset: 0, rating: 'dangerous' })
     ])
     expect(r.pickles).toBe(1)
     expect(r.protocol).toBe(0)
@@ -139,7 +139,7 @@ describe('opcode decoding', () => {
       )
     )
     expect(r.problems).toEqual([])
-    expect(r.imports.map(i => [`${i.module}.${i.name}`, i.opcode, i.verdict])).toEqual([
+    expect(r.imports.map(i => [`${i.module}.${i.name}`, i.opcode, i.rating])).toEqual([
       ['subprocess.Popen', 'INST', 'dangerous'],
       ['subprocess.call', 'GLOBAL', 'dangerous'],
       ['collections.OrderedDict', 'STACK_GLOBAL', 'safe'],
@@ -167,7 +167,7 @@ describe('opcode decoding', () => {
     for (const ext of [bytes('\x82\x05'), bytes('\x83\x05\x01'), bytes('\x84', u32(123456))]) {
       const r = scan(bytes('\x80\x02', ext, '.'))
       expect(r.imports).toEqual([
-        expect.objectContaining({ verdict: 'dangerous', reason: expect.stringContaining('extension code') })
+        expect.objectContaining({ rating: 'dangerous', reason: expect.stringContaining('extension code') })
       ])
     }
     expect(errors(scan(bytes('\x80\x02\x84\xff\xff\xff\xff.')))).toEqual([expect.stringContaining('must be positive')])
@@ -186,7 +186,7 @@ describe('opcode decoding', () => {
     )
     const unresolved = r.imports.filter(i => i.module === '?')
     expect(unresolved).toEqual([
-      expect.objectContaining({ name: 'system', verdict: 'dangerous', reason: expect.stringMatching(/unresolvable/) })
+      expect.objectContaining({ name: 'system', rating: 'dangerous', reason: expect.stringMatching(/unresolvable/) })
     ])
   })
 
@@ -480,7 +480,7 @@ describe('properties', () => {
             expect.objectContaining({
               module: 'os',
               name: 'system',
-              verdict: 'dangerous',
+              rating: 'dangerous',
               opcode: stackGlobal ? 'STACK_GLOBAL' : 'GLOBAL',
               offset: stackGlobal ? cut + 12 : cut
             })
