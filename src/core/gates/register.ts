@@ -52,6 +52,11 @@ export async function runRegistration(options: RegisterOptions): Promise<Registe
       { source: describe('name') }
     )
   }
+  if (options.modelPath) {
+    // Loaded here: the MLmodel reader brings zod, which a registration from a `source` never needs.
+    const { assertRegistrableModel } = await import('../model/registrable.js')
+    await assertRegistrableModel(absolute(options.workspace, options.modelPath), describe('model-path'))
+  }
   const tags = parseTags(options.tags, describe('tags'))
   const reports = await readGateReports({
     workspace: options.workspace,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { escapeMarkdown, escapeTerminal, NAME_MAX_LENGTH, safeUrl, truncate } from './escape.js'
+import { codeSpan, escapeMarkdown, escapeTerminal, NAME_MAX_LENGTH, safeUrl, truncate } from './escape.js'
 
 const Z = '\u200b'
 
@@ -72,5 +72,23 @@ describe('safeUrl', () => {
     expect(safeUrl('data:text/html,x')).toBeUndefined()
     expect(safeUrl('not a url')).toBeUndefined()
     expect(safeUrl(undefined)).toBeUndefined()
+  })
+})
+
+describe('codeSpan', () => {
+  it('copies the text exactly, inside a fence longer than any backtick run in it', () => {
+    expect(codeSpan('sha256:ab')).toBe('`sha256:ab`')
+    expect(codeSpan('a`b')).toBe('``a`b``')
+    expect(codeSpan('a``b`')).toBe('``` a``b` ```')
+    expect(codeSpan(' x')).toBe('`  x `')
+    expect(codeSpan('  ')).toBe('`  `')
+    expect(codeSpan('')).toBe('')
+  })
+
+  it('escapes pipes only in a table, and never leaves a line break or control character', () => {
+    expect(codeSpan('a|b')).toBe('`a|b`')
+    expect(codeSpan('a|b', { table: true })).toBe('`a\\|b`')
+    expect(codeSpan('a\nb\u001b')).toBe('`a b\ufffd`')
+    expect(codeSpan('abcdef', { max: 4 })).toBe('`abc…`')
   })
 })

@@ -44,6 +44,24 @@ export function escapeMarkdown(text: string, max: number = NAME_MAX_LENGTH): str
   return clean(text, max).replace(MARKDOWN_SPECIAL, c => MARKDOWN_REPLACEMENT[c] ?? `\\${c}`)
 }
 
+/**
+ * `text` as a Markdown code span, for values meant to be copied (digests, URIs, tag values): inside a code span
+ * nothing is a mention, a link, an emoji or HTML, so the text needs none of escapeMarkdown's invisible guards and is
+ * copied exactly as it is. The fence is one backtick longer than the longest run of backticks in the text, as
+ * CommonMark allows, and a space pads a text that starts or ends with a backtick or a space (CommonMark strips one on
+ * each side). With `table`, pipes are written `\|`: GFM splits table cells before it reads code spans and turns `\|`
+ * back into `|`. Line breaks become spaces, controls become U+FFFD, and the text is cut to `max`.
+ */
+export function codeSpan(text: string, { max = NAME_MAX_LENGTH, table = false } = {}): string {
+  let content = clean(text, max)
+  if (content === '') return ''
+  const longest = Math.max(0, ...(content.match(/`+/g) ?? []).map(run => run.length))
+  const fence = '`'.repeat(longest + 1)
+  if (/^[` ]|[` ]$/.test(content) && !/^ +$/.test(content)) content = ` ${content} `
+  if (table) content = content.replace(/\|/g, '\\|')
+  return `${fence}${content}${fence}`
+}
+
 /** `text` for a terminal: cut to `max`, on one line, with no control or bidi characters. */
 export function escapeTerminal(text: string, max: number = NAME_MAX_LENGTH): string {
   return clean(text, max)

@@ -2,7 +2,7 @@
  * register-model's reports: the job summary, the JSON report (output `report`) and the CLI's text.
  */
 import type { RegisterRun } from '../gates/register.js'
-import { escapeMarkdown } from './escape.js'
+import { codeSpan, escapeMarkdown } from './escape.js'
 
 export interface RegistrationJsonReport {
   readonly schemaVersion: 1
@@ -56,7 +56,7 @@ export function renderRegistrationMarkdown(run: RegisterRun): string {
     ['registry', `${run.registry.kind} (${code(run.registry.location)})`],
     ['model URI', link ? `[${code(run.modelUri)}](${link})` : code(run.modelUri)],
     ['digest', code(run.digest)],
-    ['aliases', v.aliases.length ? v.aliases.map(code).join(', ') : 'none'],
+    ['aliases', v.aliases.length ? v.aliases.map(alias => code(alias)).join(', ') : 'none'],
     ['source', code(v.source)],
     ...(v.runId ? ([['run', code(v.runId)]] as [string, string][]) : []),
     ['status', v.status]
@@ -68,7 +68,7 @@ export function renderRegistrationMarkdown(run: RegisterRun): string {
   }
   const tagRows = Object.entries(v.tags)
     .sort(([a], [b]) => a.localeCompare(b))
-    .map(([key, value]) => `| ${code(key)} | ${escapeMarkdown(value)} |`)
+    .map(([key, value]) => `| ${code(key)} | ${code(value)} |`)
   return [
     heading,
     '',
@@ -106,6 +106,10 @@ function registryLink(run: RegisterRun): string | undefined {
   return `${run.registry.location}/#/models/${encodeURIComponent(run.name)}/versions/${run.version.version}`
 }
 
-function code(text: string): string {
-  return `\`${text.replace(/`/g, "'")}\``
+/** Tag values are copied from here (digests, URLs), so they are cut only when far longer than any of those. */
+const VALUE_MAX_LENGTH = 1000
+
+/** Every value in these tables is a code span: copied, it is the value itself, with no invisible guard characters. */
+function code(text: string, max = VALUE_MAX_LENGTH): string {
+  return codeSpan(text, { max, table: true })
 }
