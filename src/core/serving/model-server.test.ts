@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { ModelServers, ModelServerStartError, mlflowServeLauncher, type ModelServerLauncher } from './model-server.js'
+import { DeadlineExceededError, deadlineIn } from './types.js'
+
+// The process lifecycle with a stand-in server (a few lines of Node) that starts in milliseconds; the real
+// `mlflow models serve` runs in test/serving/rollout.test.ts. The stand-in reads its behaviour from the model
+// directory's name: `good` answers /ping, `broken` prints a Python-like traceback and exits 1, `mute` never answers.
+const SERVER = `
+const [dir, host, port] = process.argv.slice(1)
+if (dir.endsWith('broken')) {
+  console.error('Traceback (most recent call last):')
+  console.error('RuntimeError: this model cannot be loaded')
+  console.error("Exception: Command '['bash', '-c', 'exec uvicorn']' returned non zero return code. Return code = 1")
+  process.exit(1)
+}
+if (!dir.endsWith('mute')) require('node:http').createServer((q, r) => r.end('pong')).listen(Number(port), host)
+else setInterval(() => {}, 1000)
+`
+const launcher: ModelServerLauncher = {
+  kind: 'stand-in',
+  readyPath: '/ping',
+  launch: (dir, host, port) => ({ command: process.execPath, args: ['-e', SERVER, dir, host, String(port)], env: {} })
+}
+
+let dir: string
+let servers: ModelServers
+const lines: string[] = []
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'modelgate-servers-'))
+  servers = new ModelServers({ stateDir: join(dir, 'state'), launcher, log: line => lines.push(line) })
+})
+
+afterAll(async () => {
+  for (const record of await servers.list()) await servers.stop(record.version)
+  rmSync(dir, { recursive: true, force: true })
+})
+
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+describe('ModelServers', () => {
+  it('starts a server, waits for its ready path and remembers it in the state folder', async () => {
+    const record = await servers.start('1', join(dir, 'good'), deadlineIn(10_000, 'test'))
+    expect(record).toMatchObject({ version: '1', host: '127.0.0.1', readyPath: '/ping', kind: 'stand-in' })
+    expect(await (await fetch(`http://${record.address}/ping`)).text()).toBe('pong')
+    const saved = JSON.parse(readFileSync(join(dir, 'state', 'v1.json'), 'utf8'))
+    expect(saved).toMatchObject({ version: '1', pid: record.pid, port: record.port, modelDir: join(dir, 'good') })
+    // A later run (a new instance over the same folder) finds it running.
+    const later = new ModelServers({ stateDir: join(dir, 'state'), launcher })
+    expect(await later.list()).toEqual([{ ...record, alive: true }])
+  })
+
+  it('ensure reuses a running server of the same model and replaces a dead one', async () => {
+    const first = (await servers.find('1'))!
+    expect(await servers.ensure('1', join(dir, 'good'), deadlineIn(10_000, 'test'))).toMatchObject({ pid: first.pid })
+    process.kill(-first.pid, 'SIGKILL')
+    for (let i = 0; i < 50 && groupAlive(first.pid); i++) await new Promise(r => setTimeout(r, 20))
+    expect((await servers.find('1'))!.alive).toBe(false)
+    const second = await servers.ensure('1', join(dir, 'good'), deadlineIn(10_000, 'test'))
+    expect(second.pid).not.toBe(first.pid)
+    expect(lines.some(line => /version 1 \(pid \d+\) is gone; starting a new one/.test(line))).toBe(true)
+  })
+
+  it('reports a server that exits before it is ready, with the exception and the tail of its output', async () => {
+    const error = await servers.start('2', join(dir, 'broken'), deadlineIn(10_000, 'test')).catch(e => e)
+    expect(error).toBeInstanceOf(ModelServerStartError)
+    expect(error.message).toMatch(
+      /^model server for version 2 exited with 1 before \/ping answered: RuntimeError: this model cannot be loaded; last output: /
+    )
+    expect(error.outputTail).toContain('Traceback (most recent call last):')
+    expect(await servers.find('2')).toBeUndefined()
+  })
+
+  it('stops a server that does not get ready before the deadline', async () => {
+    const error = await servers.start('3', join(dir, 'mute'), deadlineIn(800, 'the test rollout')).catch(e => e)
+    expect(error).toBeInstanceOf(DeadlineExceededError)
+    expect(error.message).toBe(
+      'the deadline for the test rollout ran out while waiting for the model server of version 3 to answer /ping'
+    )
+    expect(await servers.find('3')).toBeUndefined()
+  })
+
+  it('stops the whole process group and forgets it', async () => {
+    const record = (await servers.find('1'))!
+    await servers.stop('1')
+    expect(groupAlive(record.pid)).toBe(false)
+    expect(await servers.list()).toEqual([])
+  })
+
+  it('builds the mlflow models serve command line with the environment bin first on PATH', () => {
+    const spec = mlflowServeLauncher({ python: '/opt/venv/bin/python' }).launch('/m', '127.0.0.1', 5001)
+    expect([spec.command, ...spec.args].join(' ')).toBe(
+      '/opt/venv/bin/python -m mlflow models serve -m /m --env-manager local -h 127.0.0.1 -p 5001'
+    )
+    expect(spec.env.PATH!.startsWith('/opt/venv/bin:')).toBe(true)
+  })
+})

@@ -1,0 +1,323 @@
+/**
+ * Model server processes, one per model version, owned by modelgate and remembered in a state folder so a later
+ * run (another job on the same self-hosted runner) finds the processes it started, and notices those that died.
+ *
+ * `mlflow models serve` (serving-facts §3): run from the project's Python environment with its bin first on PATH
+ * (mlflow execs `uvicorn` through bash; without it: exit 127), `--env-manager local`, loopback, a free port, in a
+ * process group of its own (mlflow starts uvicorn as a child) which is signalled as a whole to stop. A model that
+ * cannot load makes the process exit 1 before `/ping` answers: that is reported with the tail of its output.
+ *
+ * The launcher is a seam: MLServer with its MLflow runtime (a separate environment, a settings folder per
+ * version, `/v2/models/{m}/versions/{v}/ready` as the ready path) plugs in as another `ModelServerLauncher`.
+ */
+import { spawn } from 'node:child_process'
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs'
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { delimiter, dirname, join, resolve } from 'node:path'
+import { freePort } from './ports.js'
+import { DeadlineExceededError, remainingMs, type Deadline } from './types.js'
+
+export interface LaunchSpec {
+  readonly command: string
+  readonly args: readonly string[]
+  readonly env: Readonly<Record<string, string>>
+}
+
+/** How one kind of model server is started and asked whether it is ready. */
+export interface ModelServerLauncher {
+  readonly kind: string
+  /** The path answering 200 once the model is loaded; HAProxy's check uses the same. */
+  readonly readyPath: string
+  launch(modelDir: string, host: string, port: number): LaunchSpec
+}
+
+/** `mlflow models serve` from a Python environment that has MLflow and the model's requirements. */
+export function mlflowServeLauncher(options: { python: string; requestTimeoutMs?: number }): ModelServerLauncher {
+  const python = options.python
+  return {
+    kind: 'mlflow',
+    readyPath: '/ping',
+    launch: (modelDir, host, port) => ({
+      command: python,
+      args: [
+        '-m',
+        'mlflow',
+        'models',
+        'serve',
+        '-m',
+        modelDir,
+        '--env-manager',
+        'local',
+        '-h',
+        host,
+        '-p',
+        String(port)
+      ],
+      env: {
+        ...(python.includes('/') ? { PATH: `${dirname(python)}${delimiter}${process.env.PATH ?? ''}` } : {}),
+        MLFLOW_SCORING_SERVER_REQUEST_TIMEOUT: String(Math.ceil((options.requestTimeoutMs ?? 60_000) / 1000))
+      }
+    })
+  }
+}
+
+/** What the state folder remembers of one process. */
+export interface ModelServerRecord {
+  readonly version: string
+  readonly modelDir: string
+  readonly kind: string
+  /** The process group leader; the group is signalled to stop. */
+  readonly pid: number
+  readonly host: string
+  readonly port: number
+  /** `host:port`, what the router sends requests to. */
+  readonly address: string
+  readonly readyPath: string
+  readonly logFile: string
+  /** ISO time. */
+  readonly startedAt: string
+}
+
+export interface ListedServer extends ModelServerRecord {
+  /** The pid still runs this server (checked against its command line where /proc exists). */
+  readonly alive: boolean
+}
+
+export class ModelServerStartError extends Error {
+  constructor(
+    message: string,
+    /** The last lines the server wrote. */
+    readonly outputTail: readonly string[],
+    /** The Python exception that stopped it, when the log has one (`RuntimeError: cannot load`). */
+    readonly exception?: string
+  ) {
+    super(
+      `${message}${exception ? `: ${exception}` : ''}` +
+        (outputTail.length ? `; last output: ${outputTail.slice(-3).join(' | ')}` : '')
+    )
+    this.name = 'ModelServerStartError'
+  }
+}
+
+export interface ModelServersOptions {
+  /** One folder per endpoint: `<version>.json` and `<version>.log` per process. */
+  readonly stateDir: string
+  readonly launcher: ModelServerLauncher
+  /** Loopback by default; the router runs on the same machine. */
+  readonly host?: string
+  readonly log?: (line: string) => void
+}
+
+const TAIL_LINES = 15
+const STOP_GRACE_MS = 10_000
+
+export class ModelServers {
+  readonly stateDir: string
+  readonly launcher: ModelServerLauncher
+  private readonly host: string
+  private readonly log: (line: string) => void
+
+  constructor(options: ModelServersOptions) {
+    this.stateDir = resolve(options.stateDir)
+    this.launcher = options.launcher
+    this.host = options.host ?? '127.0.0.1'
+    this.log = options.log ?? (() => undefined)
+  }
+
+  /** Every process the state folder remembers, with whether it still runs. */
+  async list(): Promise<ListedServer[]> {
+    let names: string[]
+    try {
+      names = await readdir(this.stateDir)
+    } catch {
+      return []
+    }
+    const records: ListedServer[] = []
+    for (const name of names.filter(n => n.endsWith('.json')).sort()) {
+      try {
+        const record = JSON.parse(await readFile(join(this.stateDir, name), 'utf8')) as ModelServerRecord
+        records.push({ ...record, alive: isAlive(record) })
+      } catch {
+        // A record cut short by a crash while writing: nothing to own.
+      }
+    }
+    return records
+  }
+
+  async find(version: string): Promise<ListedServer | undefined> {
+    return (await this.list()).find(record => record.version === version)
+  }
+
+  /**
+   * A ready server for the version: the running one when it serves the same model directory and answers its
+   * ready path, else a new one (a dead or different one is stopped and forgotten first).
+   */
+  async ensure(version: string, modelDir: string, deadline: Deadline): Promise<ModelServerRecord> {
+    const known = await this.find(version)
+    if (known) {
+      if (known.alive && known.modelDir === resolve(modelDir) && (await answers(known, 2000))) return known
+      this.log(
+        `model server for version ${version} (pid ${known.pid}) ${known.alive ? 'does not answer' : 'is gone'}; starting a new one`
+      )
+      await this.stop(version)
+    }
+    return this.start(version, modelDir, deadline)
+  }
+
+  /** Starts a server and waits until its ready path answers 200, the process exits, or the deadline passes. */
+  async start(version: string, modelDir: string, deadline: Deadline): Promise<ModelServerRecord> {
+    await mkdir(this.stateDir, { recursive: true })
+    const port = await freePort(this.host)
+    const dir = resolve(modelDir)
+    const spec = this.launcher.launch(dir, this.host, port)
+    const logFile = join(this.stateDir, `${fileName(version)}.log`)
+    const out = openSync(logFile, 'w')
+    this.log(`starting ${this.launcher.kind} model server for version ${version} on ${this.host}:${port}`)
+    // Detached: its own process group (stopped as a whole) that outlives this process when the job ends; output
+    // goes to a file because nobody reads a pipe after this process exits.
+    const child = spawn(spec.command, spec.args, {
+      detached: true,
+      stdio: ['ignore', out, out],
+      env: { ...process.env, ...spec.env }
+    })
+    closeSync(out)
+    let ended: string | undefined
+    child.once('error', error => (ended = `could not start ${spec.command}: ${error.message}`))
+    child.once(
+      'exit',
+      (code, signal) => (ended = `exited with ${code ?? signal} before ${this.launcher.readyPath} answered`)
+    )
+    child.unref()
+    if (child.pid === undefined) {
+      await new Promise(resolve => setImmediate(resolve))
+      throw new ModelServerStartError(ended ?? `could not start ${spec.command}`, tail(logFile))
+    }
+    const record: ModelServerRecord = {
+      version,
+      modelDir: dir,
+      kind: this.launcher.kind,
+      pid: child.pid,
+      host: this.host,
+      port,
+      address: `${this.host}:${port}`,
+      readyPath: this.launcher.readyPath,
+      logFile,
+      startedAt: new Date().toISOString()
+    }
+    // Written before waiting, so a run killed while waiting leaves a record the next run can clean up.
+    await writeFile(join(this.stateDir, `${fileName(version)}.json`), `${JSON.stringify(record, null, 2)}\n`)
+    for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
+      if (ended !== undefined) {
+        await this.forget(version)
+        throw new ModelServerStartError(
+          `model server for version ${version} ${ended}`,
+          tail(logFile),
+          exceptionIn(logFile)
+        )
+      }
+      if (await answers(record, 2000)) return record
+      if (remainingMs(deadline) <= 0) {
+        await this.stop(version)
+        throw new DeadlineExceededError(
+          deadline,
+          `the model server of version ${version} to answer ${this.launcher.readyPath}`
+        )
+      }
+      await new Promise(resolve => setTimeout(resolve, Math.min(delay, remainingMs(deadline))))
+    }
+  }
+
+  /** Stops the version's process group (SIGTERM, then SIGKILL after a grace period) and forgets it. */
+  async stop(version: string): Promise<void> {
+    const record = await this.find(version)
+    if (!record) return
+    if (record.alive) {
+      this.log(`stopping model server for version ${version} (pid ${record.pid})`)
+      await stopGroup(record.pid)
+    }
+    await this.forget(version)
+  }
+
+  private async forget(version: string): Promise<void> {
+    await rm(join(this.stateDir, `${fileName(version)}.json`), { force: true })
+  }
+}
+
+/** The last lines of a server's log, for a report. */
+export function tail(logFile: string, lines = TAIL_LINES): string[] {
+  try {
+    return readFileSync(logFile, 'utf8')
+      .split('\n')
+      .filter(line => line.trim())
+      .slice(-lines)
+  } catch {
+    return []
+  }
+}
+
+/**
+ * The first Python exception line of a log, skipping mlflow's own wrapper (`Exception: Command '[...uvicorn...]'
+ * returned non zero`), which says only that the worker died.
+ */
+export function exceptionIn(logFile: string): string | undefined {
+  let text: string
+  try {
+    text = readFileSync(logFile, 'utf8')
+  } catch {
+    return undefined
+  }
+  return text
+    .split('\n')
+    .find(line => /^[A-Za-z_][\w.]*(Error|Exception)\b.*:/.test(line) && !/^Exception: Command '/.test(line))
+    ?.trim()
+    .slice(0, 300)
+}
+
+async function answers(record: ModelServerRecord, timeoutMs: number): Promise<boolean> {
+  return fetch(`http://${record.address}${record.readyPath}`, { signal: AbortSignal.timeout(timeoutMs) }).then(
+    response => {
+      void response.body?.cancel()
+      return response.status === 200
+    },
+    () => false
+  )
+}
+
+function isAlive(record: ModelServerRecord): boolean {
+  try {
+    process.kill(record.pid, 0)
+  } catch {
+    return false
+  }
+  // A pid can be reused by an unrelated process after a reboot or a long time: check it is still ours.
+  const cmdline = `/proc/${record.pid}/cmdline`
+  if (!existsSync('/proc/self/cmdline')) return true
+  try {
+    const args = readFileSync(cmdline, 'utf8')
+    return args.includes(record.modelDir) && args.includes(String(record.port))
+  } catch {
+    return false
+  }
+}
+
+async function stopGroup(pid: number): Promise<void> {
+  const signal = (name: NodeJS.Signals | 0) => {
+    try {
+      process.kill(-pid, name)
+      return true
+    } catch {
+      return false
+    }
+  }
+  if (!signal('SIGTERM')) return
+  const deadline = performance.now() + STOP_GRACE_MS
+  while (performance.now() < deadline) {
+    await new Promise(resolve => setTimeout(resolve, 50))
+    if (!signal(0)) return
+  }
+  signal('SIGKILL')
+}
+
+function fileName(version: string): string {
+  return `v${version.replace(/[^A-Za-z0-9_.-]/g, '_')}`
+}
