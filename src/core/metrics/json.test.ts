@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals'
 import fc from 'fast-check'
 import { DocObject, Leaf, MetricCollector, flattenDocument, type DocNode } from './flatten.js'
-import { JsonSyntaxError, MAX_JSON_DEPTH, readJson, scanJson } from './json.js'
+import { JsonSyntaxError, MAX_JSON_DEPTH } from '../json/scanner.js'
+import { readJson, scanJson } from './json.js'
 import { invalidValue, numberValue } from './types.js'
 
 /** The tree as plain data, to compare with what JSON.parse builds. */

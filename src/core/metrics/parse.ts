@@ -29,7 +29,8 @@ import {
   type DocNode,
   type ParseContext
 } from './flatten.js'
-import { JsonSyntaxError, readJson } from './json.js'
+import { JsonSyntaxError } from '../json/scanner.js'
+import { readJson } from './json.js'
 import { invalidValue, type MetricValue } from './types.js'
 
 export type MetricsFormat = 'json' | 'yaml' | 'csv'

@@ -18,6 +18,7 @@
 import { createHash } from 'node:crypto'
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
+import { forEachConcurrently } from '../concurrency.js'
 import { HASH_WORKER_SOURCE, type HashJob, type HashReply } from './hash-worker.js'
 import type { ModelFile } from './types.js'
 import { MODEL_FILE_OPEN_FLAGS, openModelFile, sortByPath } from './walk.js'
@@ -186,17 +187,11 @@ async function hashInWorkers(files: readonly ModelFile[], count: number, chunk: 
   // Largest first: the pool then finishes together instead of waiting on one big file picked up last.
   const order = files.map((_, i) => i).sort((a, b) => files[b].size - files[a].size)
   const outcomes: Outcome[] = new Array<Outcome>(files.length)
-  let next = 0
   const pool = Array.from({ length: count }, () => new HashWorker())
   try {
-    await Promise.all(
-      pool.map(async worker => {
-        while (next < order.length) {
-          const i = order[next++]
-          outcomes[i] = await worker.hash({ id: i, path: files[i].absolute, flags: MODEL_FILE_OPEN_FLAGS, chunk })
-        }
-      })
-    )
+    await forEachConcurrently(order, count, async (i, lane) => {
+      outcomes[i] = await pool[lane]!.hash({ id: i, path: files[i].absolute, flags: MODEL_FILE_OPEN_FLAGS, chunk })
+    })
   } finally {
     await Promise.all(pool.map(worker => worker.stop()))
   }

@@ -10,6 +10,7 @@
  * A finding never holds the secret: it names the file, the line and the first four characters.
  */
 import { basename } from 'node:path'
+import { mapConcurrently } from '../concurrency.js'
 import type { Finding, ModelFile } from './types.js'
 import { openModelFile } from '../model-dir/walk.js'
 
@@ -99,16 +100,7 @@ const AWS_KEY_ID = /(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])/g
 const AWS_SECRET_SHAPE = /(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/g
 
 export async function scanSecrets(files: readonly ModelFile[]): Promise<Finding[]> {
-  const results: Finding[][] = new Array<Finding[]>(files.length)
-  let next = 0
-  const worker = async (): Promise<void> => {
-    while (next < files.length) {
-      const i = next++
-      results[i] = await scanFile(files[i])
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, files.length) }, worker))
-  return results.flat()
+  return (await mapConcurrently(files, READ_CONCURRENCY, file => scanFile(file))).flat()
 }
 
 async function scanFile(file: ModelFile): Promise<Finding[]> {
