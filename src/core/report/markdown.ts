@@ -26,14 +26,14 @@ export interface ReportContext {
   /** The gate result under failOn, computed by the caller. */
   passed: boolean
   /** The run's job summary, where the full table lives. */
-  summaryUrl?: string
+  summaryUrl?: string | undefined
   /** Where the rules came from, e.g. `.modelgate.yml` or `input 'rules'`. */
-  rulesSource?: string
+  rulesSource?: string | undefined
   /**
    * The rules the engine applied. A MetricResult names its rule only by pattern, so without these the Rule column
    * shows the pattern instead of the thresholds.
    */
-  rules?: readonly Rule[]
+  rules?: readonly Rule[] | undefined
 }
 
 /** GitHub rejects comments over 65,536 characters; the caller adds a hidden marker line and needs some room. */
@@ -205,7 +205,10 @@ export function indexRules(rules: readonly Rule[] | undefined): ReadonlyMap<stri
  * Baseline and candidate as numbers, each with enough digits to differ from the other and from the rule's bounds
  * when the underlying values differ.
  */
-export function formatValues(metric: MetricResult, rule: Rule | undefined): { baseline?: string; candidate?: string } {
+export function formatValues(
+  metric: MetricResult,
+  rule: Rule | undefined
+): { baseline: string | undefined; candidate: string | undefined } {
   const b = metric.baseline?.kind === 'number' ? metric.baseline.value : undefined
   const c = metric.candidate?.kind === 'number' ? metric.candidate.value : undefined
   const bounds = [rule?.min, rule?.max].filter((n): n is number => n !== undefined)
