@@ -13,7 +13,7 @@
 import type { Comparison, MetricResult, MetricStatus, Outcome, Rule } from '../compare/types.js'
 import { METRIC_STATUSES } from '../compare/types.js'
 import type { MetricValue, Provenance } from '../metrics/types.js'
-import type { CompareFailOn, Direction } from '../vocabulary.js'
+import type { CompareFailOn, Direction, Verdict } from '../vocabulary.js'
 import { escapeMarkdown, safeUrl } from './escape.js'
 import { formatCount, formatDelta, formatNumber, formatNumberDistinct, formatPercent, MINUS } from './format.js'
 
@@ -94,7 +94,8 @@ export function describeCounts(counts: Readonly<Record<MetricStatus, number>>): 
   return parts.length > 0 ? parts.join(' · ') : 'No metrics were compared.'
 }
 
-export type HeadlineTone = 'pass' | 'warn' | 'fail'
+/** How the headline is coloured, in the verdict's words (a verdict of fail under fail-on: never shows as warn). */
+export type HeadlineTone = Verdict
 
 /** The verdict in words. `passed` decides pass or fail; the verdict only colours a pass. */
 export function describeVerdict(comparison: Comparison, context: ReportContext): { tone: HeadlineTone; text: string } {
