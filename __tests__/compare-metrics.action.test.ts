@@ -117,6 +117,16 @@ describe('compare-metrics, bundled, outside a pull request', () => {
     expect(run.errors[0]).toMatch(expected)
     expect(run.stdout + run.stderr).not.toMatch(/^\s+at /m)
   })
+
+  it('reports a tuning variable that is not a number of milliseconds as one error line naming it', async () => {
+    const run = await runAction('compare-metrics', {
+      workspace: EXAMPLE,
+      inputs: exampleInputs,
+      env: { MODELGATE_RETRY_BASE_MS: 'fast' }
+    })
+    expect(run.exitCode).toBe(1)
+    expect(run.errors).toEqual(['MODELGATE_RETRY_BASE_MS: expected a number of milliseconds, 0 or more, got "fast"'])
+  })
 })
 
 describe('compare-metrics, bundled, on a pull request (GitHub double)', () => {

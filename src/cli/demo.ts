@@ -10,7 +10,7 @@ import { render } from './compare.js'
 import type { Output } from './output.js'
 
 /** The example lives in the package, found from this file whether it runs from src/ (tests) or dist/cli/. */
-export function findExampleDir(from = dirname(fileURLToPath(import.meta.url))): string {
+function findExampleDir(from = dirname(fileURLToPath(import.meta.url))): string {
   for (let dir = from, i = 0; i < 5; i++, dir = dirname(dir)) {
     const candidate = join(dir, 'examples', 'churn-classifier')
     if (existsSync(join(candidate, '.modelgate.yml'))) return candidate

@@ -12,7 +12,7 @@ export function choiceFlag<T extends string>(
   throw new ConfigurationError(`expected ${choices.map(c => `"${c}"`).join(', ')}, got "${value}"`, { source: flag })
 }
 
-export const REPORT_FORMATS = ['text', 'markdown', 'json'] as const
+const REPORT_FORMATS = ['text', 'markdown', 'json'] as const
 export type ReportFormat = (typeof REPORT_FORMATS)[number]
 
 /** `--format`, defaulting to text on a terminal and markdown when piped (into a file or a PR comment). */

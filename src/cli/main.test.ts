@@ -63,6 +63,14 @@ describe('modelgate compare', () => {
       expect(output.stderr).toMatch(expected)
     }
   })
+
+  it('exits 2 naming a tuning variable that is not a number of milliseconds', async () => {
+    const output = recorder()
+    expect(await main(compare, output, { MODELGATE_HTTP_TIMEOUT_MS: 'soon' })).toBe(2)
+    expect(output.stderr).toBe(
+      'modelgate: MODELGATE_HTTP_TIMEOUT_MS: expected a number of milliseconds, 1 or more, got "soon"\n'
+    )
+  })
 })
 
 describe('modelgate demo', () => {

@@ -8,9 +8,9 @@ import { isConfigurationError, isServiceError } from '../core/errors.js'
 import { REGISTRY_KINDS, VALIDATE_FAIL_ON } from '../core/vocabulary.js'
 import { UsageError, type Output } from './output.js'
 
-export const EXIT_PASS = 0
-export const EXIT_FAIL = 1
-export const EXIT_USAGE = 2
+const EXIT_PASS = 0
+const EXIT_FAIL = 1
+const EXIT_USAGE = 2
 
 const USAGE = `modelgate: MLOps promotion gates for ML models
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
+import { readFileSync } from 'node:fs'
 import { COMPARE_FAIL_ON, gatePasses, VALIDATE_FAIL_ON, VERDICTS } from './vocabulary.js'
 
 describe('gatePasses', () => {
@@ -16,5 +17,12 @@ describe('gatePasses', () => {
   it('gives both gates the same warning and never', () => {
     const shared = COMPARE_FAIL_ON.filter(value => (VALIDATE_FAIL_ON as readonly string[]).includes(value))
     expect(shared).toEqual(['warning', 'never'])
+  })
+})
+
+describe('vocabulary.ts', () => {
+  it('imports nothing, so any layer can use it', () => {
+    const source = readFileSync(new URL('./vocabulary.ts', import.meta.url), 'utf8')
+    expect(source).not.toMatch(/^\s*(import|export .* from)\b/m)
   })
 })

@@ -21,7 +21,11 @@ afterEach(async () => {
 })
 
 function call(method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<Response> {
-  return fetch(`${double.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
+  return fetch(`${double.url}${path}`, {
+    method,
+    headers,
+    ...(body === undefined ? {} : { body: JSON.stringify(body) })
+  })
 }
 
 function seed(count: number): IssueComment[] {

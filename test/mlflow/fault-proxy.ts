@@ -52,7 +52,7 @@ export interface ProxiedRequest extends RequestInfo {
   /** The status the client was sent; null while pending, or when the client never got an answer. */
   status: number | null
   /** The upstream's status, when the request reached it and it answered (even if the client was gone by then). */
-  upstreamStatus?: number
+  upstreamStatus?: number | undefined
   /** What the proxy did instead of passing the request through untouched. */
   fault?: Fault
   /** Request body bytes received from the client. */
@@ -148,7 +148,7 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   const basePath = base.pathname.replace(/\/$/, '')
   const requests: ProxiedRequest[] = []
   let failRules: FailRule[] = []
-  let delayRules: { ms: number; when?: RequestMatcher }[] = []
+  let delayRules: { ms: number; when?: RequestMatcher | undefined }[] = []
   let cutRules: CutRule[] = []
   const timers = new Set<NodeJS.Timeout>()
   const upstreamRequests = new Set<ClientRequest>()

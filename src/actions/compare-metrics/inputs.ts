@@ -11,14 +11,14 @@ export interface CompareActionSettings extends TuningOptions {
   /** Absolute path of the workspace (GITHUB_WORKSPACE), against which every file input resolves. */
   workspace: string
   candidate: string
-  baseline?: string
-  config?: string
-  rules?: string
+  baseline?: string | undefined
+  config?: string | undefined
+  rules?: string | undefined
   comment: CommentMode
-  reportId?: string
-  failOn?: CompareFailOn
-  token?: string
-  trackingUri?: string
+  reportId?: string | undefined
+  failOn?: CompareFailOn | undefined
+  token?: string | undefined
+  trackingUri?: string | undefined
 }
 
 export function getInputs(io: ActionIO, env: NodeJS.ProcessEnv = process.env): CompareActionSettings {

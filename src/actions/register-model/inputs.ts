@@ -12,20 +12,20 @@ import { Inputs } from './constants.js'
 export interface RegisterActionSettings extends TuningOptions {
   /** Absolute path of the workspace (GITHUB_WORKSPACE), against which every file input resolves. */
   workspace: string
-  registry?: RegistryKind
-  registryPath?: string
-  trackingUri?: string
-  name?: string
-  modelPath?: string
-  source?: string
-  runId?: string
+  registry?: RegistryKind | undefined
+  registryPath?: string | undefined
+  trackingUri?: string | undefined
+  name?: string | undefined
+  modelPath?: string | undefined
+  source?: string | undefined
+  runId?: string | undefined
   aliases: string[]
   /** The `tags` input's YAML text, parsed by the core with line numbers in its errors. */
-  tags?: string
-  description?: string
-  validationReport?: string
-  comparisonReport?: string
-  config?: string
+  tags?: string | undefined
+  description?: string | undefined
+  validationReport?: string | undefined
+  comparisonReport?: string | undefined
+  config?: string | undefined
 }
 
 export function getInputs(io: ActionIO, env: NodeJS.ProcessEnv = process.env): RegisterActionSettings {

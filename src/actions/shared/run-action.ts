@@ -1,6 +1,14 @@
 /**
  * The last-resort wrapper every action entry goes through. A ConfigurationError is the user's to fix, a ServiceError
- * a remote service's failure (a re-run finishes the work): one clear error line each, no stack. Anything else is our bug: say so, and print the stack so it can be reported.
+ * a remote service's failure (a re-run finishes the work): one clear error line each, no stack. Anything else is our
+ * bug: say so, and print the stack so it can be reported.
+ *
+ * Every entry (the three actions and the CLI) ends the same way: the outcome is process.exitCode, and the process
+ * exits when its event loop drains. process.exit() would end it at once, and on Linux and macOS a write to a piped
+ * stdout (how the runner reads a step) is asynchronous: queued lines, the ::error:: among them, could be lost.
+ * Nothing lingers to wait for: the GitHub client's throttling timers are unref'd, the hash workers are terminated,
+ * the smoke test's server group is stopped and awaited, and idle fetch connections do not hold the process (the
+ * bundle tests run every action to its exit, with and without a comment and a served model).
  */
 import { isConfigurationError, isServiceError } from '../../core/errors.js'
 import { createActionIO, type ActionIO } from './action-io.js'

@@ -11,12 +11,12 @@ import { Inputs } from './constants.js'
 export interface ValidateActionSettings extends TuningOptions {
   /** Absolute path of the workspace (GITHUB_WORKSPACE), against which every file input resolves. */
   workspace: string
-  modelPath?: string
-  modelUri?: string
-  trackingUri?: string
-  config?: string
-  metrics?: string
-  failOn?: ValidateFailOn
+  modelPath?: string | undefined
+  modelUri?: string | undefined
+  trackingUri?: string | undefined
+  config?: string | undefined
+  metrics?: string | undefined
+  failOn?: ValidateFailOn | undefined
 }
 
 export function getInputs(io: ActionIO, env: NodeJS.ProcessEnv = process.env): ValidateActionSettings {

@@ -22,9 +22,9 @@ export interface FoundConfig {
 export async function findModelConfig(options: {
   workspace: string
   /** The config file the user named; undefined means `.modelgate.yml` if it exists. */
-  config?: string
+  config?: string | undefined
   /** Picks the model of a `models:` list. */
-  modelName?: string
+  modelName?: string | undefined
   /** Import the loader even without a config file (inline YAML needs it). */
   needLoader?: boolean
 }): Promise<FoundConfig> {

@@ -63,7 +63,7 @@ export function parseRulesInput(text: string, source: string): MetricRules {
 }
 
 /** A model's settings; a single-model config may leave out the name. */
-export type SelectedModel = Omit<ModelConfig, 'model'> & { model?: string }
+export type SelectedModel = Omit<ModelConfig, 'model'> & { model?: string | undefined }
 
 /**
  * The settings of one model. A config holds either one model at the top level or a `models:` list; with a list,

@@ -11,7 +11,7 @@ interface Frame {
   kind: 'mapping' | 'sequence'
   path: KeyPath
   /** mapping: the key whose value comes next (undefined while a key is awaited); sequence: next index. */
-  pendingKey?: string
+  pendingKey?: string | undefined
   index: number
   awaitingKey: boolean
 }

@@ -19,15 +19,15 @@ export interface CompareOptions extends TuningOptions {
   /** Absolute workspace directory: file paths and git run relative to it. */
   workspace: string
   candidate: string
-  baseline?: string
+  baseline?: string | undefined
   /** Config file as given by the user; undefined means `.modelgate.yml` if it exists. */
-  config?: string
+  config?: string | undefined
   /** Inline YAML rules (the `rules` input), overriding the config's rule of the same name or pattern. */
-  rules?: string
-  reportId?: string
-  failOn?: CompareFailOn
-  trackingUri?: string
-  env?: NodeJS.ProcessEnv
+  rules?: string | undefined
+  reportId?: string | undefined
+  failOn?: CompareFailOn | undefined
+  trackingUri?: string | undefined
+  env?: NodeJS.ProcessEnv | undefined
   /** Where the input names come from, for messages: `input 'rules'` in the action, `--rules` in the CLI. */
   describeInput?: (name: string) => string
   resolvers?: MetricSourceResolver[]

@@ -16,21 +16,21 @@ import type { RegistryKind } from '../vocabulary.js'
 
 export interface RegisterOptions extends TuningOptions {
   readonly workspace: string
-  readonly registry?: RegistryKind
-  readonly registryPath?: string
-  readonly trackingUri?: string
-  readonly name?: string
-  readonly modelPath?: string
-  readonly source?: string
-  readonly runId?: string
+  readonly registry?: RegistryKind | undefined
+  readonly registryPath?: string | undefined
+  readonly trackingUri?: string | undefined
+  readonly name?: string | undefined
+  readonly modelPath?: string | undefined
+  readonly source?: string | undefined
+  readonly runId?: string | undefined
   readonly aliases: readonly string[]
   /** YAML map text. */
-  readonly tags?: string
-  readonly description?: string
-  readonly validationReport?: string
-  readonly comparisonReport?: string
-  readonly config?: string
-  readonly env?: NodeJS.ProcessEnv
+  readonly tags?: string | undefined
+  readonly description?: string | undefined
+  readonly validationReport?: string | undefined
+  readonly comparisonReport?: string | undefined
+  readonly config?: string | undefined
+  readonly env?: NodeJS.ProcessEnv | undefined
   readonly describeInput?: (name: string) => string
   readonly log?: (line: string) => void
 }

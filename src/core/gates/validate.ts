@@ -39,13 +39,13 @@ import { walkModelDir } from '../model-dir/walk.js'
 export interface ValidateOptions extends TuningOptions {
   /** Absolute workspace directory: model-path, config and metrics resolve against it. */
   workspace: string
-  modelPath?: string
-  modelUri?: string
-  trackingUri?: string
-  env?: NodeJS.ProcessEnv
-  config?: string
-  metrics?: string
-  failOn?: ValidateFailOn
+  modelPath?: string | undefined
+  modelUri?: string | undefined
+  trackingUri?: string | undefined
+  env?: NodeJS.ProcessEnv | undefined
+  config?: string | undefined
+  metrics?: string | undefined
+  failOn?: ValidateFailOn | undefined
   /** Where the manifest is written. */
   reportDir: string
   describeInput?: (name: string) => string

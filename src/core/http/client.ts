@@ -18,7 +18,7 @@ export type Auth =
 
 export interface HttpClientOptions {
   readonly baseUrl: string
-  readonly auth?: Auth
+  readonly auth?: Auth | undefined
   /** Per attempt, for JSON calls. Default 30 s. */
   readonly timeoutMs?: number
   /** Attempts after the first. Default 5. */
@@ -146,7 +146,7 @@ export class HttpClient {
     const url = this.url(request.path, request.query)
     const idempotent = request.idempotent ?? request.method !== 'POST'
     for (let attempt = 0; ; attempt++) {
-      let failure: { reason: string; retryAfterMs?: number; error: Error }
+      let failure: { reason: string; retryAfterMs?: number | undefined; error: Error }
       // Outside the try: a token provider's failure (refused client credentials) is its own error, not the network's.
       const authorization = await this.authorization()
       try {

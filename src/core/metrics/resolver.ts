@@ -11,10 +11,10 @@ export interface SourceContext extends TuningOptions {
   workspace: string
   /** Which input this source came from ('candidate' | 'baseline' | a CLI flag name), for error messages. */
   role: string
-  trackingUri?: string
+  trackingUri?: string | undefined
   /** The config's `registry:` section, for registry sources. */
-  registry?: RegistrySettings
-  env?: NodeJS.ProcessEnv
+  registry?: RegistrySettings | undefined
+  env?: NodeJS.ProcessEnv | undefined
   /** How errors name an input (`input 'tracking-uri'`, `--tracking-uri`). */
   describeInput?: (name: string) => string
 }

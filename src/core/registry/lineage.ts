@@ -82,8 +82,8 @@ export function gateTags(reports: GateReports): Record<string, string> {
  */
 export async function readGateReports(options: {
   workspace: string
-  validation?: string
-  comparison?: string
+  validation?: string | undefined
+  comparison?: string | undefined
   describeInput: (name: string) => string
 }): Promise<GateReports> {
   const reports: { -readonly [K in keyof GateReports]: GateReports[K] } = {}

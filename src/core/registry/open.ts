@@ -29,11 +29,11 @@ export interface RegistryChoice {
 export interface RegistrySettingsInput {
   workspace: string
   /** The `registry` input or flag. */
-  kind?: RegistryKind
-  registryPath?: string
-  trackingUri?: string
-  config?: RegistryConfig
-  env?: NodeJS.ProcessEnv
+  kind?: RegistryKind | undefined
+  registryPath?: string | undefined
+  trackingUri?: string | undefined
+  config?: RegistryConfig | undefined
+  env?: NodeJS.ProcessEnv | undefined
   describeInput: (name: string) => string
 }
 
@@ -84,7 +84,7 @@ function experiment(config: RegistryConfig | undefined): { experiment?: string }
 }
 
 export interface OpenOptions extends TuningOptions {
-  readonly env?: NodeJS.ProcessEnv
+  readonly env?: NodeJS.ProcessEnv | undefined
   readonly log?: (line: string) => void
 }
 

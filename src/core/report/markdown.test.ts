@@ -447,18 +447,16 @@ describe('renderMarkdown: size', () => {
     expect(text).toContain('</details>')
   })
 
-  it('cuts 100,000 regressed metrics to the comment limit, quickly', () => {
+  // Speed is npm run bench's to measure; a wall-clock bound here fails on a busy machine, not on slow code.
+  it('cuts 100,000 regressed metrics to the comment limit', () => {
     const comparison = compare(many(100_000, regressed))
-    const started = performance.now()
     const text = renderMarkdown(comparison, context({ passed: false }))
-    const elapsed = performance.now() - started
     expect(text.length).toBeLessThanOrEqual(COMMENT_MAX_LENGTH)
     expect(text.length).toBeGreaterThan(COMMENT_MAX_LENGTH - 1000)
     const shown = tableRows(text).length - 2
     const more = /… and ([\d,]+) more metrics: see the \[job summary\]/.exec(text)
     expect(more).not.toBeNull()
     expect(shown + Number(more?.[1].replace(/,/g, ''))).toBe(100_000)
-    expect(elapsed).toBeLessThan(1000)
   })
 
   it('cuts 100,000 passing metrics to the comment limit, and says where the rest are without a URL', () => {

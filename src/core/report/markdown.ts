@@ -13,7 +13,7 @@
 import type { Comparison, MetricResult, MetricStatus, Outcome, Rule } from '../compare/types.js'
 import { METRIC_STATUSES } from '../compare/types.js'
 import type { MetricValue, Provenance } from '../metrics/types.js'
-import type { CompareFailOn, Direction } from '../vocabulary.js'
+import type { CompareFailOn, Direction, Verdict } from '../vocabulary.js'
 import { escapeMarkdown, safeUrl } from './escape.js'
 import { formatCount, formatDelta, formatNumber, formatNumberDistinct, formatPercent, MINUS } from '../format.js'
 
@@ -26,14 +26,14 @@ export interface ReportContext {
   /** The gate result under failOn, computed by the caller. */
   passed: boolean
   /** The run's job summary, where the full table lives. */
-  summaryUrl?: string
+  summaryUrl?: string | undefined
   /** Where the rules came from, e.g. `.modelgate.yml` or `input 'rules'`. */
-  rulesSource?: string
+  rulesSource?: string | undefined
   /**
    * The rules the engine applied. A MetricResult names its rule only by pattern, so without these the Rule column
    * shows the pattern instead of the thresholds.
    */
-  rules?: readonly Rule[]
+  rules?: readonly Rule[] | undefined
 }
 
 /** GitHub rejects comments over 65,536 characters; the caller adds a hidden marker line and needs some room. */
@@ -94,7 +94,8 @@ export function describeCounts(counts: Readonly<Record<MetricStatus, number>>): 
   return parts.length > 0 ? parts.join(' · ') : 'No metrics were compared.'
 }
 
-export type HeadlineTone = 'pass' | 'warn' | 'fail'
+/** How the headline is coloured, in the verdict's words (a verdict of fail under fail-on: never shows as warn). */
+export type HeadlineTone = Verdict
 
 /** The verdict in words. `passed` decides pass or fail; the verdict only colours a pass. */
 export function describeVerdict(comparison: Comparison, context: ReportContext): { tone: HeadlineTone; text: string } {
@@ -205,7 +206,10 @@ export function indexRules(rules: readonly Rule[] | undefined): ReadonlyMap<stri
  * Baseline and candidate as numbers, each with enough digits to differ from the other and from the rule's bounds
  * when the underlying values differ.
  */
-export function formatValues(metric: MetricResult, rule: Rule | undefined): { baseline?: string; candidate?: string } {
+export function formatValues(
+  metric: MetricResult,
+  rule: Rule | undefined
+): { baseline: string | undefined; candidate: string | undefined } {
   const b = metric.baseline?.kind === 'number' ? metric.baseline.value : undefined
   const c = metric.candidate?.kind === 'number' ? metric.candidate.value : undefined
   const bounds = [rule?.min, rule?.max].filter((n): n is number => n !== undefined)

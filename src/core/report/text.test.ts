@@ -102,11 +102,10 @@ describe('renderText', () => {
     expect(evil.split('\n')).toHaveLength(9)
   })
 
-  it('prints 100,000 metrics quickly', () => {
+  // Speed is npm run bench's to measure; a wall-clock bound here fails on a busy machine, not on slow code.
+  it('prints 100,000 metrics, one line each', () => {
     const all = Array.from({ length: 100_000 }, (_, i) => metric(`metric_${i}`))
-    const started = performance.now()
     const output = renderText(compare(all), CONTEXT)
-    expect(performance.now() - started).toBeLessThan(2000)
     expect(output.split('\n')).toHaveLength(100_000 + 8)
   })
 })

@@ -54,7 +54,7 @@ export class MlflowClient {
 
   // --- experiments and runs -------------------------------------------------------------------------------------
 
-  async getExperimentByName(name: string): Promise<{ id: string; artifactLocation?: string } | undefined> {
+  async getExperimentByName(name: string): Promise<{ id: string; artifactLocation?: string | undefined } | undefined> {
     const body = await this.call('get experiment', Responses.experiment, {
       method: 'GET',
       path: `${API}/experiments/get-by-name`,
