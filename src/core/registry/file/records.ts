@@ -129,7 +129,7 @@ export function toModelVersion(root: string, record: VersionRecord, model: Model
   }
 }
 
-export function parseVersion(raw: JsonObject, path: string): VersionRecord {
+function parseVersion(raw: JsonObject, path: string): VersionRecord {
   const text = (key: string, required: boolean): string | undefined => {
     const value = raw[key]
     if (value === undefined && !required) return undefined
@@ -167,7 +167,7 @@ export function parseVersion(raw: JsonObject, path: string): VersionRecord {
   }
 }
 
-export function stringMap(value: unknown, key: string, path?: string): Record<string, string> {
+function stringMap(value: unknown, key: string, path?: string): Record<string, string> {
   const fail = (detail: string) =>
     path ? new ConfigurationError(detail, { source: path, path: key }) : new Error(`${key}: ${detail}`)
   if (!isObject(value)) throw fail(`expected an object of strings, got ${JSON.stringify(value)}`)

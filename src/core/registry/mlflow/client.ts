@@ -9,7 +9,7 @@
 import type * as z from 'zod/mini'
 import { ConfigurationError, ServiceError } from '../../errors.js'
 import { NetworkError, type Auth, type HttpRequest } from '../../http/client.js'
-import { RestClient, type RestDialect } from '../../http/rest.js'
+import { RestClient, encodePath, isAlreadyExists, isDoesNotExist, type RestDialect } from '../../http/rest.js'
 import {
   Responses,
   type MlflowLoggedModel,
@@ -37,8 +37,6 @@ const API = '/api/2.0/mlflow'
 const ARTIFACTS = '/api/2.0/mlflow-artifacts/artifacts'
 /** In `accept`: a bare 404 (no such route) means "not supported here" rather than a wrong URL. */
 const NO_ROUTE = -404
-
-type Json = Record<string, unknown>
 
 export class MlflowClient {
   private readonly rest: RestClient<string>
@@ -358,7 +356,7 @@ function mlflowDialect(baseUrl: string, source: string, credentials: string | un
     // server (logged models on MLflow 2) may take as an answer. Anywhere else it means a wrong URL, and taking it
     // for "absent" would turn a misconfigured champion into "no baseline yet".
     isAbsent: (_operation, answer, request) =>
-      isDoesNotExist(answer.json) || (answer.json === undefined && request.accept?.includes(NO_ROUTE) === true),
+      isDoesNotExist(answer) || (answer.json === undefined && request.accept?.includes(NO_ROUTE) === true),
     translate: (operation, error, url) => {
       if (error instanceof NetworkError) {
         return new ServiceError(
@@ -410,16 +408,6 @@ function mlflowDialect(baseUrl: string, source: string, credentials: string | un
   }
 }
 
-export function isAlreadyExists(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code
-  return code === 'RESOURCE_ALREADY_EXISTS' || code === 'ALREADY_EXISTS'
-}
-
-function isDoesNotExist(json: unknown): boolean {
-  const code = (json as Json | undefined)?.error_code
-  return code === 'RESOURCE_DOES_NOT_EXIST' || code === 'NOT_FOUND'
-}
-
 function tagList(tags: Readonly<Record<string, string>>): { key: string; value: string }[] {
   return Object.entries(tags).map(([key, value]) => ({ key, value }))
 }
@@ -428,10 +416,6 @@ function tagList(tags: Readonly<Record<string, string>>): { key: string; value: 
 function finiteOrText(value: number): number | string {
   if (Number.isFinite(value)) return value
   return Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity'
-}
-
-function encodePath(path: string): string {
-  return path.split('/').map(encodeURIComponent).join('/')
 }
 
 /** The latest value of each metric, in the order the server listed them. */

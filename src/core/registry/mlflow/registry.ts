@@ -377,7 +377,7 @@ function checkTrackingUri(uri: string, source: string): string {
 }
 
 /** The credentials MLflow's own client reads; basic wins when both are set, as in MLflow. */
-export function authFromEnv(env: NodeJS.ProcessEnv): Auth | undefined {
+function authFromEnv(env: NodeJS.ProcessEnv): Auth | undefined {
   if (env.MLFLOW_TRACKING_USERNAME && env.MLFLOW_TRACKING_PASSWORD) {
     return { kind: 'basic', username: env.MLFLOW_TRACKING_USERNAME, password: env.MLFLOW_TRACKING_PASSWORD }
   }
