@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startFaultProxy, type FaultProxy } from '../../../test/mlflow/fault-proxy.js'
+import { runPythonClient } from '../../../test/mlflow/python-client.js'
 import { startMlflowServer, type MlflowServer } from '../../../test/mlflow/server.js'
 import { ServiceError } from '../errors.js'
 import { createManifest } from '../model/manifest.js'
@@ -61,6 +62,22 @@ async function fresh(target: MlflowRegistry): Promise<NewVersion> {
   return { name, digest, content: { kind: 'directory', dir, files: walk.files }, tags: { [DIGEST_TAG]: digest } }
 }
 
+/** The runs and logged models that hold a digest and are not deleted, as MLflow's own client lists them. */
+function staged(digest: string): Promise<{ runs: string[]; models: string[] }> {
+  return runPythonClient(
+    mlflow.url,
+    `def main():
+    experiment = client.get_experiment_by_name("modelgate")
+    runs = client.search_runs([experiment.experiment_id], filter_string=f"tags.\`modelgate.digest\` = '{ARGS['digest']}'")
+    models = client.search_logged_models(experiment_ids=[experiment.experiment_id])
+    return {
+        "runs": sorted(r.info.run_id for r in runs),
+        "models": sorted(m.model_id for m in models if m.tags.get("modelgate.digest") == ARGS["digest"]),
+    }`,
+    { digest }
+  )
+}
+
 describe('createVersion', () => {
   it('finds the version a create made when its answer never arrived, instead of making a second', async () => {
     const log: string[] = []
@@ -109,5 +126,10 @@ describe('createVersion', () => {
     expect(proxy.count(CREATE_VERSION)).toBe(2)
     expect(await a.getVersion(request.name, '2')).toBeUndefined()
     expect(log.join('\n')).toContain(`already holds ${request.digest}; removing 2`)
+
+    // What the loser staged goes with its version: one run and one logged model hold the digest, version 1's.
+    const left = await staged(request.digest)
+    const winner = await a.getVersion(request.name, '1')
+    expect(left).toEqual({ runs: [winner!.runId], models: [winner!.modelId] })
   }, 60_000)
 })

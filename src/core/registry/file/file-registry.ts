@@ -124,14 +124,23 @@ export class FileRegistry implements ModelRegistry {
     if (!(await this.readModel(name))) throw missingModelBug(name, this.root)
     // The caller has just looked, but a concurrent writer may have finished since: a copy saved is worth a look.
     const early = await this.findVersionByDigest(name, digest)
-    if (early)
-      return { create: async () => ({ version: early, created: false }), finish: async v => v, release: async () => {} }
+    if (early) {
+      const none = async () => {}
+      return {
+        create: async () => ({ version: early, created: false }),
+        finish: async v => v,
+        discard: none,
+        release: none
+      }
+    }
 
     const staged = await this.stage(request)
     return {
       create: () => this.commitVersion(request, staged.version),
       // Versions are READY when their folder appears.
       finish: async version => version,
+      // The staged copy became the version or is released; nothing else was made.
+      discard: async () => {},
       release: async () => {
         await rm(staged.dir, { recursive: true, force: true })
         await this.cleanStaging()

@@ -134,6 +134,17 @@ export class MlflowClient {
     })
   }
 
+  /** Moves the run to the deleted lifecycle stage (MLflow's own delete: the server may purge it later). */
+  async deleteRun(runId: string): Promise<void> {
+    await this.call('delete run', Responses.empty, {
+      method: 'POST',
+      path: `${API}/runs/delete`,
+      json: { run_id: runId },
+      idempotent: true,
+      accept: [404]
+    })
+  }
+
   // --- logged models (MLflow 3) ---------------------------------------------------------------------------------
 
   /** Undefined when the server predates MLflow 3 (its answer to the route is a bare 404). */
@@ -167,6 +178,14 @@ export class MlflowClient {
       method: 'PATCH',
       path: `${API}/logged-models/${encodeURIComponent(modelId)}`,
       json: { model_id: modelId, status }
+    })
+  }
+
+  async deleteLoggedModel(modelId: string): Promise<void> {
+    await this.call('delete logged model', Responses.empty, {
+      method: 'DELETE',
+      path: `${API}/logged-models/${encodeURIComponent(modelId)}`,
+      accept: [404]
     })
   }
 

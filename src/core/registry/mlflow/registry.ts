@@ -115,6 +115,11 @@ export class MlflowRegistry implements ModelRegistry {
         return { version: toVersion(created), created: true }
       },
       finish: version => this.waitUntilReady(version.name, version.version),
+      discard: async () => {
+        // The logged model would still name the deleted version, and the run would hold a second copy of the files.
+        if (modelId && request.content.kind === 'directory') await this.client.deleteLoggedModel(modelId)
+        if (runId && request.content.kind === 'directory' && !request.runId) await this.client.deleteRun(runId)
+      },
       release: async () => {}
     }
   }
