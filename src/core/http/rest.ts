@@ -141,3 +141,15 @@ export function isDoesNotExist(answer: HttpError): boolean {
 export function encodePath(path: string): string {
   return path.split('/').map(encodeURIComponent).join('/')
 }
+
+/**
+ * `an HTML page ("502 Bad Gateway")` when the body of an error is a web page rather than the service's JSON: a web
+ * server, a login portal or a gateway answered, and its markup pasted into an error line would bury the point.
+ */
+export function htmlPage(error: HttpError): string | undefined {
+  if (error.json !== undefined) return undefined
+  const head = error.body.slice(0, 2000)
+  if (!/^\s*<(!doctype html|html|head|body)\b/i.test(head) && !/<html[\s>]/i.test(head)) return undefined
+  const title = /<title[^>]*>([^<]*)<\/title>/i.exec(head)?.[1]?.replace(/\s+/g, ' ').trim()
+  return `an HTML page${title ? ` ("${title.slice(0, 100)}")` : ''}`
+}

@@ -9,7 +9,7 @@
 import type * as z from 'zod/mini'
 import { ConfigurationError, ServiceError } from '../../errors.js'
 import { NetworkError, type Auth, type HttpRequest } from '../../http/client.js'
-import { RestClient, encodePath, isAlreadyExists, isDoesNotExist, type RestDialect } from '../../http/rest.js'
+import { RestClient, encodePath, htmlPage, isAlreadyExists, isDoesNotExist, type RestDialect } from '../../http/rest.js'
 import {
   Responses,
   type MlflowLoggedModel,
@@ -370,7 +370,7 @@ function mlflowDialect(baseUrl: string, source: string, credentials: string | un
   return {
     name: where,
     describe: operation => operation,
-    unexpectedHint: 'is it an MLflow tracking server?',
+    unexpectedHint: 'this does not look like an MLflow tracking server',
     // A JSON 404 is "no such object"; a bare one is "no such route", which only a caller that expects an older
     // server (logged models on MLflow 2) may take as an answer. Anywhere else it means a wrong URL, and taking it
     // for "absent" would turn a misconfigured champion into "no baseline yet".
@@ -385,7 +385,19 @@ function mlflowDialect(baseUrl: string, source: string, credentials: string | un
         )
       }
       const code = error.code
-      const message = error.serverMessage
+      const page = htmlPage(error)
+      const message = page ?? error.serverMessage
+      if (page && error.status !== 401 && error.status !== 404) {
+        const answer = `${where} answered ${operation} with HTTP ${error.status} and ${page}: this does not look like an MLflow tracking server`
+        // A web page for a client error is another server at the URL; for a server error, maybe a failing gateway.
+        if (error.status < 500) {
+          return new ConfigurationError(
+            `${answer}; expected the tracking server's base URL, as in http://mlflow.internal:5000`,
+            { source }
+          )
+        }
+        return new ServiceError(`${answer} (or a proxy in front of it is failing) after retries`, error.status)
+      }
       if (error.status === 401) {
         return new ConfigurationError(
           credentials
