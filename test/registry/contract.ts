@@ -141,6 +141,22 @@ export function describeRegistryContract(label: string, setup: () => Promise<Reg
       expect((await registry.findVersionByDigest(name, request.digest))?.version).toBe('1')
     })
 
+    it('deletes a version: gone by number, digest and alias, and its number is not given again', async () => {
+      const { name } = await registered(modelFiles('one'))
+      const second = await createVersion(registry, await newVersion(name, modelFiles('two')))
+      await registry.setAlias(name, 'challenger', '2')
+      await registry.deleteVersion(name, '2')
+      expect(await registry.getVersion(name, '2')).toBeUndefined()
+      expect(await registry.findVersionByDigest(name, second.version.tags[DIGEST_TAG]!)).toBeUndefined()
+      expect(await registry.getVersionByAlias(name, 'challenger')).toBeUndefined()
+      expect(await registry.getVersion(name, '1')).toMatchObject({ version: '1', status: 'READY' })
+      // Deleting what is not there is fine.
+      await registry.deleteVersion(name, '2')
+
+      const third = await createVersion(registry, await newVersion(name, modelFiles('three')))
+      expect(third).toMatchObject({ created: true, version: { version: '3' } })
+    })
+
     it('points an alias at a version, moves it, and lists aliases on versions', async () => {
       const { name } = await registered(modelFiles('one'))
       await createVersion(registry, await newVersion(name, modelFiles('two')))

@@ -21,7 +21,7 @@ export interface DatabricksCredentials {
   readonly source: string
 }
 
-export interface CredentialOptions {
+interface CredentialOptions {
   readonly host: string
   readonly env: NodeJS.ProcessEnv
   readonly fetch?: typeof fetch
@@ -29,9 +29,9 @@ export interface CredentialOptions {
   readonly log?: (line: string) => void
 }
 
-export const TOKEN_VARIABLE = 'DATABRICKS_TOKEN'
-export const CLIENT_ID_VARIABLE = 'DATABRICKS_CLIENT_ID'
-export const CLIENT_SECRET_VARIABLE = 'DATABRICKS_CLIENT_SECRET'
+const TOKEN_VARIABLE = 'DATABRICKS_TOKEN'
+const CLIENT_ID_VARIABLE = 'DATABRICKS_CLIENT_ID'
+const CLIENT_SECRET_VARIABLE = 'DATABRICKS_CLIENT_SECRET'
 
 const MISSING =
   `Databricks credentials are missing; set ${TOKEN_VARIABLE} (a personal access token) or ${CLIENT_ID_VARIABLE} and ` +
@@ -88,7 +88,7 @@ const TokenResponse = z.looseObject({
   expires_in: z.optional(z.union([z.number(), z.string()]))
 })
 
-export interface OAuthTokenSourceOptions {
+interface OAuthTokenSourceOptions {
   readonly host: string
   readonly clientId: string
   readonly clientSecret: string
@@ -104,7 +104,7 @@ const DEFAULT_LIFETIME_S = 3600
 /** Refresh this long before expiry, at most: clock skew and a slow request must not meet an expired token. */
 const MAX_REFRESH_MARGIN_MS = 60_000
 
-export class OAuthTokenSource {
+class OAuthTokenSource {
   private readonly rest: RestClient<void>
   private readonly now: () => number
   private cached: { token: string; refreshAt: number } | undefined

@@ -6,7 +6,7 @@ import { ConfigurationError } from '../errors.js'
 import { credentialsFromEnv, type DatabricksCredentials } from './auth.js'
 
 /** Where the Databricks CLI and SDKs read the workspace URL. */
-export const HOST_VARIABLE = 'DATABRICKS_HOST'
+const HOST_VARIABLE = 'DATABRICKS_HOST'
 
 export interface WorkspaceOptions {
   /** The workspace URL (`https://adb-….azuredatabricks.net`); a bare host name gets https://. */

@@ -41,7 +41,7 @@ export interface RetryEvent {
   readonly reason: string
 }
 
-export type QueryValue = string | number | boolean | undefined | readonly string[]
+type QueryValue = string | number | boolean | undefined | readonly string[]
 
 export interface HttpRequest {
   readonly method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE'

@@ -123,3 +123,33 @@ export class RestClient<C> {
     return error as Error
   }
 }
+
+// MLflow's error convention, which Databricks shares: `{error_code, message}` bodies.
+
+/** The object to create is there already: MLflow says RESOURCE_ALREADY_EXISTS (400), Databricks ALREADY_EXISTS (409). */
+export function isAlreadyExists(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code
+  return code === 'RESOURCE_ALREADY_EXISTS' || code === 'ALREADY_EXISTS'
+}
+
+/** A 404 body that says the object does not exist (rather than a route that does not). */
+export function isDoesNotExist(answer: HttpError): boolean {
+  return answer.code === 'RESOURCE_DOES_NOT_EXIST' || answer.code === 'NOT_FOUND'
+}
+
+/** Each segment percent-encoded, the slashes kept (the SDKs' `urllib.parse.quote`). */
+export function encodePath(path: string): string {
+  return path.split('/').map(encodeURIComponent).join('/')
+}
+
+/**
+ * `an HTML page ("502 Bad Gateway")` when the body of an error is a web page rather than the service's JSON: a web
+ * server, a login portal or a gateway answered, and its markup pasted into an error line would bury the point.
+ */
+export function htmlPage(error: HttpError): string | undefined {
+  if (error.json !== undefined) return undefined
+  const head = error.body.slice(0, 2000)
+  if (!/^\s*<(!doctype html|html|head|body)\b/i.test(head) && !/<html[\s>]/i.test(head)) return undefined
+  const title = /<title[^>]*>([^<]*)<\/title>/i.exec(head)?.[1]?.replace(/\s+/g, ' ').trim()
+  return `an HTML page${title ? ` ("${title.slice(0, 100)}")` : ''}`
+}

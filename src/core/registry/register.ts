@@ -108,8 +108,8 @@ const CREATE_ATTEMPTS = 4
  *      the version found by it is the one created, and only when none is found is the create asked again;
  *   3. the version is finished (files uploaded after the create where the registry takes them so, then READY);
  *   4. two writers that both looked before either created end with two versions of one digest: the lower number
- *      wins once it is READY, and the other writer deletes its own (deleting needs more permission than creating;
- *      without it the duplicate stays, and is logged).
+ *      wins once it is READY, and the other writer deletes its own and what was staged for it (deleting needs more
+ *      permission than creating; without it the duplicate stays, and is logged).
  */
 export async function createVersion(
   registry: ModelRegistry,
@@ -121,7 +121,13 @@ export async function createVersion(
     const attempt = await createOnce(registry, request, draft.create.bind(draft), log)
     if (!attempt.created) return attempt
     const version = attempt.version.status === 'READY' ? attempt.version : await draft.finish(attempt.version)
-    return await converge(registry, request, version, log)
+    const result = await converge(registry, request, version, log)
+    if (result.removed) {
+      await draft.discard().catch((error: unknown) => {
+        log(`could not remove what was staged for the duplicate version: ${(error as Error).message}`)
+      })
+    }
+    return result.outcome
   } finally {
     await draft.release()
   }
@@ -157,16 +163,21 @@ async function converge(
   request: NewVersion,
   ours: ModelVersion,
   log: (line: string) => void
-): Promise<CreatedVersion> {
+): Promise<{ outcome: CreatedVersion; removed: boolean }> {
+  const stands = { outcome: { version: ours, created: true }, removed: false }
   const first = await registry.findVersionByDigest(request.name, request.digest)
-  if (!first || Number(first.version) >= Number(ours.version)) return { version: ours, created: true }
+  if (!first || Number(first.version) >= Number(ours.version)) return stands
   const winner = await settled(registry, first)
-  if (!winner) return { version: ours, created: true }
+  if (!winner) return stands
   log(`version ${winner.version} of ${request.name} already holds ${request.digest}; removing ${ours.version}`)
-  await registry.deleteVersion(request.name, ours.version).catch((error: unknown) => {
-    log(`could not delete the duplicate version ${ours.version}: ${(error as Error).message}`)
-  })
-  return { version: winner, created: false }
+  const removed = await registry.deleteVersion(request.name, ours.version).then(
+    () => true,
+    (error: unknown) => {
+      log(`could not delete the duplicate version ${ours.version}: ${(error as Error).message}`)
+      return false
+    }
+  )
+  return { outcome: { version: winner, created: false }, removed }
 }
 
 /** The READY version a racing writer made, or undefined when its registration failed (then ours stands). */

@@ -83,6 +83,11 @@ export interface VersionDraft {
   create(): Promise<CreatedVersion>
   /** Brings the version `create` made to READY: the files, where they follow the create, then the wait. */
   finish(version: ModelVersion): Promise<ModelVersion>
+  /**
+   * Removes what staging made outside the version (MLflow's run and logged model) once the version was deleted as
+   * the duplicate of another writer's, so the registry keeps no debris pointing at a version that is gone.
+   */
+  discard(): Promise<void>
   /** Removes what staging left that no version needs; called once, whatever happened. */
   release(): Promise<void>
 }

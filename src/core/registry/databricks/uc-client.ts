@@ -26,12 +26,12 @@
 import * as z from 'zod/mini'
 import { ConfigurationError, ServiceError } from '../../errors.js'
 import { HttpError, NetworkError, type Auth, type HttpRequest } from '../../http/client.js'
-import { RestClient, type RestDialect } from '../../http/rest.js'
+import { RestClient, encodePath, isAlreadyExists, isDoesNotExist, type RestDialect } from '../../http/rest.js'
 
 const Tag = z.looseObject({ key: z.string(), value: z.optional(z.string()) })
 const Alias = z.looseObject({ alias: z.string(), version: z.optional(z.union([z.string(), z.number()])) })
 
-export const UcModelVersionSchema = z.looseObject({
+const UcModelVersionSchema = z.looseObject({
   name: z.string(),
   version: z.union([z.string(), z.number()]),
   creation_timestamp: z.optional(z.number()),
@@ -108,7 +108,7 @@ const DIRECTORIES = '/api/2.0/fs/directories'
 const SEARCH_PAGE = 1000
 
 /** What the identity needs for an operation, from Databricks' "Manage model lifecycle in Unity Catalog" page. */
-export const PRIVILEGES = {
+const PRIVILEGES = {
   createModel: (name: string) =>
     `CREATE_MODEL on the schema ${schemaOf(name)} (with USE_CATALOG on ${catalogOf(name)} and USE_SCHEMA on the schema)`,
   own: (name: string) =>
@@ -393,7 +393,7 @@ function ucDialect(options: UcDialectOptions): RestDialect<Call> {
     name: where,
     describe: call => call.operation,
     // A missing catalog or schema is a wrong name, never "no baseline yet".
-    isAbsent: (call, answer) => call.absent === true && isDoesNotExist(answer.json) && !isMissingParent(answer),
+    isAbsent: (call, answer) => call.absent === true && isDoesNotExist(answer) && !isMissingParent(answer),
     translate: (call, error, url) => {
       if (error instanceof NetworkError) {
         return new ServiceError(
@@ -444,26 +444,11 @@ function ucDialect(options: UcDialectOptions): RestDialect<Call> {
 /** A 403: the identity lacks a privilege. The registry tells it apart where the privilege may not be needed. */
 export class PermissionDenied extends ConfigurationError {}
 
-export function isAlreadyExists(error: unknown): boolean {
-  const code = (error as { code?: unknown } | undefined)?.code
-  return code === 'RESOURCE_ALREADY_EXISTS' || code === 'ALREADY_EXISTS'
-}
-
-function isDoesNotExist(json: unknown): boolean {
-  const code = (json as { error_code?: unknown } | undefined)?.error_code
-  return code === 'RESOURCE_DOES_NOT_EXIST' || code === 'NOT_FOUND'
-}
-
 /** The catalog or schema in the name does not exist: UC's own codes, or a generic code whose message says so. */
 function isMissingParent(error: HttpError): boolean {
   const code = error.code
   if (code === 'CATALOG_DOES_NOT_EXIST' || code === 'SCHEMA_DOES_NOT_EXIST') return true
   return /\b(catalog|schema)\b[^.]*\b(does not exist|not found)/i.test(error.serverMessage)
-}
-
-/** Each segment percent-encoded, the slashes kept (the SDKs' `urllib.parse.quote`). */
-export function encodePath(path: string): string {
-  return path.split('/').map(encodeURIComponent).join('/')
 }
 
 function catalogOf(name: string): string {

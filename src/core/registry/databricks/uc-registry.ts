@@ -184,6 +184,8 @@ export class UnityCatalogRegistry implements ModelRegistry {
         return { version, created: true }
       },
       finish: version => this.uploadAndFinalize(version, staged.files),
+      // Deleting a UC version removes its files; nothing else was made.
+      discard: async () => {},
       release: () => staged.cleanup()
     }
   }

@@ -15,7 +15,7 @@ import type { UploadFile } from '../types.js'
 import { forEachConcurrently } from '../../concurrency.js'
 
 /** Pretty-printed with a trailing newline: the registry's files are meant to be read (and diffed) by people. */
-export function jsonText(value: unknown): string {
+function jsonText(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`
 }
 

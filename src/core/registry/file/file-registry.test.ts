@@ -12,7 +12,8 @@ import { createManifest } from '../../model-dir/manifest.js'
 import { walkModelDir } from '../../model-dir/walk.js'
 import { createVersion } from '../register.js'
 import { DIGEST_TAG, type NewVersion } from '../types.js'
-import { createFileRegistry, FileRegistry, modelFolderName } from './file-registry.js'
+import { createFileRegistry, FileRegistry } from './file-registry.js'
+import { modelFolderName } from './layout.js'
 import { currentProcess } from './lock.js'
 
 const REPO = fileURLToPath(new URL('../../../../', import.meta.url))

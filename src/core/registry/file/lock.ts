@@ -27,7 +27,7 @@ export interface ProcessIdentity {
   readonly bootId?: string
 }
 
-export interface LockHolder extends ProcessIdentity {
+interface LockHolder extends ProcessIdentity {
   /** ISO 8601, for people reading the file. */
   readonly created: string
   /** ms since the epoch, for the age check. */

@@ -9,7 +9,7 @@
 import type * as z from 'zod/mini'
 import { ConfigurationError, ServiceError } from '../../errors.js'
 import { NetworkError, type Auth, type HttpRequest } from '../../http/client.js'
-import { RestClient, type RestDialect } from '../../http/rest.js'
+import { RestClient, encodePath, htmlPage, isAlreadyExists, isDoesNotExist, type RestDialect } from '../../http/rest.js'
 import {
   Responses,
   type MlflowLoggedModel,
@@ -37,8 +37,6 @@ const API = '/api/2.0/mlflow'
 const ARTIFACTS = '/api/2.0/mlflow-artifacts/artifacts'
 /** In `accept`: a bare 404 (no such route) means "not supported here" rather than a wrong URL. */
 const NO_ROUTE = -404
-
-type Json = Record<string, unknown>
 
 export class MlflowClient {
   private readonly rest: RestClient<string>
@@ -136,6 +134,17 @@ export class MlflowClient {
     })
   }
 
+  /** Moves the run to the deleted lifecycle stage (MLflow's own delete: the server may purge it later). */
+  async deleteRun(runId: string): Promise<void> {
+    await this.call('delete run', Responses.empty, {
+      method: 'POST',
+      path: `${API}/runs/delete`,
+      json: { run_id: runId },
+      idempotent: true,
+      accept: [404]
+    })
+  }
+
   // --- logged models (MLflow 3) ---------------------------------------------------------------------------------
 
   /** Undefined when the server predates MLflow 3 (its answer to the route is a bare 404). */
@@ -169,6 +178,14 @@ export class MlflowClient {
       method: 'PATCH',
       path: `${API}/logged-models/${encodeURIComponent(modelId)}`,
       json: { model_id: modelId, status }
+    })
+  }
+
+  async deleteLoggedModel(modelId: string): Promise<void> {
+    await this.call('delete logged model', Responses.empty, {
+      method: 'DELETE',
+      path: `${API}/logged-models/${encodeURIComponent(modelId)}`,
+      accept: [404]
     })
   }
 
@@ -353,12 +370,12 @@ function mlflowDialect(baseUrl: string, source: string, credentials: string | un
   return {
     name: where,
     describe: operation => operation,
-    unexpectedHint: 'is it an MLflow tracking server?',
+    unexpectedHint: 'this does not look like an MLflow tracking server',
     // A JSON 404 is "no such object"; a bare one is "no such route", which only a caller that expects an older
     // server (logged models on MLflow 2) may take as an answer. Anywhere else it means a wrong URL, and taking it
     // for "absent" would turn a misconfigured champion into "no baseline yet".
     isAbsent: (_operation, answer, request) =>
-      isDoesNotExist(answer.json) || (answer.json === undefined && request.accept?.includes(NO_ROUTE) === true),
+      isDoesNotExist(answer) || (answer.json === undefined && request.accept?.includes(NO_ROUTE) === true),
     translate: (operation, error, url) => {
       if (error instanceof NetworkError) {
         return new ServiceError(
@@ -368,7 +385,19 @@ function mlflowDialect(baseUrl: string, source: string, credentials: string | un
         )
       }
       const code = error.code
-      const message = error.serverMessage
+      const page = htmlPage(error)
+      const message = page ?? error.serverMessage
+      if (page && error.status !== 401 && error.status !== 404) {
+        const answer = `${where} answered ${operation} with HTTP ${error.status} and ${page}: this does not look like an MLflow tracking server`
+        // A web page for a client error is another server at the URL; for a server error, maybe a failing gateway.
+        if (error.status < 500) {
+          return new ConfigurationError(
+            `${answer}; expected the tracking server's base URL, as in http://mlflow.internal:5000`,
+            { source }
+          )
+        }
+        return new ServiceError(`${answer} (or a proxy in front of it is failing) after retries`, error.status)
+      }
       if (error.status === 401) {
         return new ConfigurationError(
           credentials
@@ -410,16 +439,6 @@ function mlflowDialect(baseUrl: string, source: string, credentials: string | un
   }
 }
 
-export function isAlreadyExists(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code
-  return code === 'RESOURCE_ALREADY_EXISTS' || code === 'ALREADY_EXISTS'
-}
-
-function isDoesNotExist(json: unknown): boolean {
-  const code = (json as Json | undefined)?.error_code
-  return code === 'RESOURCE_DOES_NOT_EXIST' || code === 'NOT_FOUND'
-}
-
 function tagList(tags: Readonly<Record<string, string>>): { key: string; value: string }[] {
   return Object.entries(tags).map(([key, value]) => ({ key, value }))
 }
@@ -428,10 +447,6 @@ function tagList(tags: Readonly<Record<string, string>>): { key: string; value: 
 function finiteOrText(value: number): number | string {
   if (Number.isFinite(value)) return value
   return Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity'
-}
-
-function encodePath(path: string): string {
-  return path.split('/').map(encodeURIComponent).join('/')
 }
 
 /** The latest value of each metric, in the order the server listed them. */

@@ -115,6 +115,11 @@ export class MlflowRegistry implements ModelRegistry {
         return { version: toVersion(created), created: true }
       },
       finish: version => this.waitUntilReady(version.name, version.version),
+      discard: async () => {
+        // The logged model would still name the deleted version, and the run would hold a second copy of the files.
+        if (modelId && request.content.kind === 'directory') await this.client.deleteLoggedModel(modelId)
+        if (runId && request.content.kind === 'directory' && !request.runId) await this.client.deleteRun(runId)
+      },
       release: async () => {}
     }
   }
@@ -377,7 +382,7 @@ function checkTrackingUri(uri: string, source: string): string {
 }
 
 /** The credentials MLflow's own client reads; basic wins when both are set, as in MLflow. */
-export function authFromEnv(env: NodeJS.ProcessEnv): Auth | undefined {
+function authFromEnv(env: NodeJS.ProcessEnv): Auth | undefined {
   if (env.MLFLOW_TRACKING_USERNAME && env.MLFLOW_TRACKING_PASSWORD) {
     return { kind: 'basic', username: env.MLFLOW_TRACKING_USERNAME, password: env.MLFLOW_TRACKING_PASSWORD }
   }

@@ -20,7 +20,7 @@ export const MetricSchema = z.looseObject({
   model_id: z.optional(z.string())
 })
 
-export const ExperimentSchema = z.looseObject({
+const ExperimentSchema = z.looseObject({
   experiment_id: z.string(),
   name: z.string(),
   artifact_location: z.optional(z.string()),
@@ -39,7 +39,7 @@ export const RunSchema = z.looseObject({
   data: z.optional(z.looseObject({ metrics: z.optional(z.array(MetricSchema)), tags: Tags }))
 })
 
-export const LoggedModelSchema = z.looseObject({
+const LoggedModelSchema = z.looseObject({
   info: z.looseObject({
     model_id: z.string(),
     experiment_id: z.optional(z.string()),
@@ -52,13 +52,13 @@ export const LoggedModelSchema = z.looseObject({
   data: z.optional(z.looseObject({ metrics: z.optional(z.array(MetricSchema)) }))
 })
 
-export const RegisteredModelSchema = z.looseObject({
+const RegisteredModelSchema = z.looseObject({
   name: z.string(),
   aliases: z.optional(z.array(z.looseObject({ alias: z.string(), version: z.string() }))),
   tags: Tags
 })
 
-export const ModelVersionSchema = z.looseObject({
+const ModelVersionSchema = z.looseObject({
   name: z.string(),
   version: z.string(),
   creation_timestamp: z.optional(z.number()),
@@ -72,7 +72,7 @@ export const ModelVersionSchema = z.looseObject({
   model_id: z.optional(z.string())
 })
 
-export const ArtifactListSchema = z.looseObject({
+const ArtifactListSchema = z.looseObject({
   files: z.optional(
     z.array(z.looseObject({ path: z.string(), is_dir: z.optional(z.boolean()), file_size: z.optional(z.number()) }))
   )

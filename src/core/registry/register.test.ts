@@ -1,0 +1,135 @@
+/**
+ * The registration protocol of register.ts (createVersion) against a real MLflow server behind the fault proxy:
+ * a create whose answer is lost is found by digest rather than made twice, a create that failed is asked again,
+ * and two writers that raced end on one version. The file registry's own race is file-registry.test.ts's.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
+import { randomBytes } from 'node:crypto'
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { startFaultProxy, type FaultProxy } from '../../../test/mlflow/fault-proxy.js'
+import { runPythonClient } from '../../../test/mlflow/python-client.js'
+import { startMlflowServer, type MlflowServer } from '../../../test/mlflow/server.js'
+import { ServiceError } from '../errors.js'
+import { createManifest } from '../model/manifest.js'
+import { walkModelDir } from '../model/walk.js'
+import { createMlflowRegistry, type MlflowRegistry } from './mlflow/registry.js'
+import { createVersion } from './register.js'
+import { DIGEST_TAG, type NewVersion } from './types.js'
+
+const EXAMPLE_MODEL = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../examples/churn-classifier/model')
+const CREATE_VERSION = { method: 'POST', path: '/api/2.0/mlflow/model-versions/create' }
+
+let mlflow: MlflowServer
+let proxy: FaultProxy
+let scratch: string
+
+beforeAll(async () => {
+  mlflow = await startMlflowServer()
+  proxy = await startFaultProxy(mlflow.url)
+  scratch = await mkdtemp(join(tmpdir(), 'modelgate-register-'))
+}, 180_000)
+
+afterAll(async () => {
+  await proxy?.close()
+  await mlflow?.stop()
+  if (scratch) await rm(scratch, { recursive: true, force: true })
+}, 60_000)
+
+beforeEach(() => proxy.reset())
+
+function registry(log: string[], timeoutMs?: number): MlflowRegistry {
+  return createMlflowRegistry({
+    trackingUri: proxy.url,
+    retryBaseMs: 5,
+    log: line => log.push(line),
+    ...(timeoutMs !== undefined ? { timeoutMs } : {})
+  })
+}
+
+/** A registered model and a request for a model directory of its own digest. */
+async function fresh(target: MlflowRegistry): Promise<NewVersion> {
+  const name = `register-${randomBytes(4).toString('hex')}`
+  const dir = await mkdtemp(join(scratch, 'model-'))
+  await cp(EXAMPLE_MODEL, dir, { recursive: true })
+  await writeFile(join(dir, 'variant.txt'), `${name}\n`)
+  const walk = await walkModelDir(dir)
+  const { manifest } = await createManifest(walk.files)
+  const digest = `sha256:${manifest!.digest}`
+  await target.ensureRegisteredModel(name)
+  return { name, digest, content: { kind: 'directory', dir, files: walk.files }, tags: { [DIGEST_TAG]: digest } }
+}
+
+/** The runs and logged models that hold a digest and are not deleted, as MLflow's own client lists them. */
+function staged(digest: string): Promise<{ runs: string[]; models: string[] }> {
+  return runPythonClient(
+    mlflow.url,
+    `def main():
+    experiment = client.get_experiment_by_name("modelgate")
+    runs = client.search_runs([experiment.experiment_id], filter_string=f"tags.\`modelgate.digest\` = '{ARGS['digest']}'")
+    models = client.search_logged_models(experiment_ids=[experiment.experiment_id])
+    return {
+        "runs": sorted(r.info.run_id for r in runs),
+        "models": sorted(m.model_id for m in models if m.tags.get("modelgate.digest") == ARGS["digest"]),
+    }`,
+    { digest }
+  )
+}
+
+describe('createVersion', () => {
+  it('finds the version a create made when its answer never arrived, instead of making a second', async () => {
+    const log: string[] = []
+    const target = registry(log, 1000)
+    const request = await fresh(target)
+    proxy.delay(2500, CREATE_VERSION)
+    const result = await createVersion(target, request, line => log.push(line))
+    expect(result).toMatchObject({ created: true, version: { version: '1', status: 'READY' } })
+    expect(proxy.count(CREATE_VERSION)).toBe(1)
+    expect(log.join('\n')).toContain('version 1 holds the digest: the create happened')
+    proxy.reset()
+    expect(await target.getVersion(request.name, '2')).toBeUndefined()
+  }, 60_000)
+
+  it('asks again when a create failed and no version holds the digest', async () => {
+    const log: string[] = []
+    const target = registry(log)
+    const request = await fresh(target)
+    proxy.failNext(2, 500, { when: CREATE_VERSION })
+    const result = await createVersion(target, request, line => log.push(line))
+    expect(result).toMatchObject({ created: true, version: { version: '1' } })
+    expect(proxy.count(CREATE_VERSION)).toBe(3)
+    expect(log.filter(line => line.includes('trying again'))).toHaveLength(2)
+  }, 60_000)
+
+  it('gives up after four creates that failed, leaving no version', async () => {
+    const target = registry([])
+    const request = await fresh(target)
+    proxy.failNext(10, 500, { when: CREATE_VERSION })
+    await expect(createVersion(target, request)).rejects.toBeInstanceOf(ServiceError)
+    expect(proxy.count(CREATE_VERSION)).toBe(4)
+    proxy.reset()
+    expect(await target.findVersionByDigest(request.name, request.digest)).toBeUndefined()
+  }, 60_000)
+
+  it('converges two writers that both created on the lower version, and the other is deleted', async () => {
+    const log: string[] = []
+    const [a, b] = [registry(log), registry(log)]
+    const request = await fresh(a)
+    const results = await Promise.all([
+      createVersion(a, request, line => log.push(line)),
+      createVersion(b, request, line => log.push(line))
+    ])
+    expect(results.map(r => r.created).sort()).toEqual([false, true])
+    expect(results.map(r => r.version.version)).toEqual(['1', '1'])
+    expect(proxy.count(CREATE_VERSION)).toBe(2)
+    expect(await a.getVersion(request.name, '2')).toBeUndefined()
+    expect(log.join('\n')).toContain(`already holds ${request.digest}; removing 2`)
+
+    // What the loser staged goes with its version: one run and one logged model hold the digest, version 1's.
+    const left = await staged(request.digest)
+    const winner = await a.getVersion(request.name, '1')
+    expect(left).toEqual({ runs: [winner!.runId], models: [winner!.modelId] })
+  }, 60_000)
+})
