@@ -30,6 +30,7 @@ import {
   type ParseContext
 } from './flatten.js'
 import { JsonSyntaxError, readJson } from './json.js'
+import { fromMlflowShapes } from './mlflow-shapes.js'
 import { invalidValue, type MetricValue } from './types.js'
 
 export type MetricsFormat = 'json' | 'yaml' | 'csv'
@@ -76,6 +77,10 @@ export function parseMetrics(
   const ctx: ParseContext = typeof context === 'string' ? { source: context } : context
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
   checkHasContent(text, ctx, format)
+  return fromMlflowShapes(parseByFormat(text, format, ctx), ctx)
+}
+
+function parseByFormat(text: string, format: MetricsFormat, ctx: ParseContext): Map<string, MetricValue> {
   switch (format) {
     case 'json':
       return parseJson(text, ctx)

@@ -122,7 +122,21 @@ describe('file sources', () => {
 describe('registry sources', () => {
   // The behaviour against a real MLflow server is tested in __tests__/register-model.action.test.ts; these run on
   // the file registry, which is what a workspace with no tracking URI and no config uses.
+  it('refuses models:/ when nothing names a server and the default registry folder does not exist', async () => {
+    const bare = mkdtempSync(join(tmpdir(), 'modelgate-no-registry-'))
+    try {
+      const error = await configurationRejection(
+        loadMetrics('models:/churn@champion', { workspace: bare, role: 'baseline' })
+      )
+      expect(error.place).toEqual({ source: "input 'baseline'" })
+      expect(error.detail).toMatch(/no tracking URI is set.*does not exist; set input 'tracking-uri'/)
+    } finally {
+      rmSync(bare, { recursive: true, force: true })
+    }
+  })
+
   it('reads models:/ against the file registry when nothing names a server, and says what is missing', async () => {
+    mkdirSync(join(workspace, '.modelgate', 'registry'), { recursive: true })
     const missingVersion = await configurationRejection(
       loadMetrics('models:/churn/3', { ...context(), role: 'baseline' })
     )
@@ -134,6 +148,7 @@ describe('registry sources', () => {
   })
 
   it('refuses mlflow-run: without a tracking server, saying what would work', async () => {
+    mkdirSync(join(workspace, '.modelgate', 'registry'), { recursive: true })
     const error = await configurationRejection(loadMetrics('mlflow-run:0a1b2c3d', { ...context(), role: 'baseline' }))
     expect(error.detail).toContain('needs an MLflow tracking server')
   })
