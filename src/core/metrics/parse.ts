@@ -16,11 +16,13 @@ import {
   strTag,
   type ScalarTagDefinition
 } from 'js-yaml'
+import { checkYamlExpansion } from '../config/yaml-bounds.js'
 import { ConfigurationError, describeValue } from '../errors.js'
 import { CSV_EXPECTED, csvToMetrics, parseCsv } from './csv.js'
 import {
   DocObject,
   Leaf,
+  MAX_METRICS,
   MetricCollector,
   classifyText,
   flattenDocument,
@@ -254,6 +256,16 @@ function parseYaml(text: string, context: ParseContext): Map<string, MetricValue
     }
     throw error
   }
+  // Flattening would visit a shared node once per alias; a bomb must end here, before it, not at MAX_METRICS.
+  checkYamlExpansion(
+    documents,
+    { source: context.source },
+    {
+      limit: 2 * (context.maxMetrics ?? MAX_METRICS),
+      children: node => (node instanceof DocObject ? node.values : node instanceof Leaf ? [] : (node as DocNode[])),
+      expected: EXPECTED.yaml
+    }
+  )
   const collector = new MetricCollector(context, EXPECTED.yaml)
   if (documents.length === 0) collector.noMetrics('no YAML document, only comments')
   if (documents.length > 1) {

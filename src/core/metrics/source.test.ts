@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import {
   FileResolver,
   MAX_METRICS,
@@ -51,12 +51,27 @@ describe('file sources', () => {
     expect([...(await loadMetrics('metrics/eval.csv', context())).values]).toEqual([['accuracy', numberValue(0.93)]])
   })
 
-  it('trims the spec, and accepts absolute paths inside and outside the workspace', async () => {
+  it('trims the spec, and accepts absolute paths inside the workspace', async () => {
     expect((await loadMetrics(' metrics/eval.json\n', context())).provenance.spec).toBe('metrics/eval.json')
     const inside = await loadMetrics(join(workspace, 'metrics/eval.json'), context())
     expect(inside.provenance.path).toBe('metrics/eval.json')
-    const elsewhere = await loadMetrics(join(outside, 'other.json'), context())
-    expect(elsewhere.provenance.path).toBe(join(outside, 'other.json'))
+  })
+
+  it('refuses a path or a symlink that leads out of the workspace, without reading it', async () => {
+    writeFileSync(join(outside, 'secret.json'), '{"token": "ghp_secret_text_that_must_not_be_shown"}')
+    symlinkSync(join(outside, 'secret.json'), join(workspace, 'metrics', 'linked.json'))
+    for (const spec of [
+      join(outside, 'other.json'),
+      '../' + basename(outside) + '/other.json',
+      'metrics/linked.json'
+    ]) {
+      const error = await configurationRejection(loadMetrics(spec, context()))
+      expect(error.message).toMatch(/(is|leads) outside the workspace .*it was not read/)
+      expect(error.message).not.toContain('ghp_secret')
+    }
+    // A link that stays inside is followed.
+    symlinkSync('eval.json', join(workspace, 'metrics', 'alias.json'))
+    expect((await loadMetrics('metrics/alias.json', context())).values.get('accuracy')).toEqual(numberValue(0.93))
   })
 
   it('says where it looked for a missing file', async () => {
