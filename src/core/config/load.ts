@@ -3,7 +3,7 @@
  * file (or input), the line and the key path, and says what was expected.
  */
 import { readFile, stat } from 'node:fs/promises'
-import { isAbsolute, resolve } from 'node:path'
+import { isAbsolute, relative, resolve, sep } from 'node:path'
 import { loadAll, YAMLException } from 'js-yaml'
 import * as z from 'zod/mini'
 import { ConfigurationError } from '../errors.js'
@@ -48,7 +48,15 @@ export async function loadConfigFile(
     })
   }
   const text = await readFile(absolute, 'utf8')
-  return { config: parseConfig(text, path), path }
+  try {
+    return { config: parseConfig(text, path), path }
+  } catch (error) {
+    const inRepository = relative(workspace, absolute)
+    if (error instanceof ConfigurationError && !inRepository.startsWith('..') && !isAbsolute(inRepository)) {
+      throw error.inFile(inRepository.split(sep).join('/'))
+    }
+    throw error
+  }
 }
 
 export function parseConfig(text: string, source: string): Config {
