@@ -198,7 +198,11 @@ export const NO_BASELINE = 'No baseline yet: only absolute bounds were checked.'
  * direction that is worse. Thresholds keep up to 10 digits: they are what the user wrote, and rounding them would
  * misquote the config.
  */
-export function describeRule(rule: Rule, direction: Direction | undefined = rule.direction): string {
+export function describeRule(
+  rule: Rule,
+  direction: Direction | undefined = rule.direction,
+  options: { severity?: boolean } = {}
+): string {
   const fmt = (n: number) => formatNumber(Math.abs(n), 10)
   const worse = direction === 'higher' ? 'drop' : direction === 'lower' ? 'rise' : 'change'
   const better = direction === 'higher' ? 'rise' : direction === 'lower' ? 'drop' : 'change'
@@ -215,7 +219,7 @@ export function describeRule(rule: Rule, direction: Direction | undefined = rule
   if (demand) parts.push(`must ${better} ${demand}`)
   if (direction && rule.direction && !tolerance && !demand && !rule.directionOrientsOnly) parts.push(`may not ${worse}`)
   let text = parts.length > 0 ? parts.join(', ') : rule.required === false ? 'optional' : 'must be reported'
-  if (rule.severity === 'warn') text += ' (warn only)'
+  if (rule.severity === 'warn' && options.severity !== false) text += ' (warn only)'
   return text
 }
 
@@ -505,7 +509,7 @@ function metricRow(
   if (hasBaseline) cells.push(valueCell(metric.baseline, values.baseline))
   cells.push(valueCell(metric.candidate, values.candidate))
   if (hasBaseline) cells.push(changeCell(metric))
-  if (withRule) cells.push(ruleCell(metric, rule))
+  if (withRule) cells.push(ruleCell(metric, rule, inSummary))
   // The comment says the status and the number that decided it; the job summary also gives every reason in full.
   cells.push(inSummary ? statusCell(metric) : shortStatusCell(metric, rule))
   return `| ${cells.join(' | ')} |\n`
@@ -525,13 +529,24 @@ function changeCell(metric: MetricResult): string {
   return `${marker}${formatDelta(metric.delta)}${pct}`
 }
 
-function ruleCell(metric: MetricResult, rule: Rule | undefined): string {
-  if (rule) return describeRule(rule, metric.direction ?? rule.direction)
+function ruleCell(metric: MetricResult, rule: Rule | undefined, inSummary: boolean): string {
+  // The comment's Status icon already says warn; the job summary spells the severity out.
+  if (rule) {
+    const text = describeRule(rule, metric.direction ?? rule.direction, { severity: inSummary })
+    // No-break spaces keep "may rise 25%" on one line: a narrow column then wraps only between the rule's parts.
+    return inSummary
+      ? text
+      : text
+          .split(', ')
+          .map(part => part.replace(/ /g, NBSP))
+          .join(', ')
+  }
   if (metric.rule !== undefined) return escapeMarkdown(metric.rule)
   return '—'
 }
 
 const OUTCOME_ICON: Readonly<Record<Outcome, string>> = { fail: '❌', warn: '⚠️', pass: '✅' }
+const NBSP = '\u00a0'
 
 /**
  * The status word and the one number that decided it: `below floor 0.7`, `regressed, over 25%`, `needs +0.05`. The
@@ -540,12 +555,8 @@ const OUTCOME_ICON: Readonly<Record<Outcome, string>> = { fail: '❌', warn: '�
 function shortStatusCell(metric: MetricResult, rule: Rule | undefined): string {
   const icon = metric.outcome === 'pass' && !metric.gated ? '➖' : OUTCOME_ICON[metric.outcome]
   const label = STATUS_LABELS[metric.status] ?? escapeMarkdown(String(metric.status), 40)
-  const words = [decidingText(metric, metric.status, rule)]
-  // A metric that broke a bound may also have regressed beyond its tolerance: say so in two words.
-  if ((metric.status === 'below-floor' || metric.status === 'above-ceiling') && metric.reasons.length > 1) {
-    words.push(`also ${STATUS_LABELS.regressed} ${decidingText(metric, 'regressed', rule)}`)
-  }
-  const text = words.filter(Boolean).join(', ')
+  // One number: a metric that also regressed beyond its tolerance shows it in the Change and Rule cells beside.
+  const text = decidingText(metric, metric.status, rule)
   return `${icon} **${label}**${text ? ` ${text}` : ''}`
 }
 
