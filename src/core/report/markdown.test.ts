@@ -67,6 +67,8 @@ const CONTEXT: ReportContext = {
 const context = (extra: Partial<ReportContext> = {}): ReportContext => ({ ...CONTEXT, ...extra })
 const firstLine = (text: string) => text.split('\n')[0]
 /** The comment keeps a rule's phrases together with no-break spaces; assertions read them as spaces. */
+/** An ungated result: no rule (a cast, since the helper's defaults name one). */
+const UNGATED = { gated: false, rule: undefined } as Partial<MetricResult>
 const spaced = (text: string) => text.replace(/\u00a0/g, ' ')
 const tableRows = (text: string) => text.split('\n').filter(line => line.startsWith('|'))
 const rowNames = (text: string) => tableRows(text).map(line => line.split(' | ')[0].slice(2))
@@ -116,8 +118,8 @@ describe('renderMarkdown: verdict', () => {
       result('c', 'regressed', 'fail'),
       result('d', 'regressed', 'fail'),
       result('e', 'below-floor', 'fail'),
-      result('f', 'regressed', 'pass', { gated: false, rule: undefined }),
-      result('g', 'improved', 'pass', { gated: false, rule: undefined })
+      result('f', 'regressed', 'pass', UNGATED),
+      result('g', 'improved', 'pass', UNGATED)
     ]
     const lines = renderMarkdown(compare(metrics), context({ passed: false })).split('\n')
     // The ungated metric that regressed is not counted as "regressed": only gated metrics have a status that matters.
