@@ -62,7 +62,12 @@ export const RuleObjectSchema = z
       z.gte(0),
       z.lte(1)
     ),
-    greater_is_better: z.optional(described(z.boolean(), 'MLflow MetricThreshold: the direction.')),
+    greater_is_better: z.optional(
+      described(
+        z.boolean(),
+        'MLflow MetricThreshold: which way is better; it only orients threshold and the minimum changes (a worsening they do not catch passes, as in MLflow).'
+      )
+    ),
     higher_is_better: z.optional(described(z.boolean(), 'MLflow 2 alias of greater_is_better (deprecated).'))
   })
   .check(z.superRefine(checkRuleCoherence), z.meta({ title: 'Metric rule' }))
