@@ -42,6 +42,7 @@ export async function runCompareCommand(
     describeInput: name => `--${name}`
   })
   output.out(render(result, format))
+  for (const warning of result.warnings) output.error(`warning: ${warning}`)
   return result.passed ? 0 : 1
 }
 

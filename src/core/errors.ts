@@ -14,6 +14,17 @@ export interface ErrorPlace {
   readonly path?: string
   /** 1-based line number inside the file, when known. */
   readonly line?: number
+  /**
+   * The file's path relative to the repository root (the workspace), when the mistake sits in a file of the
+   * repository: the runner then marks `line` of it in the pull request's diff (annotation properties file=, line=).
+   */
+  readonly file?: string
+}
+
+/** Where the runner should mark an error: the toolkit's annotation properties. */
+export interface Annotation {
+  readonly file: string
+  readonly startLine?: number
 }
 
 export class ConfigurationError extends Error {
@@ -26,6 +37,18 @@ export class ConfigurationError extends Error {
     this.name = 'ConfigurationError'
     this.place = place
     this.detail = detail
+  }
+
+  /** The same error, placed in `file` of the repository (see ErrorPlace.file). */
+  inFile(file: string): ConfigurationError {
+    return new ConfigurationError(this.detail, { ...(this.place ?? { source: file }), file })
+  }
+
+  /** The annotation that marks this error in the pull request, when it sits in a file of the repository. */
+  get annotation(): Annotation | undefined {
+    const place = this.place
+    if (!place?.file) return undefined
+    return place.line !== undefined ? { file: place.file, startLine: place.line } : { file: place.file }
   }
 }
 

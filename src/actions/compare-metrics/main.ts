@@ -55,6 +55,7 @@ export async function run(io: ActionIO, env: NodeJS.ProcessEnv = process.env): P
   io.setOutput(Outputs.Markdown, files.markdown)
   io.setOutput(Outputs.CommentUrl, commentUrl ?? '')
 
+  for (const warning of result.warnings) io.warning(warning)
   io.info(
     `${result.title}: verdict ${comparison.verdict} (${comparison.failures} failing, ${comparison.warnings} warning, ` +
       `${comparison.metrics.length} metrics compared)`

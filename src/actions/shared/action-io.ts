@@ -14,7 +14,8 @@ import { EOL } from 'node:os'
 import { issueCommand } from '../../../node_modules/@actions/core/lib/command.js'
 import { issueFileCommand, prepareKeyValueMessage } from '../../../node_modules/@actions/core/lib/file-command.js'
 import { summary } from '../../../node_modules/@actions/core/lib/summary.js'
-import { toCommandValue } from '../../../node_modules/@actions/core/lib/utils.js'
+import { toCommandProperties, toCommandValue } from '../../../node_modules/@actions/core/lib/utils.js'
+import type { Annotation } from '../../core/errors.js'
 
 export interface ActionIO {
   /** The input's value, trimmed; '' when not set. */
@@ -26,8 +27,11 @@ export interface ActionIO {
   debug(message: string): void
   info(message: string): void
   warning(message: string): void
-  /** Marks the step failed with one `::error::` line; the process exits non-zero. */
-  setFailed(message: string): void
+  /**
+   * Marks the step failed with one `::error::` line; the process exits non-zero. With an annotation, the line carries
+   * `file=` and `line=`, so GitHub marks that line of the file in the pull request's diff.
+   */
+  setFailed(message: string, annotation?: Annotation): void
 }
 
 export function createActionIO(env: NodeJS.ProcessEnv = process.env): ActionIO {
@@ -52,9 +56,9 @@ export function createActionIO(env: NodeJS.ProcessEnv = process.env): ActionIO {
     info: message => void process.stdout.write(message + EOL),
     warning: message => issueCommand('warning', {}, message),
     // core.setFailed: exit code 1 and an error command.
-    setFailed: message => {
+    setFailed: (message, annotation) => {
       process.exitCode = 1
-      issueCommand('error', {}, message)
+      issueCommand('error', annotation ? toCommandProperties(annotation) : {}, message)
     }
   }
 }

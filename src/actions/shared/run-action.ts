@@ -21,7 +21,11 @@ export async function runAction(
   try {
     await main(io)
   } catch (error) {
-    if (isConfigurationError(error) || isServiceError(error)) {
+    if (isConfigurationError(error)) {
+      io.setFailed(error.message, error.annotation)
+      return
+    }
+    if (isServiceError(error)) {
       io.setFailed(error.message)
       return
     }

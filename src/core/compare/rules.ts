@@ -53,6 +53,20 @@ function dropUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T
 }
 
+/**
+ * The rules that govern at least one of `names`. For a check that reads only some metrics (validate-model without a
+ * metrics file reads only the smoke test's), where a rule about the others is not about this check at all.
+ */
+export function rulesMatching(rules: readonly Rule[], names: Iterable<string>): Rule[] {
+  const matcher = new RuleMatcher(rules)
+  const used = new Set<Rule>()
+  for (const name of names) {
+    const rule = matcher.match(name)
+    if (rule) used.add(rule)
+  }
+  return rules.filter(rule => used.has(rule))
+}
+
 export function isGlob(pattern: string): boolean {
   return /[*?]/.test(pattern)
 }

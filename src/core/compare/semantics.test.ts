@@ -4,7 +4,7 @@ import { describe, expect, it } from '@jest/globals'
 import { parseRulesInput } from '../config/load.js'
 import { numberValue, type MetricSet } from '../metrics/types.js'
 import { compareMetrics } from './engine.js'
-import { toRules } from './rules.js'
+import { rulesMatching, toRules } from './rules.js'
 
 function set(values: Record<string, number>): MetricSet {
   return {
@@ -138,5 +138,17 @@ describe('a gate never passes silently', () => {
     const comparison = compare({ accuracy: 0.8 }, { accuracy: 0.9 }, '{}')
     expect(comparison.verdict).toBe('warn')
     expect(comparison.notices).toEqual([expect.stringMatching(/nothing was gated/)])
+  })
+})
+
+describe('rulesMatching', () => {
+  it('keeps the rules that govern at least one of the names, in order', () => {
+    const all = toRules(
+      parseRulesInput('accuracy: {min: 0.8}\n"smoke.*_ms": {max: 50}\nsmoke.startup_ms: {max: 9}', 't')
+    )
+    expect(rulesMatching(all, ['smoke.latency_p95_ms', 'smoke.startup_ms']).map(r => r.pattern)).toEqual([
+      'smoke.*_ms',
+      'smoke.startup_ms'
+    ])
   })
 })

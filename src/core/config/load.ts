@@ -3,12 +3,20 @@
  * file (or input), the line and the key path, and says what was expected.
  */
 import { readFile, stat } from 'node:fs/promises'
-import { isAbsolute, resolve } from 'node:path'
+import { isAbsolute, relative, resolve, sep } from 'node:path'
 import { loadAll, YAMLException } from 'js-yaml'
 import * as z from 'zod/mini'
 import { ConfigurationError } from '../errors.js'
 import { issuesToError } from './issues.js'
-import { ConfigSchema, MetricRulesSchema, type Config, type MetricRules, type ModelConfig } from './schema.js'
+import { checkYamlExpansion } from './yaml-bounds.js'
+import {
+  ConfigSchema,
+  MetricRulesSchema,
+  RuleSpecSchema,
+  type Config,
+  type MetricRules,
+  type ModelConfig
+} from './schema.js'
 import { createLocator, type KeyPath } from './yaml-locate.js'
 
 /** Config files are small; this bound turns an accidental multi-megabyte file into a clear error. */
@@ -40,13 +48,40 @@ export async function loadConfigFile(
     })
   }
   const text = await readFile(absolute, 'utf8')
-  return { config: parseConfig(text, path), path }
+  try {
+    return { config: parseConfig(text, path), path }
+  } catch (error) {
+    const inRepository = relative(workspace, absolute)
+    if (error instanceof ConfigurationError && !inRepository.startsWith('..') && !isAbsolute(inRepository)) {
+      throw error.inFile(inRepository.split(sep).join('/'))
+    }
+    throw error
+  }
 }
 
 export function parseConfig(text: string, source: string): Config {
   const document = parseYaml(text, source, 'a map with keys such as model, metrics, compare')
   if (document === undefined) return {}
-  return validate(ConfigSchema, document, text, source, [])
+  const config = validate(ConfigSchema, document, text, source, [])
+  const keep = (raw: unknown, parsed: MetricRules | undefined, path: KeyPath) =>
+    parsed && isPlainObject(raw) ? keepEveryRuleKey(raw, parsed, text, source, path) : parsed
+  const models = document.models
+  return {
+    ...config,
+    ...(config.metrics ? { metrics: keep(document.metrics, config.metrics, ['metrics'])! } : {}),
+    ...(config.models && Array.isArray(models)
+      ? {
+          models: config.models.map((model, i) => ({
+            ...model,
+            ...(model.metrics
+              ? {
+                  metrics: keep((models[i] as { metrics?: unknown }).metrics, model.metrics, ['models', i, 'metrics'])!
+                }
+              : {})
+          }))
+        }
+      : {})
+  }
 }
 
 /**
@@ -57,9 +92,32 @@ export function parseRulesInput(text: string, source: string): MetricRules {
   const document = parseYaml(text, source, 'a map of metric names to rules')
   if (document === undefined) return {}
   if (isPlainObject(document) && Object.keys(document).length === 1 && isPlainObject(document.metrics)) {
-    return validate(MetricRulesSchema, document.metrics, text, source, ['metrics'])
+    const rules = validate(MetricRulesSchema, document.metrics, text, source, ['metrics'])
+    return keepEveryRuleKey(document.metrics, rules, text, source, ['metrics'])
   }
-  return validate(MetricRulesSchema, document, text, source, [])
+  return keepEveryRuleKey(document, validate(MetricRulesSchema, document, text, source, []), text, source, [])
+}
+
+/**
+ * A metric may be named anything, `__proto__` included, and its rule must not vanish: zod's record skips that key
+ * (assigning it to a plain object would replace the prototype), so it is validated here on its own and every rule is
+ * defined, in the order written, as an own property. Spreads and Object.entries downstream keep it as such.
+ */
+function keepEveryRuleKey(
+  raw: Record<string, unknown>,
+  parsed: MetricRules,
+  text: string,
+  source: string,
+  path: KeyPath
+): MetricRules {
+  if (!Object.hasOwn(raw, '__proto__')) return parsed
+  const result: MetricRules = {}
+  for (const key of Object.keys(raw)) {
+    const value = key === '__proto__' ? validate(RuleSpecSchema, raw[key], text, source, [...path, key]) : parsed[key]
+    if (value !== undefined)
+      Object.defineProperty(result, key, { value, enumerable: true, writable: true, configurable: true })
+  }
+  return result
 }
 
 /** A model's settings; a single-model config may leave out the name. */
@@ -96,7 +154,7 @@ export function selectModel(config: Config, name: string | undefined, source: st
   return found
 }
 
-function parseYaml(text: string, source: string, expected: string): unknown {
+function parseYaml(text: string, source: string, expected: string): Record<string, unknown> | undefined {
   if (text.trim() === '') return undefined
   let documents: unknown[]
   try {
@@ -112,6 +170,7 @@ function parseYaml(text: string, source: string, expected: string): unknown {
     }
     throw error
   }
+  checkYamlExpansion(documents, { source }, { expected })
   if (documents.length > 1) {
     throw new ConfigurationError(`holds ${documents.length} YAML documents; expected one`, { source })
   }

@@ -70,7 +70,12 @@ const RuleObjectSchema = z
       z.gte(0),
       z.lte(1)
     ),
-    greater_is_better: z.optional(described(z.boolean(), 'MLflow MetricThreshold: the direction.')),
+    greater_is_better: z.optional(
+      described(
+        z.boolean(),
+        'MLflow MetricThreshold: which way is better; it only orients threshold and the minimum changes (a worsening they do not catch passes, as in MLflow).'
+      )
+    ),
     higher_is_better: z.optional(described(z.boolean(), 'MLflow 2 alias of greater_is_better (deprecated).'))
   })
   .check(z.superRefine(checkRuleCoherence), z.meta({ title: 'Metric rule' }))
@@ -131,7 +136,7 @@ function checkRuleCoherence(rule: RawRule, ctx: z.core.$RefinementCtx<RawRule>):
   }
 }
 
-const RuleSpecSchema = z.union([DirectionSchema, RuleObjectSchema])
+export const RuleSpecSchema = z.union([DirectionSchema, RuleObjectSchema])
 
 export const MetricRulesSchema = described(
   z.record(z.string().check(z.minLength(1)), RuleSpecSchema),

@@ -44,6 +44,11 @@ export interface CompareRun {
   readonly passed: boolean
   /** Where the rules came from, for the report: `.modelgate.yml`, `input 'rules'`, both, or none. */
   readonly rulesSource?: string
+  /**
+   * What the log must say besides the verdict, one line each, so a gate never passes silently: no rules, no
+   * baseline, a glob that matched nothing, a metric missing under `required: false`.
+   */
+  readonly warnings: readonly string[]
 }
 
 const DEFAULT_REPORT_ID = 'metrics'
@@ -102,6 +107,7 @@ export async function runComparison(options: CompareOptions): Promise<CompareRun
   const canonicalRules = toRules(rules)
   const compared = compareMetrics(candidate, baseline, canonicalRules)
   const comparison = baselineNote ? { ...compared, baselineNote } : compared
+  const warnings = describeWarnings(comparison)
   const reportId = options.reportId || model?.model || DEFAULT_REPORT_ID
   return {
     comparison,
@@ -110,6 +116,19 @@ export async function runComparison(options: CompareOptions): Promise<CompareRun
     reportId,
     failOn,
     passed: gatePasses(comparison.verdict, failOn),
-    ...(sources.length ? { rulesSource: sources.join(' + ') } : {})
+    ...(sources.length ? { rulesSource: sources.join(' + ') } : {}),
+    warnings
   }
+}
+
+export function describeWarnings(comparison: Comparison): string[] {
+  const lines = [...(comparison.notices ?? [])]
+  if (comparison.baselineNote) {
+    lines.push(`No baseline: ${comparison.baselineNote}; only the absolute bounds (min, max, threshold) were checked.`)
+  }
+  for (const metric of comparison.metrics) {
+    if (metric.gated && metric.status === 'missing' && metric.outcome === 'warn')
+      lines.push(`${metric.name}: ${metric.reasons[0] ?? metric.status}`)
+  }
+  return lines
 }

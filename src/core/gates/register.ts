@@ -5,6 +5,7 @@
  */
 import { isAbsolute, resolve } from 'node:path'
 import { FAILSAFE_SCHEMA, loadAll, YAMLException } from 'js-yaml'
+import { checkYamlExpansion } from '../config/yaml-bounds.js'
 import { findModelConfig } from '../config/find.js'
 import { tuningOptions, type TuningOptions } from '../environment.js'
 import { ConfigurationError, describeValue } from '../errors.js'
@@ -107,6 +108,7 @@ export function parseTags(text: string | undefined, source: string): Record<stri
       throw new ConfigurationError('holds several YAML documents; expected one map such as "team: fraud"', { source })
     }
     parsed = documents[0]
+    checkYamlExpansion(parsed, { source }, { expected: 'a map such as "team: fraud"' })
   } catch (error) {
     if (error instanceof YAMLException) {
       throw new ConfigurationError(`is not valid YAML: ${error.reason}; expected a map such as "team: fraud"`, {

@@ -10,7 +10,7 @@ import { findModelConfig } from '../config/find.js'
 import type { SelectedModel } from '../config/load.js'
 import type { ValidationSettings } from '../config/schema.js'
 import { compareMetrics } from '../compare/engine.js'
-import { toRules } from '../compare/rules.js'
+import { rulesMatching, toRules } from '../compare/rules.js'
 import type { MetricResult } from '../compare/types.js'
 import { tuningOptions, type TuningOptions } from '../environment.js'
 import { loadMetrics } from '../metrics/source.js'
@@ -209,7 +209,9 @@ async function checkMetricBounds(
   const values = new Map<string, MetricValue>(loaded?.values)
   for (const [name, value] of Object.entries(smokeMetrics)) values.set(name, numberValue(value))
   const set: MetricSet = { values, provenance: loaded?.provenance ?? { kind: 'inline', spec: 'smoke test' } }
-  const comparison = compareMetrics(set, undefined, toRules(rules))
+  // Without a metrics file only the smoke test's metrics are read: rules about the others are not this check's.
+  const applicable = options.metrics ? toRules(rules) : rulesMatching(toRules(rules), values.keys())
+  const comparison = compareMetrics(set, undefined, applicable)
   const findings: Finding[] = comparison.metrics
     .filter((m: MetricResult) => m.outcome !== 'pass')
     .map(m => ({

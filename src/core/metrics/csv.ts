@@ -200,6 +200,12 @@ function readWide(records: CsvRecord[], header: string[], collector: MetricColle
       { source: context.source, line: records[0].line }
     )
   }
+  if (records.length > 2 && header.includes('run_id') && header.some(name => name.startsWith('metrics.'))) {
+    throw new ConfigurationError(
+      `${subject(context)} CSV is the output of mlflow.search_runs() with ${records.length - 1} runs; expected one run (filter the search, e.g. by run id, before writing it)`,
+      { source: context.source, line: records[2].line }
+    )
+  }
   if (records.length > 2) {
     throw new ConfigurationError(
       `${subject(context)} CSV has metric names in its header and ${records.length - 1} rows of values; expected exactly one row of values (for one row per metric, use a "metric,value" header)`,

@@ -16,11 +16,13 @@ import {
   strTag,
   type ScalarTagDefinition
 } from 'js-yaml'
+import { checkYamlExpansion } from '../config/yaml-bounds.js'
 import { ConfigurationError, describeValue } from '../errors.js'
 import { CSV_EXPECTED, csvToMetrics, parseCsv } from './csv.js'
 import {
   DocObject,
   Leaf,
+  MAX_METRICS,
   MetricCollector,
   classifyText,
   flattenDocument,
@@ -31,6 +33,7 @@ import {
 } from './flatten.js'
 import { JsonSyntaxError } from '../json/scanner.js'
 import { readJson } from './json.js'
+import { fromMlflowShapes } from './mlflow-shapes.js'
 import { invalidValue, type MetricValue } from './types.js'
 
 export type MetricsFormat = 'json' | 'yaml' | 'csv'
@@ -77,6 +80,10 @@ export function parseMetrics(
   const ctx: ParseContext = typeof context === 'string' ? { source: context } : context
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1)
   checkHasContent(text, ctx, format)
+  return fromMlflowShapes(parseByFormat(text, format, ctx), ctx)
+}
+
+function parseByFormat(text: string, format: MetricsFormat, ctx: ParseContext): Map<string, MetricValue> {
   switch (format) {
     case 'json':
       return parseJson(text, ctx)
@@ -250,6 +257,16 @@ function parseYaml(text: string, context: ParseContext): Map<string, MetricValue
     }
     throw error
   }
+  // Flattening would visit a shared node once per alias; a bomb must end here, before it, not at MAX_METRICS.
+  checkYamlExpansion(
+    documents,
+    { source: context.source },
+    {
+      limit: 2 * (context.maxMetrics ?? MAX_METRICS),
+      children: node => (node instanceof DocObject ? node.values : node instanceof Leaf ? [] : (node as DocNode[])),
+      expected: EXPECTED.yaml
+    }
+  )
   const collector = new MetricCollector(context, EXPECTED.yaml)
   if (documents.length === 0) collector.noMetrics('no YAML document, only comments')
   if (documents.length > 1) {

@@ -6,6 +6,7 @@
  * An alias that no version carries yet is not an error for a baseline: it is the first model, and the comparison
  * says so plainly (AbsentSource). A version number that does not exist is a mistake and fails.
  */
+import { stat } from 'node:fs/promises'
 import { tuningOptions } from '../environment.js'
 import { ConfigurationError } from '../errors.js'
 import type { ModelRegistry, ModelVersion } from '../registry/types.js'
@@ -93,16 +94,33 @@ export class RegistryResolver implements MetricSourceResolver {
 }
 
 async function openFromContext(context: SourceContext): Promise<ModelRegistry> {
-  const { openChosenRegistry } = await import('../registry/open.js')
-  const { registry } = await openChosenRegistry({
+  const { chooseRegistry, openRegistry } = await import('../registry/open.js')
+  const describe = context.describeInput ?? ((name: string) => `input '${name}'`)
+  const choice = chooseRegistry({
     workspace: context.workspace,
     trackingUri: context.trackingUri,
     config: context.registry,
     env: context.env,
-    describeInput: context.describeInput ?? (name => `input '${name}'`),
-    ...tuningOptions(context)
+    describeInput: describe
   })
-  return registry
+  // With no tracking URI anywhere the registry defaults to a folder. If that folder does not exist either, the
+  // user almost certainly meant an MLflow server: "no baseline yet" would hide the mistake and pass the gate.
+  const chosenByDefault = context.registry?.type === undefined && context.registry?.path === undefined
+  if (choice.kind === 'file' && chosenByDefault && !(await isDirectory(choice.path!))) {
+    throw new ConfigurationError(
+      `no tracking URI is set, so ${context.role} would be read from the folder registry ${choice.path}, which does not exist; set ${describe('tracking-uri')} (or MLFLOW_TRACKING_URI, or registry.tracking-uri in .modelgate.yml) to read it from MLflow, or registry.path to the registry folder`,
+      { source: describe(context.role) }
+    )
+  }
+  return openRegistry(choice, { ...(context.env ? { env: context.env } : {}), ...tuningOptions(context) })
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory()
+  } catch {
+    return false
+  }
 }
 
 /** MLflow keeps NaN and infinities; they arrive as text and become the defects they are, never numbers. */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { FileResolver, MAX_METRICS, MAX_METRICS_FILE_BYTES, defaultResolvers, loadMetrics } from './source.js'
 import { AbsentSource, RegistryResolver } from './registry-source.js'
 import type { MetricSourceResolver, SourceContext } from './resolver.js'
@@ -44,12 +44,27 @@ describe('file sources', () => {
     expect([...(await loadMetrics('metrics/eval.csv', context())).values]).toEqual([['accuracy', numberValue(0.93)]])
   })
 
-  it('trims the spec, and accepts absolute paths inside and outside the workspace', async () => {
+  it('trims the spec, and accepts absolute paths inside the workspace', async () => {
     expect((await loadMetrics(' metrics/eval.json\n', context())).provenance.spec).toBe('metrics/eval.json')
     const inside = await loadMetrics(join(workspace, 'metrics/eval.json'), context())
     expect(inside.provenance.path).toBe('metrics/eval.json')
-    const elsewhere = await loadMetrics(join(outside, 'other.json'), context())
-    expect(elsewhere.provenance.path).toBe(join(outside, 'other.json'))
+  })
+
+  it('refuses a path or a symlink that leads out of the workspace, without reading it', async () => {
+    writeFileSync(join(outside, 'secret.json'), '{"token": "ghp_secret_text_that_must_not_be_shown"}')
+    symlinkSync(join(outside, 'secret.json'), join(workspace, 'metrics', 'linked.json'))
+    for (const spec of [
+      join(outside, 'other.json'),
+      '../' + basename(outside) + '/other.json',
+      'metrics/linked.json'
+    ]) {
+      const error = await configurationRejection(loadMetrics(spec, context()))
+      expect(error.message).toMatch(/(is|leads) outside the workspace .*it was not read/)
+      expect(error.message).not.toContain('ghp_secret')
+    }
+    // A link that stays inside is followed.
+    symlinkSync('eval.json', join(workspace, 'metrics', 'alias.json'))
+    expect((await loadMetrics('metrics/alias.json', context())).values.get('accuracy')).toEqual(numberValue(0.93))
   })
 
   it('says where it looked for a missing file', async () => {
@@ -115,7 +130,21 @@ describe('file sources', () => {
 describe('registry sources', () => {
   // The behaviour against a real MLflow server is tested in __tests__/register-model.action.test.ts; these run on
   // the file registry, which is what a workspace with no tracking URI and no config uses.
+  it('refuses models:/ when nothing names a server and the default registry folder does not exist', async () => {
+    const bare = mkdtempSync(join(tmpdir(), 'modelgate-no-registry-'))
+    try {
+      const error = await configurationRejection(
+        loadMetrics('models:/churn@champion', { workspace: bare, role: 'baseline' })
+      )
+      expect(error.place).toEqual({ source: "input 'baseline'" })
+      expect(error.detail).toMatch(/no tracking URI is set.*does not exist; set input 'tracking-uri'/)
+    } finally {
+      rmSync(bare, { recursive: true, force: true })
+    }
+  })
+
   it('reads models:/ against the file registry when nothing names a server, and says what is missing', async () => {
+    mkdirSync(join(workspace, '.modelgate', 'registry'), { recursive: true })
     const missingVersion = await configurationRejection(
       loadMetrics('models:/churn/3', { ...context(), role: 'baseline' })
     )
@@ -142,6 +171,7 @@ describe('registry sources', () => {
   })
 
   it('refuses mlflow-run: without a tracking server, saying what would work', async () => {
+    mkdirSync(join(workspace, '.modelgate', 'registry'), { recursive: true })
     const error = await configurationRejection(loadMetrics('mlflow-run:0a1b2c3d', { ...context(), role: 'baseline' }))
     expect(error.detail).toContain('needs an MLflow tracking server')
   })

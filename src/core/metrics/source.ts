@@ -10,6 +10,7 @@ import { isAbsolute, relative, resolve, sep } from 'node:path'
 import { ConfigurationError } from '../errors.js'
 import { subject } from './flatten.js'
 import { parseGitSpec, readGitFile } from './git.js'
+import { requireInsideWorkspace } from './inside-workspace.js'
 import {
   MAX_METRICS_FILE_BYTES,
   formatFromPath,
@@ -101,6 +102,7 @@ export class FileResolver implements MetricSourceResolver {
         source: spec
       })
     }
+    await requireInsideWorkspace(absolute, context.workspace, spec, who)
     const format = requireFormat(spec, spec, who)
     if (size > MAX_METRICS_FILE_BYTES) {
       throw new ConfigurationError(

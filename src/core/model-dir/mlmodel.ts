@@ -7,6 +7,7 @@
 import { readdir, readFile, realpath, stat } from 'node:fs/promises'
 import { isAbsolute, join, relative, resolve } from 'node:path'
 import { load, YAMLException } from 'js-yaml'
+import { checkYamlExpansion } from '../config/yaml-bounds.js'
 import * as z from 'zod/mini'
 import { ConfigurationError, describeValue } from '../errors.js'
 import { createLocator, formatKeyPath, type KeyPath } from '../config/yaml-locate.js'
@@ -127,6 +128,7 @@ export function parseMLmodel(text: string, dir = '.', source = MLMODEL_FILE): Lo
     }
     throw error
   }
+  checkYamlExpansion(document, { source })
   if (document === undefined || document === null) throw new ConfigurationError('is empty', { source })
   if (typeof document !== 'object' || Array.isArray(document)) {
     throw new ConfigurationError(

@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises'
 import { normalize } from 'node:path'
 import { load, YAMLException } from 'js-yaml'
+import { expandedSize, MAX_YAML_VALUES } from '../config/yaml-bounds.js'
 import { describeValue } from '../errors.js'
 import { findModelFile, type LoadedMLmodel } from '../model-dir/mlmodel.js'
 import type { Finding } from './types.js'
@@ -425,7 +426,13 @@ async function readYaml(
     return { found: false }
   }
   try {
-    return { found: true, value: load(read.text!, { filename: file }) }
+    const value: unknown = load(read.text!, { filename: file })
+    if (expandedSize(value, MAX_YAML_VALUES) > MAX_YAML_VALUES) {
+      const message = `expands, through YAML aliases (*name), to more than ${MAX_YAML_VALUES.toLocaleString('en-US')} values; it was not read`
+      findings.push({ severity: 'error', file, message })
+      return { found: true }
+    }
+    return { found: true, value }
   } catch (error) {
     if (!(error instanceof YAMLException)) throw error
     findings.push({

@@ -66,6 +66,10 @@ const CONTEXT: ReportContext = {
 
 const context = (extra: Partial<ReportContext> = {}): ReportContext => ({ ...CONTEXT, ...extra })
 const firstLine = (text: string) => text.split('\n')[0]
+/** The comment keeps a rule's phrases together with no-break spaces; assertions read them as spaces. */
+/** An ungated result: no rule (a cast, since the helper's defaults name one). */
+const UNGATED = { gated: false, rule: undefined } as unknown as Partial<MetricResult>
+const spaced = (text: string) => text.replace(/\u00a0/g, ' ')
 const tableRows = (text: string) => text.split('\n').filter(line => line.startsWith('|'))
 const rowNames = (text: string) => tableRows(text).map(line => line.split(' | ')[0].slice(2))
 
@@ -107,27 +111,78 @@ describe('renderMarkdown: verdict', () => {
     expect(firstLine(renderMarkdown(compare(metrics), context(extra)))).toBe(heading)
   })
 
-  it('follows the heading with the non-zero counts, worst first', () => {
+  it("follows the heading with the gated metrics' non-zero counts, worst first, apart from the unruled ones", () => {
     const metrics = [
       result('a', 'unchanged', 'pass'),
       result('b', 'improved', 'pass'),
       result('c', 'regressed', 'fail'),
       result('d', 'regressed', 'fail'),
-      result('e', 'below-floor', 'fail')
+      result('e', 'below-floor', 'fail'),
+      result('f', 'regressed', 'pass', UNGATED),
+      result('g', 'improved', 'pass', UNGATED)
     ]
     const lines = renderMarkdown(compare(metrics), context({ passed: false })).split('\n')
-    expect(lines[2]).toBe('2 regressed · 1 below floor · 1 improved · 1 unchanged')
+    // The ungated metric that regressed is not counted as "regressed": only gated metrics have a status that matters.
+    expect(lines[2]).toBe(
+      '**5 gated:** 2 regressed · 1 below floor · 1 improved · 1 unchanged · **2 metrics without a rule**'
+    )
   })
 
   it('groups large counts by thousands', () => {
     const metrics = Array.from({ length: 1234 }, (_, i) => result(`m${i}`, 'unchanged', 'pass'))
-    expect(renderMarkdown(compare(metrics), context()).split('\n')[2]).toBe('1,234 unchanged')
+    expect(renderMarkdown(compare(metrics), context()).split('\n')[2]).toBe('**1,234 gated:** 1,234 unchanged')
   })
 
   it('says when there was nothing to compare', () => {
     const text = renderMarkdown(compare([]), context())
-    expect(text).toContain('No metrics were compared.')
+    expect(text).toContain('**Nothing gated**')
     expect(text).toContain('No rule matched any metric, so nothing was gated.')
+  })
+})
+
+describe('renderMarkdown: what a reviewer sees', () => {
+  const rules: Rule[] = [
+    { pattern: 'accuracy', direction: 'higher', min: 0.8, maxRegression: 0.02, severity: 'fail' },
+    { pattern: 'latency', direction: 'lower', max: 50, maxRegressionPct: 10, severity: 'fail' }
+  ]
+
+  it('keeps the rows that worsened within tolerance in view in a passing comment, and folds the rest', () => {
+    const metrics = [
+      result('accuracy', 'improved', 'pass', { candidate: num(0.95) }),
+      result('latency', 'within-tolerance', 'pass', { baseline: num(20), candidate: num(21), direction: 'lower' })
+    ]
+    const text = spaced(renderMarkdown(compare(metrics), context({ rules })))
+    expect(text).toContain(
+      '**Worsened within tolerance (1)**\n\n| Metric | Baseline | Candidate | Change | Rule | Status |\n| :-- | --: | --: | --: | :-- | :-- |\n| latency | 20 | 21 | 🔴 +1 (+5%) | ≤ 50, may rise 10% | ✅ **within tolerance** |'
+    )
+    expect(text).toContain('<details><summary>✅ 1 other gated metric passes</summary>')
+    expect(text.indexOf('Worsened within tolerance')).toBeLessThan(text.indexOf('<details>'))
+  })
+
+  it('says only the number that decided the status, even when a tolerance broke too', () => {
+    const metrics = [
+      result('accuracy', 'below-floor', 'fail', {
+        baseline: num(0.82),
+        candidate: num(0.79),
+        reasons: ['0.79 is below the floor 0.8', 'worsened by −0.03, more than the allowed 0.02']
+      })
+    ]
+    expect(spaced(renderMarkdown(compare(metrics), context({ passed: false, rules })))).toContain(
+      '| 🔴 −0.03 (−3.7%) | ≥ 0.8, may drop 0.02 | ❌ **below floor** 0.8 |'
+    )
+  })
+
+  it("puts the gate's notices under the counts", () => {
+    const metrics = [result('x', 'regressed', 'pass', UNGATED)]
+    const text = renderMarkdown(
+      compare(metrics, { notices: ['No rules were given, so nothing was gated.'] }),
+      context()
+    )
+    expect(text.split('\n').slice(2, 5)).toEqual([
+      '**Nothing gated** · **1 metric without a rule**',
+      '',
+      '> ⚠️ No rules were given, so nothing was gated.'
+    ])
   })
 })
 
@@ -227,19 +282,24 @@ describe('renderMarkdown: tables', () => {
       result('auc', 'unchanged', 'pass', { baseline: num(0.8), candidate: num(0.8) }),
       result('f1', 'improved', 'pass', { baseline: num(0.5), candidate: num(0.6), direction: undefined })
     ]
-    const text = renderMarkdown(compare(metrics), context({ passed: false, rules }))
+    const text = spaced(renderMarkdown(compare(metrics), context({ passed: false, rules })))
+    // The status says the word and the one number that decided it; the change is in its own cell, not repeated.
     expect(text).toContain(
-      '| accuracy | 0.912 | 0.887 | 🔴 −0.025 (−2.7%) | ↑ ≥ 0.8, max −0.01 | ❌ regressed: accuracy fell by 0.025, more than the allowed 0.01 |'
+      '| accuracy | 0.912 | 0.887 | 🔴 −0.025 (−2.7%) | ≥ 0.8, may drop 0.01 | ❌ **regressed** over 0.01 |'
     )
-    expect(text).toContain('| latency\\_p95 | 120 | 123 | 🔴 +3 (+2.5%) | ↓ max +5 (warn only) | ⚠️ within tolerance:')
-    expect(text).toContain('| recall | 0.7 | 0.75 | 🟢 +0.05 (+7.1%) | ↑ max −10% | ✅ improved |')
-    expect(text).toContain('| auc | 0.8 | 0.8 | ±0 (±0%) | direction ↑ | ✅ unchanged |')
-    expect(text).toContain('| f1 | 0.5 | 0.6 | +0.1 (+20%) | min ±1% | ✅ improved |')
+    expect(text).toContain('| latency\\_p95 | 120 | 123 | 🔴 +3 (+2.5%) | may rise 5 | ⚠️ **within tolerance** |')
+    expect(text).toContain('| recall | 0.7 | 0.75 | 🟢 +0.05 (+7.1%) | may drop 10% | ✅ **improved** |')
+    expect(text).toContain('| auc | 0.8 | 0.8 | ±0 (±0%) | may not drop | ✅ **unchanged** |')
+    expect(text).toContain('| f1 | 0.5 | 0.6 | +0.1 (+20%) | must change 1% | ✅ **improved** |')
+    // The job summary keeps every reason in full.
+    expect(renderSummaryMarkdown(compare(metrics), context({ passed: false, rules }))).toContain(
+      '| ❌ regressed: accuracy fell by 0.025, more than the allowed 0.01 |'
+    )
   })
 
   it('shows the rule pattern when the rules themselves were not supplied', () => {
     const metrics = [result('latency_p95', 'regressed', 'fail', { rule: 'latency_*' })]
-    expect(renderMarkdown(compare(metrics), context())).toContain('| latency\\_\\* | ❌ regressed')
+    expect(renderMarkdown(compare(metrics), context())).toContain('| latency\\_\\* | ❌ **regressed** |')
   })
 
   it('adds digits where rounding would hide a difference', () => {

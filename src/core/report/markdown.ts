@@ -97,6 +97,26 @@ export function describeCounts(counts: Readonly<Record<MetricStatus, number>>): 
 /** How the headline is coloured, in the verdict's words (a verdict of fail under fail-on: never shows as warn). */
 export type HeadlineTone = Verdict
 
+/**
+ * `**7 gated:** 1 regressed · 5 improved · 1 within tolerance · **6 without a rule**`: the gated metrics' statuses
+ * apart from the count of metrics that no rule gates, so "1 regressed" is never an ungated metric's.
+ */
+export function describeGatedCounts(metrics: readonly MetricResult[]): string {
+  const counts = new Map<MetricStatus, number>()
+  let gated = 0
+  for (const metric of metrics) {
+    if (!metric.gated) continue
+    gated++
+    counts.set(metric.status, (counts.get(metric.status) ?? 0) + 1)
+  }
+  const ungated = metrics.length - gated
+  const parts = METRIC_STATUSES.filter(status => counts.has(status)).map(
+    status => `${formatCount(counts.get(status)!)} ${STATUS_LABELS[status]}`
+  )
+  const head = gated > 0 ? `**${formatCount(gated)} gated:** ${parts.join(' · ')}` : '**Nothing gated**'
+  return ungated > 0 ? `${head} · **${plural(ungated, 'metric', 'metrics')} without a rule**` : head
+}
+
 /** The verdict in words. `passed` decides pass or fail; the verdict only colours a pass. */
 export function describeVerdict(comparison: Comparison, context: ReportContext): { tone: HeadlineTone; text: string } {
   if (!context.passed) {
@@ -117,6 +137,8 @@ export interface MetricGroups {
   readonly attention: readonly MetricResult[]
   /** Gated metrics that pass, in source order. */
   readonly passing: readonly MetricResult[]
+  /** Of `passing`, those that worsened within tolerance: what a reviewer of a passing gate wants to see. */
+  readonly worsened: readonly MetricResult[]
   /** Metrics without a rule, in source order. */
   readonly ungated: readonly MetricResult[]
 }
@@ -133,7 +155,8 @@ export function groupMetrics(metrics: readonly MetricResult[]): MetricGroups {
     else ungated.push(metric)
   })
   attention.sort((a, b) => a.rank - b.rank || a.index - b.index)
-  return { attention: attention.map(entry => entry.metric), passing, ungated }
+  const worsened = passing.filter(metric => metric.status === 'within-tolerance')
+  return { attention: attention.map(entry => entry.metric), passing, worsened, ungated }
 }
 
 /**
@@ -172,27 +195,33 @@ export function describeProvenance(provenance: Provenance, field: (text: string)
 export const NO_BASELINE = 'No baseline yet: only absolute bounds were checked.'
 
 /**
- * A rule in a few symbols: `↑ ≥ 0.8, max −0.01, max −10%`. Regression and improvement signs follow the direction
- * (for a lower-is-better metric a regression is an increase). Thresholds keep up to 10 digits: they are what the user
- * wrote, and rounding them would misquote the config.
+ * A rule in a few words that cannot be misread: `≥ 0.8, may drop 0.01`, `≤ 50, may rise 10%`, `must rise 0.05`.
+ * A tolerance is said as a movement of the value (a bare "max −0.01" reads like a bound on the value), in the
+ * direction that is worse. Thresholds keep up to 10 digits: they are what the user wrote, and rounding them would
+ * misquote the config.
  */
-export function describeRule(rule: Rule, direction: Direction | undefined = rule.direction): string {
-  const fmt = (n: number) => formatNumber(n, 10)
-  const worse = direction === 'higher' ? MINUS : direction === 'lower' ? '+' : '±'
-  const better = direction === 'higher' ? '+' : direction === 'lower' ? MINUS : '±'
+export function describeRule(
+  rule: Rule,
+  direction: Direction | undefined = rule.direction,
+  options: { severity?: boolean } = {}
+): string {
+  const fmt = (n: number) => formatNumber(Math.abs(n), 10)
+  const worse = direction === 'higher' ? 'drop' : direction === 'lower' ? 'rise' : 'change'
+  const better = direction === 'higher' ? 'rise' : direction === 'lower' ? 'drop' : 'change'
+  const amounts = (absolute: number | undefined, pct: number | undefined) =>
+    [absolute !== undefined ? fmt(absolute) : undefined, pct !== undefined ? `${fmt(pct)}%` : undefined]
+      .filter(Boolean)
+      .join(' and ')
   const parts: string[] = []
-  if (rule.min !== undefined) parts.push(`≥ ${fmt(rule.min)}`)
-  if (rule.max !== undefined) parts.push(`≤ ${fmt(rule.max)}`)
-  if (rule.maxRegression !== undefined) parts.push(`max ${worse}${fmt(Math.abs(rule.maxRegression))}`)
-  if (rule.maxRegressionPct !== undefined) parts.push(`max ${worse}${fmt(Math.abs(rule.maxRegressionPct))}%`)
-  if (rule.minImprovement !== undefined) parts.push(`min ${better}${fmt(Math.abs(rule.minImprovement))}`)
-  if (rule.minImprovementPct !== undefined) parts.push(`min ${better}${fmt(Math.abs(rule.minImprovementPct))}%`)
-  const arrow = direction === 'higher' ? '↑' : direction === 'lower' ? '↓' : ''
-  let text: string
-  if (parts.length > 0) text = arrow ? `${arrow} ${parts.join(', ')}` : parts.join(', ')
-  else if (arrow) text = `direction ${arrow}`
-  else text = rule.required ? 'required' : 'no bounds'
-  if (rule.severity === 'warn') text += ' (warn only)'
+  if (rule.min !== undefined) parts.push(`≥ ${formatNumber(rule.min, 10)}`)
+  if (rule.max !== undefined) parts.push(`≤ ${formatNumber(rule.max, 10)}`)
+  const tolerance = amounts(rule.maxRegression, rule.maxRegressionPct)
+  const demand = amounts(rule.minImprovement, rule.minImprovementPct)
+  if (tolerance) parts.push(`may ${worse} ${tolerance}`)
+  if (demand) parts.push(`must ${better} ${demand}`)
+  if (direction && rule.direction && !tolerance && !demand && !rule.directionOrientsOnly) parts.push(`may not ${worse}`)
+  let text = parts.length > 0 ? parts.join(', ') : rule.required === false ? 'optional' : 'must be reported'
+  if (rule.severity === 'warn' && options.severity !== false) text += ' (warn only)'
   return text
 }
 
@@ -302,7 +331,12 @@ function render(comparison: Comparison, context: ReportContext, target: Target):
   const url = target.inSummary ? undefined : safeUrl(context.summaryUrl)
 
   const heading = `### ${TONE_ICON[verdict.tone]} modelgate: ${title} ${verdict.text}\n\n`
-  const head = heading + `${describeCounts(comparison.counts)}\n\n` + provenanceBlock(comparison, context)
+  const notices = (comparison.notices ?? []).map(notice => `> ⚠️ ${escapeMarkdown(notice, REASON_MAX_LENGTH)}\n`)
+  const head =
+    heading +
+    `${describeGatedCounts(comparison.metrics)}\n\n` +
+    (notices.length > 0 ? `${notices.join('>\n')}\n` : '') +
+    provenanceBlock(comparison, context)
   const foot = footer(context, url)
 
   // Where the rows that did not fit can be read; it follows a noun phrase ("… and 12 more metrics").
@@ -320,11 +354,14 @@ function render(comparison: Comparison, context: ReportContext, target: Target):
     const keep = (_: string, i: number) => withRule || columns[i] !== 'Rule'
     return `| ${columns.filter(keep).join(' | ')} |\n| ${align.filter(keep).join(' | ')} |\n`
   }
-  const row = (metric: MetricResult, withRule: boolean) => metricRow(metric, rules, hasBaseline, withRule)
+  const row = (metric: MetricResult, withRule: boolean) =>
+    metricRow(metric, rules, hasBaseline, withRule, target.inSummary)
   const more = (n: number) => `\n… and ${plural(n, 'more metric', 'more metrics')}${elsewhere}\n`
 
   const sections: Section[] = []
-  const { attention, passing, ungated } = groups
+  const { attention, worsened, ungated } = groups
+  // Rows that worsened within tolerance stay in view; the other passing rows fold away.
+  const passing = worsened.length > 0 ? groups.passing.filter(m => m.status !== 'within-tolerance') : groups.passing
   if (attention.length > 0) {
     sections.push({
       count: attention.length,
@@ -348,8 +385,19 @@ function render(comparison: Comparison, context: ReportContext, target: Target):
           : 'No rule matched any metric, so nothing was gated.\n\n'
     })
   }
+  if (worsened.length > 0) {
+    sections.push({
+      count: worsened.length,
+      open: `**Worsened within tolerance (${formatCount(worsened.length)})**\n\n${tableHead(true)}`,
+      row: i => row(worsened[i], true),
+      more,
+      close: '\n',
+      omitted: `**${plural(worsened.length, 'metric', 'metrics')} worsened within tolerance**${elsewhere}\n\n`
+    })
+  }
   if (passing.length > 0) {
-    const summary = `✅ ${plural(passing.length, 'gated metric passes', 'gated metrics pass')}`
+    const other = worsened.length > 0 ? 'other ' : ''
+    const summary = `✅ ${plural(passing.length, `${other}gated metric passes`, `${other}gated metrics pass`)}`
     sections.push(foldedSection(summary, passing.length, tableHead(true), i => row(passing[i], true), more, elsewhere))
   }
   if (ungated.length > 0) {
@@ -457,7 +505,8 @@ function metricRow(
   metric: MetricResult,
   rules: ReadonlyMap<string, Rule>,
   hasBaseline: boolean,
-  withRule: boolean
+  withRule: boolean,
+  inSummary: boolean
 ): string {
   const rule = metric.rule === undefined ? undefined : rules.get(metric.rule)
   const values = formatValues(metric, rule)
@@ -465,8 +514,9 @@ function metricRow(
   if (hasBaseline) cells.push(valueCell(metric.baseline, values.baseline))
   cells.push(valueCell(metric.candidate, values.candidate))
   if (hasBaseline) cells.push(changeCell(metric))
-  if (withRule) cells.push(ruleCell(metric, rule))
-  cells.push(statusCell(metric))
+  if (withRule) cells.push(ruleCell(metric, rule, inSummary))
+  // The comment says the status and the number that decided it; the job summary also gives every reason in full.
+  cells.push(inSummary ? statusCell(metric) : shortStatusCell(metric, rule))
   return `| ${cells.join(' | ')} |\n`
 }
 
@@ -484,13 +534,75 @@ function changeCell(metric: MetricResult): string {
   return `${marker}${formatDelta(metric.delta)}${pct}`
 }
 
-function ruleCell(metric: MetricResult, rule: Rule | undefined): string {
-  if (rule) return describeRule(rule, metric.direction ?? rule.direction)
+function ruleCell(metric: MetricResult, rule: Rule | undefined, inSummary: boolean): string {
+  // The comment's Status icon already says warn; the job summary spells the severity out.
+  if (rule) {
+    const text = describeRule(rule, metric.direction ?? rule.direction, { severity: inSummary })
+    // No-break spaces keep "may rise 25%" on one line: a narrow column then wraps only between the rule's parts.
+    return inSummary
+      ? text
+      : text
+          .split(', ')
+          .map(part => part.replace(/ /g, NBSP))
+          .join(', ')
+  }
   if (metric.rule !== undefined) return escapeMarkdown(metric.rule)
   return '—'
 }
 
 const OUTCOME_ICON: Readonly<Record<Outcome, string>> = { fail: '❌', warn: '⚠️', pass: '✅' }
+const NBSP = '\u00a0'
+
+/**
+ * The status word and the one number that decided it: `below floor 0.7`, `regressed, over 25%`, `needs +0.05`. The
+ * values and the change are in their own cells, so they are not repeated here.
+ */
+function shortStatusCell(metric: MetricResult, rule: Rule | undefined): string {
+  const icon = metric.outcome === 'pass' && !metric.gated ? '➖' : OUTCOME_ICON[metric.outcome]
+  const label = STATUS_LABELS[metric.status] ?? escapeMarkdown(String(metric.status), 40)
+  // One number: a metric that also regressed beyond its tolerance shows it in the Change and Rule cells beside.
+  const text = decidingText(metric, metric.status, rule)
+  return `${icon} **${label}**${text ? ` ${text}` : ''}`
+}
+
+function decidingText(metric: MetricResult, status: MetricStatus, rule: Rule | undefined): string {
+  const fmt = (n: number) => formatNumber(Math.abs(n), 10)
+  switch (status) {
+    case 'below-floor':
+      return rule?.min !== undefined ? formatNumber(rule.min, 10) : ''
+    case 'above-ceiling':
+      return rule?.max !== undefined ? formatNumber(rule.max, 10) : ''
+    case 'regressed': {
+      if (!metric.gated || !rule) return ''
+      const pctOver =
+        rule.maxRegressionPct !== undefined &&
+        metric.deltaPct !== undefined &&
+        Math.abs(metric.deltaPct) > rule.maxRegressionPct
+      if (pctOver || (rule.maxRegressionPct !== undefined && rule.maxRegression === undefined))
+        return `over ${fmt(rule.maxRegressionPct!)}%`
+      if (rule.maxRegression !== undefined) return `over ${fmt(rule.maxRegression)}`
+      return 'any worsening fails'
+    }
+    case 'insufficient-improvement': {
+      if (!rule) return ''
+      const sign = metric.direction === 'lower' ? MINUS : '+'
+      const needs = [
+        rule.minImprovement !== undefined ? `${sign}${fmt(rule.minImprovement)}` : undefined,
+        rule.minImprovementPct !== undefined ? `${sign}${fmt(rule.minImprovementPct)}%` : undefined
+      ].filter(Boolean)
+      return `needs ${needs.join(' and ')}`
+    }
+    case 'missing':
+      return metric.gated &&
+        metric.candidate === undefined &&
+        metric.baseline === undefined &&
+        metric.outcome === 'warn'
+        ? 'matches nothing'
+        : ''
+    default:
+      return ''
+  }
+}
 
 function statusCell(metric: MetricResult): string {
   const icon = metric.outcome === 'pass' && !metric.gated ? '➖' : OUTCOME_ICON[metric.outcome]

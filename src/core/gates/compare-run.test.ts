@@ -1,0 +1,69 @@
+// One comparison from user-level settings: the reproductions as a user runs them.
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { configurationRejection } from '../../../test/helpers/errors.js'
+import { runComparison } from './compare.js'
+
+let workspace: string
+
+beforeAll(() => {
+  workspace = mkdtempSync(join(tmpdir(), 'modelgate-run-'))
+  writeFileSync(join(workspace, 'c.json'), '{"accuracy": 0.90, "per_class": {"cat": {"recall": 0.8}}}')
+  writeFileSync(join(workspace, 'b.json'), '{"accuracy": 0.91, "per_class": {"cat": {"recall": 0.8}}}')
+})
+
+afterAll(() => rmSync(workspace, { recursive: true, force: true }))
+
+describe('runComparison', () => {
+  it("passes a threshold-only MLflow rule that holds, though the metric worsened (the issue's command)", async () => {
+    const result = await runComparison({
+      workspace,
+      candidate: 'c.json',
+      baseline: 'b.json',
+      rules: 'accuracy: {threshold: 0.8, greater_is_better: true}'
+    })
+    expect(result.passed).toBe(true)
+    expect(result.comparison.verdict).toBe('pass')
+    expect(result.warnings).toEqual([])
+  })
+
+  it('says, in its warnings, when there are no rules and when a glob matches nothing', async () => {
+    const none = await runComparison({ workspace, candidate: 'c.json', baseline: 'b.json' })
+    expect(none.comparison.verdict).toBe('warn')
+    expect(none.warnings).toEqual([expect.stringMatching(/No rules were given/)])
+    const typo = await runComparison({
+      workspace,
+      candidate: 'c.json',
+      baseline: 'b.json',
+      rules: '"per_clas.*.recall": {min: 0.7}\naccuracy: {min: 0.8}'
+    })
+    expect(typo.warnings).toEqual([expect.stringMatching(/^per_clas\.\*\.recall: no metric matches this pattern/)])
+  })
+
+  it('says when there is no baseline yet', async () => {
+    mkdirSync(join(workspace, 'registry'))
+    writeFileSync(join(workspace, 'gate.yml'), 'registry: {path: registry}\nmetrics: {accuracy: {min: 0.8}}\n')
+    const result = await runComparison({
+      workspace,
+      candidate: 'c.json',
+      baseline: 'models:/churn@champion',
+      config: 'gate.yml'
+    })
+    expect(result.comparison.baselineNote).toMatch(/no version of churn has the alias champion yet/)
+    expect(result.warnings).toEqual([expect.stringMatching(/^No baseline: models:\/churn@champion: no version/)])
+  })
+
+  it('refuses models:/…@champion with no tracking URI when the registry folder does not exist, naming tracking-uri', async () => {
+    const error = await configurationRejection(
+      runComparison({
+        workspace,
+        candidate: 'c.json',
+        baseline: 'models:/churn@champion',
+        rules: 'accuracy: {min: 0.8}'
+      })
+    )
+    expect(error.message).toMatch(/input 'tracking-uri'/)
+  })
+})
