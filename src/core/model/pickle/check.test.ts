@@ -62,20 +62,32 @@ describe('checkPickles', () => {
     })
   })
 
-  it('groups unknown imports into one warning per file, listing a few and counting the rest', async () => {
+  it('fails on imports the allowlist does not name (deny by default), one error per file listing a few', async () => {
     const result = await checkPickles(files('unknown', { 'custom.pkl': manyClasses(500) }))
-    expect(result.status).toBe('warn')
+    expect(result.status).toBe('fail')
     expect(result.findings).toHaveLength(1)
+    expect(result.findings[0]!.severity).toBe('error')
     expect(result.findings[0]!.message).toMatch(
-      /^imports 500 things outside the allowlist \(mypkg\.models\.Class0, .*mypkg\.models\.Class9, and 490 more\)/
+      /^imports 500 things the allowlist does not name \(mypkg\.models\.Class0, .*mypkg\.models\.Class9, and 490 more\)/
     )
+    expect(result.summary).toBe('1 pickle stream in 1 file: imports outside the allowlist in 1 stream')
     expect(result.findings[0]!.fix).toContain('allow-imports')
   })
 
-  it('passes those classes once allow-imports names them', async () => {
+  it('passes those classes once allow-imports names them, and says which entry made the difference', async () => {
     const result = await checkPickles(files('allowed', { 'custom.pkl': manyClasses(20) }), { allow: ['mypkg.*'] })
     expect(result.status).toBe('pass')
-    expect(result.summary).toBe('1 pickle stream in 1 file: only allowlisted imports')
+    expect(result.summary).toBe(
+      '1 pickle stream in 1 file: only allowlisted imports (some by allow-imports, in 1 stream)'
+    )
+    expect(result.findings).toEqual([
+      expect.objectContaining({
+        severity: 'info',
+        message: expect.stringMatching(
+          /^imports mypkg\.models\.Class0, .*and 10 more, allowed by the allow-imports entry 'mypkg\.\*'/
+        )
+      })
+    ])
   })
 
   it('reports an allowed dangerous import as a warning that says so', async () => {

@@ -1,7 +1,8 @@
 /**
  * The `pickle` check: scan every pickle-bearing file of the model for imports that would run code when loaded.
- * Dangerous imports and unreadable pickles fail the check; unknown imports warn, grouped per file so a model with
- * 500 custom classes gets one line, not 500.
+ * Deny by default: dangerous imports, imports the allowlist does not name (grouped per file, so a model with 500
+ * custom classes gets one line, not 500) and files that cannot be decoded fail the check. An import that passes only
+ * because of the user's `allow-imports` is reported with the entry that let it through.
  */
 import { checkResult, skippedCheck, type CheckResult, type Finding, type ModelFile } from '../types.js'
 import { isPickleCandidate, readFirstBytes, scanModelFile, type FileScanReport } from './containers.js'
@@ -32,8 +33,8 @@ function dangerFix(rec: ImportRecord): string {
   return /^(cloudpickle|dill)(\.|$)/.test(rec.module) ? FIX_BYTECODE : FIX_DANGEROUS
 }
 const FIX_UNKNOWN =
-  "If these are your own classes, list them in allow-imports (e.g. 'mypackage.*'); otherwise rebuild the model " +
-  'from trusted code.'
+  "If these are your own classes and you trust their code, list them in allow-imports (e.g. 'mypackage.Model' or " +
+  "'mypackage.*'); otherwise rebuild the model from trusted code."
 const FIX_CORRUPT = 'Re-export the model: a pickle that does not parse cannot be checked, and may not load.'
 const UNKNOWN_LISTED = 10
 
@@ -65,6 +66,7 @@ function findingsFor(report: FileScanReport): Finding[] {
     const file = stream.path
     const r = stream.result
     const unknown = new Map<string, ImportRecord>()
+    const allowed = new Map<string, Set<string>>()
     for (const rec of r.imports) {
       if (rec.rating === 'dangerous') {
         const context = rec.context ? ` (${rec.context})` : ''
@@ -88,6 +90,11 @@ function findingsFor(report: FileScanReport): Finding[] {
       } else if (rec.rating === 'unknown') {
         const key = importName(rec)
         if (!unknown.has(key)) unknown.set(key, rec)
+      } else if (rec.allowedBy) {
+        const key = importName(rec)
+        const entries = allowed.get(rec.allowedBy) ?? new Set<string>()
+        entries.add(key)
+        allowed.set(rec.allowedBy, entries)
       }
     }
     const extra = r.omittedImports
@@ -96,12 +103,22 @@ function findingsFor(report: FileScanReport): Finding[] {
       const listed = names.slice(0, UNKNOWN_LISTED).join(', ')
       const more = names.length - Math.min(names.length, UNKNOWN_LISTED) + extra
       findings.push({
-        severity: 'warning',
+        severity: 'error',
         file,
         message:
-          `imports ${names.length + extra} thing${names.length + extra === 1 ? '' : 's'} outside the allowlist ` +
-          `(${listed}${more ? `, and ${more} more` : ''}); a class's own code runs when it is unpickled`,
+          `imports ${names.length + extra} thing${names.length + extra === 1 ? '' : 's'} the allowlist does not name ` +
+          `(${listed}${more ? `, and ${more} more` : ''}); unpickling runs their code`,
         fix: FIX_UNKNOWN
+      })
+    }
+    for (const [entry, names] of allowed) {
+      const list = [...names]
+      findings.push({
+        severity: 'info',
+        file,
+        message:
+          `imports ${list.slice(0, UNKNOWN_LISTED).join(', ')}${list.length > UNKNOWN_LISTED ? `, and ${list.length - UNKNOWN_LISTED} more` : ''}, ` +
+          `allowed by the allow-imports entry '${entry}' (the built-in allowlist does not name ${list.length === 1 ? 'it' : 'them'})`
       })
     }
     for (const problem of r.problems) {
@@ -141,7 +158,7 @@ function summarize(report: FileScanReport): Record<string, unknown> {
         joblibArrays: s.result.joblibArrays,
         imports: counts,
         flagged: s.result.imports
-          .filter(rec => rec.rating !== 'safe')
+          .filter(rec => rec.rating !== 'safe' || rec.allowedBy)
           .slice(0, 50)
           .map(rec => ({
             import: importName(rec),
@@ -150,7 +167,8 @@ function summarize(report: FileScanReport): Record<string, unknown> {
             offset: rec.offset,
             reason: rec.reason,
             ...(rec.context ? { context: rec.context } : {}),
-            ...(rec.overriddenBy ? { allowedBy: rec.overriddenBy } : {})
+            ...(rec.overriddenBy ? { overriddenBy: rec.overriddenBy } : {}),
+            ...(rec.allowedBy ? { allowedBy: rec.allowedBy } : {})
           })),
         problems: s.result.problems.length,
         notes: s.result.notes
@@ -191,15 +209,22 @@ export async function checkPickles(
   const streams = relevant.flatMap(r => r.streams)
   const isDanger = (f: Finding): boolean =>
     f.severity === 'error' && (f.fix === FIX_DANGEROUS || f.fix === FIX_BYTECODE)
+  const isUnknown = (f: Finding): boolean => f.fix === FIX_UNKNOWN
   const dangerous = findings.filter(isDanger).length
-  const corrupt = findings.filter(f => f.severity === 'error' && !isDanger(f)).length
+  const corrupt = findings.filter(f => f.severity === 'error' && !isDanger(f) && !isUnknown(f)).length
   const unknownFiles = findings.filter(f => f.fix === FIX_UNKNOWN).length
+  const userAllowed = findings.filter(f => f.severity === 'info' && f.message.includes('allow-imports entry')).length
   const fileCount = `${relevant.length} file${relevant.length === 1 ? '' : 's'}`
   const pickles = `${streams.length} pickle stream${streams.length === 1 ? '' : 's'}`
   const parts: string[] = []
   if (dangerous) parts.push(`${dangerous} dangerous import${dangerous === 1 ? '' : 's'}`)
   if (corrupt) parts.push(`${corrupt} unreadable`)
-  if (unknownFiles) parts.push(`unknown imports in ${unknownFiles} stream${unknownFiles === 1 ? '' : 's'}`)
-  const summary = `${pickles} in ${fileCount}: ${parts.length ? parts.join(', ') : 'only allowlisted imports'}`
+  if (unknownFiles) {
+    parts.push(`imports outside the allowlist in ${unknownFiles} stream${unknownFiles === 1 ? '' : 's'}`)
+  }
+  const clean = userAllowed
+    ? `only allowlisted imports (some by allow-imports, in ${userAllowed} stream${userAllowed === 1 ? '' : 's'})`
+    : 'only allowlisted imports'
+  const summary = `${pickles} in ${fileCount}: ${parts.length ? parts.join(', ') : clean}`
   return checkResult('pickle', PICKLE_CHECK_TITLE, summary, findings, { files: relevant.map(summarize) })
 }
