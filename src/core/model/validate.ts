@@ -16,7 +16,7 @@ import { loadMetrics } from '../metrics/source.js'
 import { numberValue, type MetricSet, type MetricValue } from '../metrics/types.js'
 import { checkManifest, checkPaths, checkSecrets, checkSize } from './integrity-checks.js'
 import { checkEnvironment, checkFlavors, checkInputExample, checkMLmodel, checkSignature } from './model-checks.js'
-import { checkPickles } from './pickle/check.js'
+import { checkPickles, mlmodelReferences } from './pickle/check.js'
 import { runSmokeTest, skippedSmokeTest, SMOKE_DEFAULTS, smokeTestMetrics } from './smoke-test.js'
 import {
   checkResult,
@@ -115,6 +115,7 @@ async function validateModelDir(
     checkSecrets(walk.files),
     checkPickles(walk.files, {
       allow: settings['allow-imports'] ?? [],
+      referenced: mlmodelReferences(model?.model.flavors),
       ...(configPath ? { allowSource: configPath, allowPath: 'validation.allow-imports' } : {})
     })
   ])

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { configurationRejection } from '../../../../test/helpers/errors.js'
 import type { ModelFile } from '../types.js'
-import { checkPickles } from './check.js'
+import { checkPickles, mlmodelReferences } from './check.js'
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1')
 const sbu = (s: string): Buffer => Buffer.concat([Buffer.from([0x8c, s.length]), b(s)])
@@ -135,5 +135,27 @@ describe('checkPickles', () => {
     )
     expect(error.message).toContain('write "mypkg.*"')
     expect(error.place).toEqual({ source: '.modelgate.yml', path: 'validation.allow-imports[1]' })
+  })
+})
+
+describe('files the MLmodel names', () => {
+  it('scans a pickle whatever its name when MLmodel says its flavor unpickles it', async () => {
+    const p0 = b("cposix\nsystem\n(S'id'\ntR.")
+    const odd = b('\x01\x02 not a pickle at all')
+    const refs = mlmodelReferences({
+      sklearn: { pickled_model: 'model.weights', serialization_format: 'cloudpickle' },
+      python_function: { loader_module: 'mlflow.sklearn', model_path: 'model.weights', data: 'extra' }
+    })
+    // Every string is a candidate path; only those naming a file of the model matter.
+    expect([refs.get('model.weights'), refs.get('extra')]).toEqual(['pickle', 'any'])
+    const hidden = await checkPickles(files('ref', { 'model.weights': Buffer.concat([b('\x80\x02'), p0]) }), {
+      referenced: refs
+    })
+    expect(hidden.status).toBe('fail')
+    const broken = await checkPickles(files('ref2', { 'model.weights': odd }), { referenced: refs })
+    expect(broken.findings).toEqual([expect.objectContaining({ severity: 'error' })])
+    expect(broken.summary).not.toContain('only allowlisted imports')
+    const skops = mlmodelReferences({ sklearn: { pickled_model: 'model.skops', serialization_format: 'skops' } })
+    expect(skops.get('model.skops')).toBe('any')
   })
 })

@@ -21,6 +21,66 @@ export interface PickleCheckOptions {
   /** Where `allow` came from, for configuration errors: file and key path (`.modelgate.yml`, `validation.allow-imports`). */
   readonly allowSource?: string
   readonly allowPath?: string
+  /**
+   * Files (or folders) the model's MLmodel names: scanned whatever they are called. Those it says are loaded with
+   * pickle (`mlmodelPickles`) must decode as pickles; the rest are scanned when they start like one.
+   */
+  readonly referenced?: ReadonlyMap<string, 'pickle' | 'any'>
+}
+
+/** Flavor keys whose value is a file the flavor's loader unpickles (pickle, cloudpickle, joblib or torch.load). */
+const PICKLE_KEYS: Readonly<Record<string, readonly string[]>> = {
+  sklearn: ['pickled_model'],
+  python_function: ['python_model'],
+  statsmodels: ['data'],
+  pytorch: ['model_data'],
+  lightgbm: ['data'],
+  catboost: ['data']
+}
+
+/**
+ * The paths a parsed MLmodel names under its flavors, model-relative: `pickle` for those the flavor loads with a
+ * pickle loader (sklearn's `pickled_model` unless skops, pyfunc's `python_model`, ...), `any` for the rest.
+ */
+export function mlmodelReferences(
+  flavors: Readonly<Record<string, unknown>> | undefined
+): Map<string, 'pickle' | 'any'> {
+  const refs = new Map<string, 'pickle' | 'any'>()
+  const add = (value: unknown, kind: 'pickle' | 'any'): void => {
+    if (typeof value !== 'string' || !value || value.length > 4096) return
+    const path = value.replace(/\\/g, '/').replace(/^\.\//, '').replace(/\/+$/, '')
+    if (refs.get(path) !== 'pickle') refs.set(path, kind)
+  }
+  for (const [flavor, config] of Object.entries(flavors ?? {})) {
+    if (!config || typeof config !== 'object') continue
+    const c = config as Record<string, unknown>
+    const skops = flavor === 'sklearn' && c.serialization_format === 'skops'
+    const native = (flavor === 'lightgbm' || flavor === 'catboost') && !/\.(pkl|pickle|joblib)$/i.test(String(c.data))
+    for (const [key, value] of Object.entries(c)) {
+      const pickled = (PICKLE_KEYS[flavor] ?? []).includes(key) && !skops && !native
+      if (typeof value === 'string') add(value, pickled ? 'pickle' : 'any')
+      else if (key === 'artifacts' && value && typeof value === 'object') {
+        for (const artifact of Object.values(value as Record<string, unknown>)) {
+          if (artifact && typeof artifact === 'object') add((artifact as Record<string, unknown>).path, 'any')
+        }
+      }
+    }
+  }
+  return refs
+}
+
+function referenceOf(
+  path: string,
+  refs: ReadonlyMap<string, 'pickle' | 'any'> | undefined
+): 'pickle' | 'any' | undefined {
+  if (!refs?.size) return undefined
+  let kind: 'pickle' | 'any' | undefined
+  for (const [ref, k] of refs) {
+    if (path === ref) return k
+    // A folder (pytorch's model_data, pyfunc's data): the files under it are candidates, not certainly pickles.
+    if (path.startsWith(`${ref}/`)) kind ??= 'any'
+  }
+  return kind
 }
 
 const FIX_DANGEROUS = 'Rebuild the model from trusted code and re-export it; do not load this file.'
@@ -188,6 +248,7 @@ export async function checkPickles(
     ...(options.allowPath ? { path: options.allowPath } : {})
   })
   const sniffed = await mapLimit(files, 16, async file => {
+    if (referenceOf(file.path, options.referenced)) return file
     try {
       return isPickleCandidate(file.path, await readFirstBytes(file.absolute)) ? file : undefined
     } catch {
@@ -199,7 +260,11 @@ export async function checkPickles(
   if (!candidates.length) return skippedCheck('pickle', PICKLE_CHECK_TITLE, 'no pickle files in the model')
 
   const reports = await mapLimit(candidates, options.concurrency ?? 4, file =>
-    scanModelFile(file, { policy, ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}) })
+    scanModelFile(file, {
+      policy,
+      ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}),
+      ...(referenceOf(file.path, options.referenced) === 'pickle' ? { definite: true } : {})
+    })
   )
   // A zip without pickle entries (an .npz, a .keras archive) is not a pickle file.
   const relevant = reports.filter(r => r.streams.length || r.problems.length)
