@@ -24,7 +24,7 @@ import {
   checkMLmodel,
   checkSignature
 } from '../model/model-checks.js'
-import { checkPickles } from '../model/pickle/check.js'
+import { checkPickles, mlmodelReferences } from '../model/pickle/check.js'
 import { runSmokeTest, skippedSmokeTest, SMOKE_DEFAULTS, smokeTestMetrics } from '../model/smoke-test.js'
 import {
   checkResult,
@@ -122,6 +122,7 @@ async function validateModelDir(
     checkSecrets(walk.files),
     checkPickles(walk.files, {
       allow: settings['allow-imports'] ?? [],
+      referenced: mlmodelReferences(model?.model.flavors),
       ...(configPath ? { allowSource: configPath, allowPath: 'validation.allow-imports' } : {})
     })
   ])

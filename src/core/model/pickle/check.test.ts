@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { configurationRejection } from '../../../../test/helpers/errors.js'
 import type { ModelFile } from '../types.js'
-import { checkPickles } from './check.js'
+import { checkPickles, mlmodelReferences } from './check.js'
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1')
 const sbu = (s: string): Buffer => Buffer.concat([Buffer.from([0x8c, s.length]), b(s)])
@@ -62,20 +62,32 @@ describe('checkPickles', () => {
     })
   })
 
-  it('groups unknown imports into one warning per file, listing a few and counting the rest', async () => {
+  it('fails on imports the allowlist does not name (deny by default), one error per file listing a few', async () => {
     const result = await checkPickles(files('unknown', { 'custom.pkl': manyClasses(500) }))
-    expect(result.status).toBe('warn')
+    expect(result.status).toBe('fail')
     expect(result.findings).toHaveLength(1)
+    expect(result.findings[0]!.severity).toBe('error')
     expect(result.findings[0]!.message).toMatch(
-      /^imports 500 things outside the allowlist \(mypkg\.models\.Class0, .*mypkg\.models\.Class9, and 490 more\)/
+      /^imports 500 things the allowlist does not name \(mypkg\.models\.Class0, .*mypkg\.models\.Class9, and 490 more\)/
     )
+    expect(result.summary).toBe('1 pickle stream in 1 file: imports outside the allowlist in 1 stream')
     expect(result.findings[0]!.fix).toContain('allow-imports')
   })
 
-  it('passes those classes once allow-imports names them', async () => {
+  it('passes those classes once allow-imports names them, and says which entry made the difference', async () => {
     const result = await checkPickles(files('allowed', { 'custom.pkl': manyClasses(20) }), { allow: ['mypkg.*'] })
     expect(result.status).toBe('pass')
-    expect(result.summary).toBe('1 pickle stream in 1 file: only allowlisted imports')
+    expect(result.summary).toBe(
+      '1 pickle stream in 1 file: only allowlisted imports (some by allow-imports, in 1 stream)'
+    )
+    expect(result.findings).toEqual([
+      expect.objectContaining({
+        severity: 'info',
+        message: expect.stringMatching(
+          /^imports mypkg\.models\.Class0, .*and 10 more, allowed by the allow-imports entry 'mypkg\.\*'/
+        )
+      })
+    ])
   })
 
   it('reports an allowed dangerous import as a warning that says so', async () => {
@@ -123,5 +135,27 @@ describe('checkPickles', () => {
     )
     expect(error.message).toContain('write "mypkg.*"')
     expect(error.place).toEqual({ source: '.modelgate.yml', path: 'validation.allow-imports[1]' })
+  })
+})
+
+describe('files the MLmodel names', () => {
+  it('scans a pickle whatever its name when MLmodel says its flavor unpickles it', async () => {
+    const p0 = b("cposix\nsystem\n(S'id'\ntR.")
+    const odd = b('\x01\x02 not a pickle at all')
+    const refs = mlmodelReferences({
+      sklearn: { pickled_model: 'model.weights', serialization_format: 'cloudpickle' },
+      python_function: { loader_module: 'mlflow.sklearn', model_path: 'model.weights', data: 'extra' }
+    })
+    // Every string is a candidate path; only those naming a file of the model matter.
+    expect([refs.get('model.weights'), refs.get('extra')]).toEqual(['pickle', 'any'])
+    const hidden = await checkPickles(files('ref', { 'model.weights': Buffer.concat([b('\x80\x02'), p0]) }), {
+      referenced: refs
+    })
+    expect(hidden.status).toBe('fail')
+    const broken = await checkPickles(files('ref2', { 'model.weights': odd }), { referenced: refs })
+    expect(broken.findings).toEqual([expect.objectContaining({ severity: 'error' })])
+    expect(broken.summary).not.toContain('only allowlisted imports')
+    const skops = mlmodelReferences({ sklearn: { pickled_model: 'model.skops', serialization_format: 'skops' } })
+    expect(skops.get('model.skops')).toBe('any')
   })
 })

@@ -1,7 +1,8 @@
 /**
  * The `pickle` check: scan every pickle-bearing file of the model for imports that would run code when loaded.
- * Dangerous imports and unreadable pickles fail the check; unknown imports warn, grouped per file so a model with
- * 500 custom classes gets one line, not 500.
+ * Deny by default: dangerous imports, imports the allowlist does not name (grouped per file, so a model with 500
+ * custom classes gets one line, not 500) and files that cannot be decoded fail the check. An import that passes only
+ * because of the user's `allow-imports` is reported with the entry that let it through.
  */
 import { checkResult, skippedCheck, type CheckResult, type Finding, type ModelFile } from '../types.js'
 import { isPickleCandidate, readFirstBytes, scanModelFile, type FileScanReport } from './containers.js'
@@ -20,6 +21,66 @@ export interface PickleCheckOptions {
   /** Where `allow` came from, for configuration errors: file and key path (`.modelgate.yml`, `validation.allow-imports`). */
   readonly allowSource?: string
   readonly allowPath?: string
+  /**
+   * Files (or folders) the model's MLmodel names: scanned whatever they are called. Those it says are loaded with
+   * pickle (`mlmodelPickles`) must decode as pickles; the rest are scanned when they start like one.
+   */
+  readonly referenced?: ReadonlyMap<string, 'pickle' | 'any'>
+}
+
+/** Flavor keys whose value is a file the flavor's loader unpickles (pickle, cloudpickle, joblib or torch.load). */
+const PICKLE_KEYS: Readonly<Record<string, readonly string[]>> = {
+  sklearn: ['pickled_model'],
+  python_function: ['python_model'],
+  statsmodels: ['data'],
+  pytorch: ['model_data'],
+  lightgbm: ['data'],
+  catboost: ['data']
+}
+
+/**
+ * The paths a parsed MLmodel names under its flavors, model-relative: `pickle` for those the flavor loads with a
+ * pickle loader (sklearn's `pickled_model` unless skops, pyfunc's `python_model`, ...), `any` for the rest.
+ */
+export function mlmodelReferences(
+  flavors: Readonly<Record<string, unknown>> | undefined
+): Map<string, 'pickle' | 'any'> {
+  const refs = new Map<string, 'pickle' | 'any'>()
+  const add = (value: unknown, kind: 'pickle' | 'any'): void => {
+    if (typeof value !== 'string' || !value || value.length > 4096) return
+    const path = value.replace(/\\/g, '/').replace(/^\.\//, '').replace(/\/+$/, '')
+    if (refs.get(path) !== 'pickle') refs.set(path, kind)
+  }
+  for (const [flavor, config] of Object.entries(flavors ?? {})) {
+    if (!config || typeof config !== 'object') continue
+    const c = config as Record<string, unknown>
+    const skops = flavor === 'sklearn' && c.serialization_format === 'skops'
+    const native = (flavor === 'lightgbm' || flavor === 'catboost') && !/\.(pkl|pickle|joblib)$/i.test(String(c.data))
+    for (const [key, value] of Object.entries(c)) {
+      const pickled = (PICKLE_KEYS[flavor] ?? []).includes(key) && !skops && !native
+      if (typeof value === 'string') add(value, pickled ? 'pickle' : 'any')
+      else if (key === 'artifacts' && value && typeof value === 'object') {
+        for (const artifact of Object.values(value as Record<string, unknown>)) {
+          if (artifact && typeof artifact === 'object') add((artifact as Record<string, unknown>).path, 'any')
+        }
+      }
+    }
+  }
+  return refs
+}
+
+function referenceOf(
+  path: string,
+  refs: ReadonlyMap<string, 'pickle' | 'any'> | undefined
+): 'pickle' | 'any' | undefined {
+  if (!refs?.size) return undefined
+  let kind: 'pickle' | 'any' | undefined
+  for (const [ref, k] of refs) {
+    if (path === ref) return k
+    // A folder (pytorch's model_data, pyfunc's data): the files under it are candidates, not certainly pickles.
+    if (path.startsWith(`${ref}/`)) kind ??= 'any'
+  }
+  return kind
 }
 
 const FIX_DANGEROUS = 'Rebuild the model from trusted code and re-export it; do not load this file.'
@@ -32,8 +93,8 @@ function dangerFix(rec: ImportRecord): string {
   return /^(cloudpickle|dill)(\.|$)/.test(rec.module) ? FIX_BYTECODE : FIX_DANGEROUS
 }
 const FIX_UNKNOWN =
-  "If these are your own classes, list them in allow-imports (e.g. 'mypackage.*'); otherwise rebuild the model " +
-  'from trusted code.'
+  "If these are your own classes and you trust their code, list them in allow-imports (e.g. 'mypackage.Model' or " +
+  "'mypackage.*'); otherwise rebuild the model from trusted code."
 const FIX_CORRUPT = 'Re-export the model: a pickle that does not parse cannot be checked, and may not load.'
 const UNKNOWN_LISTED = 10
 
@@ -65,6 +126,7 @@ function findingsFor(report: FileScanReport): Finding[] {
     const file = stream.path
     const r = stream.result
     const unknown = new Map<string, ImportRecord>()
+    const allowed = new Map<string, Set<string>>()
     for (const rec of r.imports) {
       if (rec.rating === 'dangerous') {
         const context = rec.context ? ` (${rec.context})` : ''
@@ -88,6 +150,11 @@ function findingsFor(report: FileScanReport): Finding[] {
       } else if (rec.rating === 'unknown') {
         const key = importName(rec)
         if (!unknown.has(key)) unknown.set(key, rec)
+      } else if (rec.allowedBy) {
+        const key = importName(rec)
+        const entries = allowed.get(rec.allowedBy) ?? new Set<string>()
+        entries.add(key)
+        allowed.set(rec.allowedBy, entries)
       }
     }
     const extra = r.omittedImports
@@ -96,12 +163,22 @@ function findingsFor(report: FileScanReport): Finding[] {
       const listed = names.slice(0, UNKNOWN_LISTED).join(', ')
       const more = names.length - Math.min(names.length, UNKNOWN_LISTED) + extra
       findings.push({
-        severity: 'warning',
+        severity: 'error',
         file,
         message:
-          `imports ${names.length + extra} thing${names.length + extra === 1 ? '' : 's'} outside the allowlist ` +
-          `(${listed}${more ? `, and ${more} more` : ''}); a class's own code runs when it is unpickled`,
+          `imports ${names.length + extra} thing${names.length + extra === 1 ? '' : 's'} the allowlist does not name ` +
+          `(${listed}${more ? `, and ${more} more` : ''}); unpickling runs their code`,
         fix: FIX_UNKNOWN
+      })
+    }
+    for (const [entry, names] of allowed) {
+      const list = [...names]
+      findings.push({
+        severity: 'info',
+        file,
+        message:
+          `imports ${list.slice(0, UNKNOWN_LISTED).join(', ')}${list.length > UNKNOWN_LISTED ? `, and ${list.length - UNKNOWN_LISTED} more` : ''}, ` +
+          `allowed by the allow-imports entry '${entry}' (the built-in allowlist does not name ${list.length === 1 ? 'it' : 'them'})`
       })
     }
     for (const problem of r.problems) {
@@ -141,7 +218,7 @@ function summarize(report: FileScanReport): Record<string, unknown> {
         joblibArrays: s.result.joblibArrays,
         imports: counts,
         flagged: s.result.imports
-          .filter(rec => rec.rating !== 'safe')
+          .filter(rec => rec.rating !== 'safe' || rec.allowedBy)
           .slice(0, 50)
           .map(rec => ({
             import: importName(rec),
@@ -150,7 +227,8 @@ function summarize(report: FileScanReport): Record<string, unknown> {
             offset: rec.offset,
             reason: rec.reason,
             ...(rec.context ? { context: rec.context } : {}),
-            ...(rec.overriddenBy ? { allowedBy: rec.overriddenBy } : {})
+            ...(rec.overriddenBy ? { overriddenBy: rec.overriddenBy } : {}),
+            ...(rec.allowedBy ? { allowedBy: rec.allowedBy } : {})
           })),
         problems: s.result.problems.length,
         notes: s.result.notes
@@ -170,6 +248,7 @@ export async function checkPickles(
     ...(options.allowPath ? { path: options.allowPath } : {})
   })
   const sniffed = await mapLimit(files, 16, async file => {
+    if (referenceOf(file.path, options.referenced)) return file
     try {
       return isPickleCandidate(file.path, await readFirstBytes(file.absolute)) ? file : undefined
     } catch {
@@ -181,7 +260,11 @@ export async function checkPickles(
   if (!candidates.length) return skippedCheck('pickle', PICKLE_CHECK_TITLE, 'no pickle files in the model')
 
   const reports = await mapLimit(candidates, options.concurrency ?? 4, file =>
-    scanModelFile(file, { policy, ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}) })
+    scanModelFile(file, {
+      policy,
+      ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}),
+      ...(referenceOf(file.path, options.referenced) === 'pickle' ? { definite: true } : {})
+    })
   )
   // A zip without pickle entries (an .npz, a .keras archive) is not a pickle file.
   const relevant = reports.filter(r => r.streams.length || r.problems.length)
@@ -191,15 +274,22 @@ export async function checkPickles(
   const streams = relevant.flatMap(r => r.streams)
   const isDanger = (f: Finding): boolean =>
     f.severity === 'error' && (f.fix === FIX_DANGEROUS || f.fix === FIX_BYTECODE)
+  const isUnknown = (f: Finding): boolean => f.fix === FIX_UNKNOWN
   const dangerous = findings.filter(isDanger).length
-  const corrupt = findings.filter(f => f.severity === 'error' && !isDanger(f)).length
+  const corrupt = findings.filter(f => f.severity === 'error' && !isDanger(f) && !isUnknown(f)).length
   const unknownFiles = findings.filter(f => f.fix === FIX_UNKNOWN).length
+  const userAllowed = findings.filter(f => f.severity === 'info' && f.message.includes('allow-imports entry')).length
   const fileCount = `${relevant.length} file${relevant.length === 1 ? '' : 's'}`
   const pickles = `${streams.length} pickle stream${streams.length === 1 ? '' : 's'}`
   const parts: string[] = []
   if (dangerous) parts.push(`${dangerous} dangerous import${dangerous === 1 ? '' : 's'}`)
   if (corrupt) parts.push(`${corrupt} unreadable`)
-  if (unknownFiles) parts.push(`unknown imports in ${unknownFiles} stream${unknownFiles === 1 ? '' : 's'}`)
-  const summary = `${pickles} in ${fileCount}: ${parts.length ? parts.join(', ') : 'only allowlisted imports'}`
+  if (unknownFiles) {
+    parts.push(`imports outside the allowlist in ${unknownFiles} stream${unknownFiles === 1 ? '' : 's'}`)
+  }
+  const clean = userAllowed
+    ? `only allowlisted imports (some by allow-imports, in ${userAllowed} stream${userAllowed === 1 ? '' : 's'})`
+    : 'only allowlisted imports'
+  const summary = `${pickles} in ${fileCount}: ${parts.length ? parts.join(', ') : clean}`
   return checkResult('pickle', PICKLE_CHECK_TITLE, summary, findings, { files: relevant.map(summarize) })
 }

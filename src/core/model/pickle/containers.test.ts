@@ -148,9 +148,40 @@ describe('zip archives', () => {
   })
 
   it('has nothing to say about a zip without pickles', async () => {
-    const r = await scanFile('model.skops', zip([{ name: 'schema.json', data: b('{}') }]))
+    const r = await scanFile('bundle.zip', zip([{ name: 'readme.txt', data: b('{}') }]))
     expect(r.streams).toEqual([])
     expect(r.problems).toEqual([])
+  })
+
+  it('judges the types a skops file names against the allowlist', async () => {
+    const node = (module: string, cls: string, content: unknown = {}) => ({
+      __module__: module,
+      __class__: cls,
+      __loader__: 'ObjectNode',
+      content
+    })
+    const schema = node('sklearn.pipeline', 'Pipeline', {
+      steps: [node('builtins', 'list'), node('posix', 'system'), node('mypkg.model', 'Custom')]
+    })
+    const archive = zip([
+      { name: 'schema.json', data: Buffer.from(JSON.stringify(schema)) },
+      { name: '1.npy', data: Buffer.concat([b('\x93NUMPY\x01\x00\x16\x00'), b("{'descr': '<f8'}      ")]) }
+    ])
+    const r = await scanFile('model.skops', archive)
+    expect(r.format).toBe('skops')
+    expect(dangerous(r)).toEqual(['model.skops:schema.json!posix.system'])
+    const unknown = r.streams.flatMap(s => s.result.imports.filter(i => i.rating === 'unknown'))
+    expect(unknown.map(i => `${i.module}.${i.name}`)).toEqual(['mypkg.model.Custom'])
+    const broken = await scanFile('broken.skops', zip([{ name: 'schema.json', data: b('{not json') }]))
+    expect(errors(broken)).toEqual([expect.stringContaining('skops schema cannot be read')])
+  })
+
+  it('opens a zip inside a zip', async () => {
+    const inner = zip([{ name: 'archive/data.pkl', data: EVIL }])
+    for (const method of [0, 8] as const) {
+      const r = await scanFile(`outer${method}.zip`, zip([{ name: 'model.pt', data: inner, method }]))
+      expect(dangerous(r)).toEqual([`outer${method}.zip:model.pt:archive/data.pkl!posix.system`])
+    }
   })
 
   it('refuses overlapping entries and entries that inflate past their declared size', async () => {
@@ -179,21 +210,27 @@ describe('zip archives', () => {
     expect(errors(lying)).toEqual([expect.stringContaining('more than its declared 100 bytes')])
   })
 
-  it('reports entries it cannot open instead of passing them', async () => {
+  it('reads entries whatever their flag bits say, as torch.load does (CVE-2025-1945)', async () => {
     const r = await scanFile(
       'locked.pt',
       zip([
         { name: 'a/data.pkl', data: EVIL, flags: 1 },
-        { name: 'a/other.pkl', data: EVIL, method: 8 }
-      ]).fill(0, 0, 0)
+        { name: 'a/other.pkl', data: EVIL, method: 8, flags: 0x41 }
+      ])
     )
-    expect(r.problems.map(p => [p.severity, p.message])).toEqual([['warning', expect.stringContaining('encrypted')]])
+    expect(dangerous(r)).toEqual(['locked.pt:a/data.pkl!posix.system', 'locked.pt:a/other.pkl!posix.system'])
+  })
+
+  it('fails entries it cannot decode instead of passing them', async () => {
     const odd = zip([{ name: 'a/data.pkl', data: EVIL }])
-    odd.writeUInt16LE(12, odd.indexOf(Buffer.from([0x50, 0x4b, 1, 2])) + 10) // bzip2 method in the central directory
-    const r2 = await scanFile('bzip.pt', odd)
-    expect(r2.problems).toEqual([
-      expect.objectContaining({ severity: 'warning', message: expect.stringContaining('method 12') })
+    odd.writeUInt16LE(14, odd.indexOf(Buffer.from([0x50, 0x4b, 1, 2])) + 10) // LZMA method in the central directory
+    const r = await scanFile('lzma.pt', odd)
+    expect(r.problems).toEqual([
+      expect.objectContaining({ severity: 'error', message: expect.stringContaining('method 14') })
     ])
+    const bz = zip([{ name: 'a/data.pkl', data: EVIL }])
+    bz.writeUInt16LE(12, bz.indexOf(Buffer.from([0x50, 0x4b, 1, 2])) + 10) // bzip2 method, but stored bytes
+    expect(errors(await scanFile('bzip.pt', bz))).toEqual([expect.stringContaining('not valid compressed data')])
   })
 
   it('says a broken zip is broken', async () => {
@@ -226,14 +263,72 @@ describe('compressed joblib and plain files', () => {
   it.each([
     ['BZh91AY&SY', 'bz2'],
     ['\xfd7zXZ\x00', 'xz'],
-    [']\x00\x00\x80\x00', 'lzma'],
-    ['\x04\x22\x4d\x18', 'lz4']
-  ])('reports a %j-compressed joblib as unscannable, never as clean', async (magic, name) => {
+    [']\x00\x00\x80\x00', 'lzma']
+  ])('fails a corrupt %j stream (%s) as unreadable, never as clean', async (magic, name) => {
     const r = await scanFile(`m.${name}.joblib`, Buffer.concat([b(magic), Buffer.alloc(64)]))
+    expect(r.format).toBe(name)
+    // The lzma header declares 0 bytes here: an empty stream, which is no pickle either.
+    expect(errors(r)).toEqual([expect.stringMatching(/not valid compressed data|empty stream/)])
+  })
+
+  it('stops on lzma garbage of undeclared size instead of growing without end', async () => {
+    const noise = Buffer.from(Array.from({ length: 8192 }, (_, i) => (i * 7919 + 13) % 256))
+    const r = await scanFile(
+      'noise.joblib',
+      Buffer.concat([b(']\x00\x00\x40\x00'), Buffer.alloc(8, 0xff), b('\x00'), noise])
+    )
+    expect(errors(r)).toHaveLength(1)
+  })
+
+  it('fails a compression it cannot read (lz4), never passes it', async () => {
+    const r = await scanFile('m.lz4.joblib', Buffer.concat([b('\x04\x22\x4d\x18'), Buffer.alloc(64)]))
     expect(r.format).toBe('unsupported-compression')
     expect(r.problems).toEqual([
-      expect.objectContaining({ severity: 'warning', message: expect.stringContaining(name) })
+      expect.objectContaining({ severity: 'error', message: expect.stringContaining('lz4') })
     ])
+  })
+
+  it('reads a protocol 0 pickle without a header, whatever the file is called', async () => {
+    const p0 = b("cposix\nsystem\n(S'id'\ntR.")
+    expect(isPickleCandidate('model.data', p0)).toBe(true)
+    expect(isPickleCandidate('conda.yaml', b('channels:\n- conda-forge\n'))).toBe(false)
+    expect(dangerous(await scanFile('model.data', p0))).toEqual(['model.data!posix.system'])
+  })
+
+  it('reads torch.save’s tar format (before PyTorch 0.4) member by member', async () => {
+    const tar = (members: Array<[string, Buffer]>): Buffer => {
+      const blocks: Buffer[] = []
+      for (const [name, data] of members) {
+        const head = Buffer.alloc(512)
+        head.write(name, 0, 'utf8')
+        head.write('0000644\0', 100)
+        head.write(`${data.length.toString(8).padStart(11, '0')}\0`, 124)
+        head.write('0', 156)
+        head.write('ustar\x0000', 257, 'latin1')
+        blocks.push(head, data, Buffer.alloc((512 - (data.length % 512)) % 512))
+      }
+      return Buffer.concat([...blocks, Buffer.alloc(1024)])
+    }
+    const zero = b('\x80\x02K\x00.')
+    const r = await scanFile(
+      'old.pt',
+      tar([
+        ['sys_info', PLAIN],
+        ['pickle', EVIL],
+        ['storages', zero],
+        ['tensors', zero]
+      ])
+    )
+    expect(r.format).toBe('legacy-torch-tar')
+    expect(dangerous(r)).toEqual(['old.pt:pickle!posix.system'])
+    const withData = await scanFile(
+      'old2.pt',
+      tar([
+        ['pickle', PLAIN],
+        ['storages', Buffer.concat([b('\x80\x02K\x01.'), Buffer.alloc(64, 0xff)])]
+      ])
+    )
+    expect(errors(withData)).toEqual([expect.stringContaining('after 1 complete pickle')])
   })
 
   it('treats a .pkl that is not a pickle as broken, but a .bin of other data as not a pickle', async () => {

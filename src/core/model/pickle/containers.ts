@@ -1,17 +1,26 @@
 /**
- * Getting pickle streams out of model files: plain pickles, joblib dumps (raw, zlib or gzip), PyTorch zip archives
- * (`archive/data.pkl`) and torch's legacy format, read in bounded chunks and never extracted to disk.
+ * Getting pickle streams out of model files, whatever their container: plain pickles (any protocol, with or without
+ * a header), joblib dumps (raw, or compressed with any compressor joblib reads: zlib, gzip, bz2, xz, lzma), PyTorch
+ * zip archives (`archive/data.pkl`), torch's legacy formats (five concatenated pickles; the older tar), `.npy`/`.npz`
+ * object arrays, skops files (their schema's types) and a zip inside a zip, read in bounded chunks and never
+ * extracted to disk.
  *
- * What cannot be opened here (lz4, xz, bz2 joblib, encrypted zip entries) is reported, never passed in silence:
- * the file may still be loaded by the model and run its pickle.
+ * A file that cannot be decoded (an unknown compression, a corrupt archive, data past a limit) is an error, never a
+ * pass: the model's loader may still read it and run its pickle. The readers of each container are their own
+ * modules (zip.ts, tar.ts, skops.ts, compression.ts); this one decides which applies and feeds the scanner.
  */
-import { createReadStream } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
-import { constants as zlibConstants, createGunzip, createInflate, createInflateRaw, inflateRawSync } from 'node:zlib'
-import type { Readable, Transform } from 'node:stream'
+import type { Readable } from 'node:stream'
+import { createInflateRaw } from 'node:zlib'
 import { errorMessage } from '../../errors.js'
+import { decompress, sniffCompression, type Codec } from './compression.js'
 import type { PicklePolicy } from './policy.js'
-import { PickleScanner, type PickleScanResult } from './scanner.js'
+import type { PickleScanResult } from './result.js'
+import { PickleScanner } from './scanner.js'
+import { scanSkopsSchema } from './skops.js'
+import { bufferSource, CHUNK, fileSource, type Source } from './source.js'
+import { isTar, readTar } from './tar.js'
+import { dataStart, isZip, readZipDirectory, type ZipEntry } from './zip.js'
 
 /** Extensions loaded with pickle (or joblib, or torch.load) in practice. */
 export const PICKLE_EXTENSIONS = ['.pkl', '.pickle', '.joblib', '.pt', '.pth', '.bin', '.ckpt', '.dat', '.sav']
@@ -19,26 +28,37 @@ export const PICKLE_EXTENSIONS = ['.pkl', '.pickle', '.joblib', '.pt', '.pth', '
 const DEFINITE_EXTENSIONS = ['.pkl', '.pickle', '.joblib']
 /** joblib's compressor suffixes after a pickle extension (`model.joblib.gz`, `model.pkl.z`). */
 const COMPRESSED_PICKLE = /\.(pkl|pickle|joblib)\.(z|gz|gzip|bz2|xz|lzma|lz4)$/i
+/** How a protocol 0 or 1 pickle (no PROTO header) starts: a MARK, a GLOBAL line pair, an empty dict or list. */
+const HEADERLESS_PICKLE = /^(\([(dltiScVILFNp}\]]|c[A-Za-z_][\w.]*\n[A-Za-z_][\w.]*\n|[}\]][(qp])/
 
-const CHUNK = 1024 * 1024
 /** Skips at least this long become seeks (no read) when every view agrees to skip. */
 const SEEK_MIN = 256 * 1024
 const DEFAULT_MAX_BYTES = 4 * 1024 * 1024 * 1024
-/** deflate cannot expand more than ~1032:1; anything beyond is not an honest stream. */
-const MAX_RATIO = 1100
-const MAX_ZIP_ENTRIES = 100_000
-const MAX_CENTRAL_DIRECTORY = 64 * 1024 * 1024
-const SNIFF = 16
+/** deflate cannot expand more than ~1032:1; anything beyond is not an honest stream (bz2/xz/lzma can, up to a point). */
+const MAX_RATIO: Readonly<Record<Codec | 'deflate', number>> = {
+  zlib: 1100,
+  gzip: 1100,
+  deflate: 1100,
+  bz2: 50_000,
+  xz: 10_000,
+  lzma: 10_000
+}
+const SNIFF = 512
+/** A zip inside a zip is read into memory (within the file's decompression budget) up to this size. */
+const NESTED_MAX = 1024 * 1024 * 1024
+const MAX_NESTING = 2
+const SKOPS_SCHEMA_MAX = 64 * 1024 * 1024
 
 export type FileFormat =
   | 'pickle'
   | 'npy'
   | 'joblib'
-  | 'zlib'
-  | 'gzip'
+  | Codec
   | 'zip'
   | 'torch-zip'
+  | 'skops'
   | 'legacy-torch'
+  | 'legacy-torch-tar'
   | 'unsupported-compression'
   | 'not-a-pickle'
   | 'unreadable'
@@ -48,7 +68,7 @@ export interface ScannedStream {
   /** `model.pkl`, or `model.pt:archive/data.pkl` for a zip entry. */
   readonly path: string
   /** How the bytes reached the scanner. */
-  readonly encoding: 'raw' | 'zlib' | 'gzip' | 'deflate' | 'stored'
+  readonly encoding: 'raw' | Codec | 'deflate' | 'stored' | 'skops-schema'
   readonly result: PickleScanResult
 }
 
@@ -68,8 +88,10 @@ export interface FileScanReport {
 
 export interface FileScanOptions {
   readonly policy: PicklePolicy
-  /** Cap on bytes decompressed from one file (zip entries, zlib/gzip joblib). Default 4 GiB. */
+  /** Cap on bytes decompressed from one file (zip entries, compressed joblib). Default 4 GiB. */
   readonly maxBytes?: number
+  /** The model's MLmodel says this file is loaded as a pickle (whatever its name): anything else in it is an error. */
+  readonly definite?: boolean
 }
 
 function hasExtension(path: string, extensions: readonly string[]): boolean {
@@ -81,20 +103,8 @@ function isPickleHeader(b: Uint8Array): boolean {
   return b.length >= 2 && b[0] === 0x80 && b[1]! >= 2 && b[1]! <= 5
 }
 
-function isZip(b: Uint8Array): boolean {
-  return b.length >= 4 && b[0] === 0x50 && b[1] === 0x4b && (b[2] === 3 || b[2] === 5) && (b[3] === 4 || b[3] === 6)
-}
-
-function isGzip(b: Uint8Array): boolean {
-  return b.length >= 2 && b[0] === 0x1f && b[1] === 0x8b
-}
-
-/**
- * joblib's zlib header: 0x78 (32K window), with a valid check byte. Only 0x78, as joblib tests it: other valid zlib
- * headers include `(S`, which is also how a protocol 0 pickle starts.
- */
-function isZlib(b: Uint8Array): boolean {
-  return b.length >= 2 && b[0] === 0x78 && ((b[0] << 8) | b[1]!) % 31 === 0
+function isHeaderlessPickle(b: Uint8Array): boolean {
+  return HEADERLESS_PICKLE.test(Buffer.from(b.subarray(0, 64)).toString('latin1'))
 }
 
 function isNpy(b: Uint8Array): boolean {
@@ -118,27 +128,19 @@ function npyLayout(head: Buffer): { dataStart: number; object: boolean } | strin
   return { dataStart: start + length, object: /['"]\|O['"]/.test(text) }
 }
 
-/** Compressors joblib knows that node:zlib does not. */
-function otherCompression(b: Uint8Array): string | undefined {
-  const ascii = Buffer.from(b).toString('latin1')
-  if (ascii.startsWith('BZh')) return 'bz2'
-  if (ascii.startsWith('\xfd7zXZ')) return 'xz'
-  if (ascii.startsWith(']\x00\x00')) return 'lzma'
-  if (ascii.startsWith('\x04\x22\x4d\x18')) return 'lz4'
-  if (ascii.startsWith('ZF')) return "joblib's pre-0.10 zlib format"
-  return undefined
-}
-
 /**
- * Whether a file is worth opening as a pickle: a pickle extension, a pickle protocol header (`\x80` + 2..5), or a
- * zip (PyTorch archives; the scan then reads its directory and only scans pickle entries).
+ * Whether a file is worth opening as a pickle: a pickle extension, a pickle protocol header (`\x80` + 2..5), the
+ * start of a protocol 0 or 1 pickle, a zip (PyTorch archives, skops; the scan then reads its directory), a tar
+ * (torch's oldest format) or a .npy.
  */
 export function isPickleCandidate(path: string, firstBytes: Uint8Array): boolean {
   return (
     hasExtension(path, PICKLE_EXTENSIONS) ||
     COMPRESSED_PICKLE.test(path) ||
     isPickleHeader(firstBytes) ||
+    isHeaderlessPickle(firstBytes) ||
     isZip(firstBytes) ||
+    isTar(firstBytes) ||
     isNpy(firstBytes)
   )
 }
@@ -161,10 +163,17 @@ interface Budget {
   readonly max: number
 }
 
-// ---- reading ------------------------------------------------------------------------------------------------------
+interface Scan {
+  readonly options: FileScanOptions
+  readonly budget: Budget
+  readonly problems: ContainerProblem[]
+  readonly streams: ScannedStream[]
+}
 
-/** Feed a byte range of an open file, seeking over what every view of the scanner would skip anyway. */
-async function feedRange(fh: FileHandle, start: number, length: number, scanner: PickleScanner): Promise<void> {
+// ---- feeding the scanner --------------------------------------------------------------------------------------------
+
+/** Feed a byte range, seeking over what every view of the scanner would skip anyway. */
+async function feedRange(source: Source, start: number, length: number, scanner: PickleScanner): Promise<void> {
   const buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(length, 1)))
   let pos = 0
   while (pos < length && scanner.wantsMore()) {
@@ -176,56 +185,72 @@ async function feedRange(fh: FileHandle, start: number, length: number, scanner:
       continue
     }
     const n = Math.min(buf.length, length - pos)
-    const { bytesRead } = await fh.read(buf, 0, n, start + pos)
+    const bytesRead = await source.readInto(buf, n, start + pos)
     if (bytesRead === 0) break
     scanner.feed(bytesRead === buf.length ? buf : buf.subarray(0, bytesRead))
     pos += bytesRead
   }
 }
 
-/** Feed a decompressor's output, within the budget and a sane expansion ratio; returns an abort reason or undefined. */
-async function feedInflated(
+/**
+ * Feed a decompressor's output within the budget and a sane expansion ratio. The scanner is made from the first
+ * decompressed bytes (a pickle header makes a speculative plan definite). Returns the result.
+ */
+async function feedDecompressed(
   input: Readable,
-  inflater: Transform,
+  codec: Codec | 'deflate',
   compressedSize: number,
   budget: Budget,
   declaredSize: number | undefined,
-  scanner: PickleScanner,
+  makeScanner: (first: Uint8Array) => PickleScanner,
   what: string,
   drop = 0
-): Promise<string | undefined> {
+): Promise<{ result: PickleScanResult; abort: string | undefined }> {
   let out = 0
   let toDrop = drop
-  const stream = input.pipe(inflater)
-  input.on('error', error => inflater.destroy(error))
+  let scanner: PickleScanner | undefined
+  let abort: string | undefined
   try {
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
+    const stream =
+      codec === 'deflate'
+        ? input.pipe(createInflateRaw({ chunkSize: 256 * 1024 }))
+        : await decompress(codec, input).catch((error: unknown) => {
+            throw new Error(`the ${codec} decoder cannot be loaded: ${errorMessage(error)}`)
+          })
+    if (codec === 'deflate') input.on('error', error => (stream as Readable).destroy(error))
+    for await (const chunk of stream) {
       out += chunk.length
       if (out > budget.left) {
-        return `${what} decompresses to more than ${budget.max} bytes (the limit; a decompression bomb?)`
+        abort = `${what} decompresses to more than ${budget.max} bytes (the limit; a decompression bomb?)`
+        break
       }
       if (declaredSize !== undefined && out > declaredSize) {
-        return `${what} decompresses to more than its declared ${declaredSize} bytes (a decompression bomb?)`
+        abort = `${what} decompresses to more than its declared ${declaredSize} bytes (a decompression bomb?)`
+        break
       }
-      if (out > 16 * 1024 * 1024 && out / Math.max(compressedSize, 1) > MAX_RATIO) {
-        return `${what} expands more than ${MAX_RATIO}:1, beyond what deflate can do (a decompression bomb?)`
+      if (out > 16 * 1024 * 1024 && out / Math.max(compressedSize, 1) > MAX_RATIO[codec]) {
+        abort = `${what} expands more than ${MAX_RATIO[codec]}:1 (a decompression bomb?)`
+        break
       }
       if (toDrop >= chunk.length) {
         toDrop -= chunk.length
         continue
       }
-      scanner.feed(toDrop ? chunk.subarray(toDrop) : chunk)
+      const piece = toDrop ? chunk.subarray(toDrop) : chunk
       toDrop = 0
+      scanner ??= makeScanner(piece)
+      scanner.feed(piece)
       if (!scanner.wantsMore()) break
     }
-    return undefined
+    if ('destroy' in stream && typeof stream.destroy === 'function') (stream as Readable).destroy()
   } catch (error) {
-    return `${what} is not valid compressed data: ${errorMessage(error)}`
+    abort = `${what} is not valid compressed data: ${errorMessage(error)}`
   } finally {
     budget.left -= out
     input.destroy()
-    stream.destroy()
   }
+  scanner ??= makeScanner(new Uint8Array())
+  return { result: scanner.end(abort), abort }
 }
 
 // ---- one stream -----------------------------------------------------------------------------------------------------
@@ -234,183 +259,135 @@ interface StreamPlan {
   readonly display: string
   /** Speculative: the bytes may not be a pickle at all (an ambiguous extension, a sniffed zip entry). */
   readonly speculative: boolean
-  readonly policy: PicklePolicy
   /** Where the pickle starts in the file or entry (after a .npy header), so offsets point into the file. */
   readonly baseOffset?: number
+  /** Problems the scanner reports are all errors (the container's loader reads past the first pickle). */
+  readonly strict?: boolean
 }
 
-function newScanner(plan: StreamPlan, totalSize?: number): PickleScanner {
+function newScanner(scan: Scan, plan: StreamPlan, totalSize?: number, first?: Uint8Array): PickleScanner {
+  const speculative = plan.speculative && !(first && isPickleHeader(first))
   return new PickleScanner({
-    policy: plan.policy,
-    mode: plan.speculative ? 'speculative' : 'full',
+    policy: scan.options.policy,
+    mode: speculative ? 'speculative' : 'full',
     ...(totalSize !== undefined ? { totalSize } : {}),
     ...(plan.baseOffset ? { baseOffset: plan.baseOffset } : {})
   })
 }
 
+function push(scan: Scan, stream: ScannedStream, plan: StreamPlan): void {
+  if (!plan.strict) {
+    scan.streams.push(stream)
+    return
+  }
+  const problems = stream.result.problems.map(p => ({ ...p, severity: 'error' as const }))
+  scan.streams.push({ ...stream, result: { ...stream.result, problems } })
+}
+
 /**
- * Scan a byte range (a whole file or a stored zip entry): sniff compression first. Returns the stream, or a
- * problem when the bytes are compressed with something node:zlib cannot read.
+ * Scan a byte range (a whole file, a stored zip entry, a tar member): sniff compression first. Returns the stream, or
+ * undefined when the bytes are compressed with something this scanner cannot read (a problem says so).
  */
 async function scanRange(
-  fh: FileHandle,
-  absolute: string,
+  scan: Scan,
+  source: Source,
   start: number,
   length: number,
   first: Buffer,
-  plan: StreamPlan,
-  budget: Budget,
-  problems: ContainerProblem[]
+  plan: StreamPlan
 ): Promise<ScannedStream | undefined> {
-  const other = otherCompression(first)
-  if (other) {
-    problems.push({
+  const codec = sniffCompression(first)
+  if (codec && typeof codec === 'object') {
+    scan.problems.push({
       path: plan.display,
-      severity: plan.speculative ? 'info' : 'warning',
-      message: `compressed with ${other}, which this scanner cannot read: its pickle was not scanned`
+      severity: plan.speculative ? 'info' : 'error',
+      message: `compressed with ${codec.unreadable}, which this scanner cannot read: its pickle was not checked`
     })
     return undefined
   }
-  if (isGzip(first) || isZlib(first)) {
-    const gzip = isGzip(first)
-    const scanner = newScanner(plan)
-    const input = createReadStream(absolute, { start, end: start + length - 1, highWaterMark: CHUNK })
-    const abort = await feedInflated(
-      input,
-      gzip ? createGunzip({ chunkSize: 256 * 1024 }) : createInflate({ chunkSize: 256 * 1024 }),
+  if (codec) {
+    const { result, abort } = await feedDecompressed(
+      source.stream(start, start + length),
+      codec,
       length,
-      budget,
+      scan.budget,
       undefined,
-      scanner,
-      `${plan.display} (${gzip ? 'gzip' : 'zlib'})`
+      piece => newScanner(scan, plan, undefined, piece),
+      `${plan.display} (${codec})`
     )
-    const result = scanner.end(abort)
     if (abort && plan.speculative) {
-      problems.push({ path: plan.display, severity: 'info', message: `not a pickle: ${abort}` })
+      scan.problems.push({ path: plan.display, severity: 'info', message: `not a pickle: ${abort}` })
     }
-    return { path: plan.display, encoding: gzip ? 'gzip' : 'zlib', result }
+    const stream: ScannedStream = { path: plan.display, encoding: codec, result }
+    push(scan, stream, plan)
+    return stream
   }
-  const scanner = newScanner(plan, length)
-  await feedRange(fh, start, length, scanner)
-  return { path: plan.display, encoding: 'raw', result: scanner.end() }
+  const scanner = newScanner(scan, plan, length)
+  await feedRange(source, start, length, scanner)
+  const stream: ScannedStream = { path: plan.display, encoding: 'raw', result: scanner.end() }
+  push(scan, stream, plan)
+  return stream
 }
 
 // ---- zip --------------------------------------------------------------------------------------------------------
 
-interface ZipEntry {
-  readonly name: string
-  readonly flags: number
-  readonly method: number
-  readonly csize: number
-  readonly usize: number
-  readonly localOffset: number
-}
-
-async function readAt(fh: FileHandle, position: number, length: number): Promise<Buffer> {
-  const buf = Buffer.alloc(length)
-  const { bytesRead } = await fh.read(buf, 0, length, position)
-  return buf.subarray(0, bytesRead)
-}
-
-function u64(buf: Buffer, p: number): number {
-  const v = buf.readUInt32LE(p) + buf.readUInt32LE(p + 4) * 0x100000000
-  return v <= Number.MAX_SAFE_INTEGER ? v : Number.MAX_SAFE_INTEGER
-}
-
-/** The central directory (the authoritative list, as zipfile and PyTorch's reader use it). */
-async function readZipDirectory(fh: FileHandle, size: number): Promise<ZipEntry[] | string> {
-  const tailLength = Math.min(size, 22 + 0xffff)
-  const tailStart = size - tailLength
-  const tail = await readAt(fh, tailStart, tailLength)
-  let eocd = -1
-  for (let i = tail.length - 22; i >= 0; i--) {
-    if (tail.readUInt32LE(i) === 0x06054b50 && i + 22 + tail.readUInt16LE(i + 20) <= tail.length) {
-      eocd = i
-      break
-    }
-  }
-  if (eocd < 0) return 'no end-of-central-directory record (not a complete zip file)'
-  let count = tail.readUInt16LE(eocd + 10)
-  let cdSize = tail.readUInt32LE(eocd + 12)
-  let cdOffset = tail.readUInt32LE(eocd + 16)
-  const eocdAt = tailStart + eocd
-  let cdEnd = eocdAt
-  if (count === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) {
-    if (eocdAt < 20) return 'ZIP64 locator missing'
-    const locator = await readAt(fh, eocdAt - 20, 20)
-    if (locator.length < 20 || locator.readUInt32LE(0) !== 0x07064b50) return 'ZIP64 locator missing'
-    const z64At = u64(locator, 8)
-    const z64 = await readAt(fh, z64At, 56)
-    if (z64.length < 56 || z64.readUInt32LE(0) !== 0x06064b50) return 'ZIP64 end-of-central-directory record missing'
-    count = u64(z64, 32)
-    cdSize = u64(z64, 40)
-    cdOffset = u64(z64, 48)
-    cdEnd = z64At
-  }
-  if (count > MAX_ZIP_ENTRIES) return `${count} entries (more than ${MAX_ZIP_ENTRIES})`
-  if (cdSize > MAX_CENTRAL_DIRECTORY) return `central directory of ${cdSize} bytes is too large`
-  // Data prepended to the archive (self-extracting stubs) shifts every offset by the same amount.
-  const shift = cdEnd - cdSize - cdOffset
-  if (shift < 0) return 'central directory lies outside the file'
-  const cd = await readAt(fh, cdOffset + shift, cdSize)
-  if (cd.length < cdSize) return 'central directory is truncated'
-  const entries: ZipEntry[] = []
-  let p = 0
-  for (let i = 0; i < count; i++) {
-    if (p + 46 > cd.length || cd.readUInt32LE(p) !== 0x02014b50) return `central directory entry ${i} is corrupt`
-    const flags = cd.readUInt16LE(p + 8)
-    const method = cd.readUInt16LE(p + 10)
-    let csize = cd.readUInt32LE(p + 20)
-    let usize = cd.readUInt32LE(p + 24)
-    const nameLength = cd.readUInt16LE(p + 28)
-    const extraLength = cd.readUInt16LE(p + 30)
-    const commentLength = cd.readUInt16LE(p + 32)
-    let localOffset = cd.readUInt32LE(p + 42)
-    if (p + 46 + nameLength + extraLength > cd.length) return `central directory entry ${i} is truncated`
-    const name = cd.toString(flags & 0x800 ? 'utf8' : 'latin1', p + 46, p + 46 + nameLength)
-    // ZIP64 extra field: the 64-bit values of whichever fields were saturated, in this order.
-    let q = p + 46 + nameLength
-    const extraEnd = q + extraLength
-    while (q + 4 <= extraEnd) {
-      const id = cd.readUInt16LE(q)
-      const len = cd.readUInt16LE(q + 2)
-      if (id === 0x0001) {
-        let r = q + 4
-        const end = q + 4 + len
-        if (usize === 0xffffffff && r + 8 <= end) {
-          usize = u64(cd, r)
-          r += 8
-        }
-        if (csize === 0xffffffff && r + 8 <= end) {
-          csize = u64(cd, r)
-          r += 8
-        }
-        if (localOffset === 0xffffffff && r + 8 <= end) localOffset = u64(cd, r)
-      }
-      q += 4 + len
-    }
-    entries.push({ name, flags, method, csize, usize, localOffset: localOffset + shift })
-    p = extraEnd + commentLength
-  }
-  return entries
-}
-
-/** Where an entry's data starts, from its local header. */
-async function dataStart(fh: FileHandle, entry: ZipEntry): Promise<number | string> {
-  const head = await readAt(fh, entry.localOffset, 30)
-  if (head.length < 30 || head.readUInt32LE(0) !== 0x04034b50) return 'local header missing'
-  return entry.localOffset + 30 + head.readUInt16LE(26) + head.readUInt16LE(28)
+/** An entry's content as a stream, decompressed; undefined for a method this scanner cannot read. */
+function entryStream(source: Source, entry: ZipEntry, start: number): { input: Readable; codec?: Codec | 'deflate' } {
+  const input = source.stream(start, start + entry.csize)
+  if (entry.method === 8) return { input, codec: 'deflate' }
+  if (entry.method === 12) return { input, codec: 'bz2' }
+  return { input }
 }
 
 /** The first bytes of an entry's content, decompressing a little if needed. */
-async function sniffEntry(fh: FileHandle, entry: ZipEntry, start: number, length = SNIFF): Promise<Buffer> {
-  if (entry.method === 0) return readAt(fh, start, Math.min(length, entry.csize))
-  const raw = await readAt(fh, start, Math.min(entry.csize, Math.max(4096, length)))
+async function sniffEntry(source: Source, entry: ZipEntry, start: number, length = SNIFF): Promise<Buffer> {
+  if (entry.method === 0) return source.read(start, Math.min(length, entry.csize))
+  const { input, codec } = entryStream(source, entry, start)
+  const parts: Buffer[] = []
+  let got = 0
   try {
-    return inflateRawSync(raw, { finishFlush: zlibConstants.Z_SYNC_FLUSH }).subarray(0, length)
+    const stream = codec === 'deflate' ? input.pipe(createInflateRaw()) : await decompress('bz2', input)
+    for await (const chunk of stream) {
+      parts.push(Buffer.from(chunk))
+      got += chunk.length
+      if (got >= length) break
+    }
   } catch {
-    return Buffer.alloc(0)
+    // A broken entry sniffs as nothing; if it matters, the scan of it says what is wrong.
+  } finally {
+    input.destroy()
   }
+  return Buffer.concat(parts).subarray(0, length)
+}
+
+/** A whole entry's content in memory (a nested zip, a skops schema), within `limit`; a string says why not. */
+async function readEntry(
+  scan: Scan,
+  source: Source,
+  entry: ZipEntry,
+  start: number,
+  limit: number
+): Promise<Buffer | string> {
+  if (entry.usize > limit || entry.usize > scan.budget.left)
+    return `${entry.usize} bytes is more than this scanner reads into memory`
+  if (entry.method === 0) return source.read(start, entry.csize)
+  const { input, codec } = entryStream(source, entry, start)
+  const parts: Buffer[] = []
+  let got = 0
+  try {
+    const stream = codec === 'deflate' ? input.pipe(createInflateRaw()) : await decompress('bz2', input)
+    for await (const chunk of stream) {
+      got += chunk.length
+      if (got > entry.usize || got > limit) return `decompresses to more than its declared ${entry.usize} bytes`
+      parts.push(Buffer.from(chunk))
+    }
+  } catch (error) {
+    return `not valid compressed data: ${errorMessage(error)}`
+  } finally {
+    scan.budget.left -= got
+    input.destroy()
+  }
+  return Buffer.concat(parts)
 }
 
 /** How much of a .npy's start to read for its header (headers are small; numpy caps them well below this). */
@@ -420,20 +397,14 @@ const PICKLE_ENTRY = /\.(pkl|pickle|joblib)$/i
 const NPY_ENTRY = /\.npy$/i
 const TORCH_DATA = /(^|\/)data\.pkl$/
 
-async function scanZip(
-  fh: FileHandle,
-  file: { path: string; absolute: string; size: number },
-  options: FileScanOptions,
-  budget: Budget,
-  problems: ContainerProblem[]
-): Promise<{ format: FileFormat; streams: ScannedStream[] }> {
-  const directory = await readZipDirectory(fh, file.size)
+async function scanZip(scan: Scan, source: Source, display: string, depth: number): Promise<FileFormat> {
+  const directory = await readZipDirectory(source)
   if (typeof directory === 'string') {
-    problems.push({ path: file.path, severity: 'error', message: `zip archive cannot be read: ${directory}` })
-    return { format: 'zip', streams: [] }
+    scan.problems.push({ path: display, severity: 'error', message: `zip archive cannot be read: ${directory}` })
+    return 'zip'
   }
   const torch = directory.some(e => TORCH_DATA.test(e.name))
-  const streams: ScannedStream[] = []
+  const skops = !torch && directory.some(e => e.name === 'schema.json')
   const ranges: Array<readonly [number, number, string]> = []
   for (const entry of directory) {
     if (entry.name.endsWith('/')) continue
@@ -441,121 +412,132 @@ async function scanZip(
     // A torch archive's other entries are raw tensor bytes that torch never unpickles; elsewhere, an entry that
     // starts like a pickle is scanned too (speculatively: it may be data that happens to start with 0x80).
     if (torch && !named) continue
-    const display = `${file.path}:${entry.name}`
-    const start = await dataStart(fh, entry)
+    const path = `${display}:${entry.name}`
+    const fail = (message: string, severity: ContainerProblem['severity'] = 'error'): void => {
+      scan.problems.push({ path, severity, message })
+    }
+    const start = await dataStart(source, entry)
     if (typeof start === 'string') {
-      if (named) problems.push({ path: display, severity: 'error', message: `zip entry cannot be read: ${start}` })
+      fail(`zip entry cannot be read: ${start}`, named || skops ? 'error' : 'info')
       continue
     }
-    if (entry.flags & 1) {
-      if (named) {
-        problems.push({
-          path: display,
-          severity: 'warning',
-          message: 'encrypted zip entry: its pickle was not scanned'
-        })
+    // The encryption flag is not trusted (CVE-2025-1945: torch.load ignores it and reads the entry as stored or
+    // deflated): an entry that is really encrypted fails to decode below.
+    if (entry.method !== 0 && entry.method !== 8 && entry.method !== 12) {
+      fail(
+        `zip compression method ${entry.method} cannot be read here: its content was not checked`,
+        named || skops ? 'error' : 'info'
+      )
+      continue
+    }
+    if (start + entry.csize > source.size) {
+      fail('zip entry runs past the end of the file', named ? 'error' : 'info')
+      continue
+    }
+    ranges.push([start, start + entry.csize, path])
+    if (skops && entry.name === 'schema.json') {
+      const text = await readEntry(scan, source, entry, start, SKOPS_SCHEMA_MAX)
+      const result = typeof text === 'string' ? text : scanSkopsSchema(text.toString('utf8'), scan.options.policy)
+      if (typeof result === 'string') fail(`skops schema cannot be read: ${result}`)
+      else scan.streams.push({ path, encoding: 'skops-schema', result })
+      continue
+    }
+    const first = await sniffEntry(source, entry, start)
+    if (isZip(first)) {
+      if (depth >= MAX_NESTING) {
+        fail(`a zip nested ${depth + 1} deep is not opened: its content was not checked`)
+        continue
       }
+      const inner = await readEntry(scan, source, entry, start, NESTED_MAX)
+      if (typeof inner === 'string') fail(`zip inside the zip cannot be read: ${inner}`)
+      else await scanZip(scan, bufferSource(inner), path, depth + 1)
       continue
     }
-    if (entry.method !== 0 && entry.method !== 8) {
-      if (named) {
-        problems.push({
-          path: display,
-          severity: 'warning',
-          message: `zip compression method ${entry.method} is not supported: its pickle was not scanned`
-        })
-      }
-      continue
-    }
-    if (start + entry.csize > file.size) {
-      problems.push({
-        path: display,
-        severity: named ? 'error' : 'info',
-        message: 'zip entry runs past the end of the file'
-      })
-      continue
-    }
-    const first = await sniffEntry(fh, entry, start)
     if (isNpy(first) || NPY_ENTRY.test(entry.name)) {
       // .npz members: only object arrays hold a pickle.
-      const layout = npyLayout(await sniffEntry(fh, entry, start, NPY_HEAD))
+      const layout = npyLayout(await sniffEntry(source, entry, start, NPY_HEAD))
       if (typeof layout === 'string') {
-        problems.push({ path: display, severity: 'warning', message: `${layout}: not scanned` })
+        fail(`${layout}: not checked`)
         continue
       }
       if (!layout.object) continue
-      ranges.push([start, start + entry.csize, display])
-      const plan: StreamPlan = { display, speculative: false, policy: options.policy, baseOffset: layout.dataStart }
+      const plan: StreamPlan = { display: path, speculative: false, baseOffset: layout.dataStart }
       if (entry.method === 0) {
-        const body = await readAt(fh, start + layout.dataStart, SNIFF)
-        const stream = await scanRange(
-          fh,
-          file.absolute,
-          start + layout.dataStart,
-          entry.csize - layout.dataStart,
-          body,
-          plan,
-          budget,
-          problems
-        )
-        if (stream) streams.push({ ...stream, encoding: 'stored' })
+        const body = await source.read(start + layout.dataStart, SNIFF)
+        await scanRange(scan, source, start + layout.dataStart, entry.csize - layout.dataStart, body, plan)
       } else {
-        const scanner = newScanner(plan)
-        const input = createReadStream(file.absolute, { start, end: start + entry.csize - 1, highWaterMark: CHUNK })
-        const inflater = createInflateRaw({ chunkSize: 256 * 1024 })
-        const what = `zip entry ${entry.name}`
-        const abort = await feedInflated(
+        const { input, codec } = entryStream(source, entry, start)
+        const { result } = await feedDecompressed(
           input,
-          inflater,
+          codec!,
           entry.csize,
-          budget,
+          scan.budget,
           entry.usize,
-          scanner,
-          what,
+          piece => newScanner(scan, plan, undefined, piece),
+          `zip entry ${entry.name}`,
           layout.dataStart
         )
-        streams.push({ path: display, encoding: 'deflate', result: scanner.end(abort) })
+        scan.streams.push({ path, encoding: codec!, result })
       }
       continue
     }
-    if (!named && !isPickleHeader(first)) continue
-    ranges.push([start, start + entry.csize, display])
-    const plan: StreamPlan = { display, speculative: !named, policy: options.policy }
+    if (!named && !isPickleHeader(first) && !isHeaderlessPickle(first)) continue
+    const plan: StreamPlan = { display: path, speculative: !named }
     if (entry.method === 0) {
-      const stream = await scanRange(fh, file.absolute, start, entry.csize, first, plan, budget, problems)
-      if (stream) streams.push({ ...stream, encoding: stream.encoding === 'raw' ? 'stored' : stream.encoding })
+      await scanRange(scan, source, start, entry.csize, first, plan)
     } else {
-      const scanner = newScanner(plan)
-      const input = createReadStream(file.absolute, {
-        start,
-        end: start + entry.csize - 1,
-        highWaterMark: CHUNK
-      })
-      const abort = await feedInflated(
+      const { input, codec } = entryStream(source, entry, start)
+      const { result } = await feedDecompressed(
         input,
-        createInflateRaw({ chunkSize: 256 * 1024 }),
+        codec!,
         entry.csize,
-        budget,
+        scan.budget,
         entry.usize,
-        scanner,
+        piece => newScanner(scan, plan, undefined, piece),
         `zip entry ${entry.name}`
       )
-      streams.push({ path: display, encoding: 'deflate', result: scanner.end(abort) })
+      scan.streams.push({ path, encoding: codec!, result })
     }
   }
   // Entries sharing compressed bytes are the overlapping-file zip bomb (and never written by zipfile or torch).
   ranges.sort((a, b) => a[0] - b[0])
   for (let i = 1; i < ranges.length; i++) {
     if (ranges[i]![0] < ranges[i - 1]![1]) {
-      problems.push({
-        path: file.path,
+      scan.problems.push({
+        path: display,
         severity: 'error',
         message: `zip entries ${ranges[i - 1]![2]} and ${ranges[i]![2]} overlap (a zip bomb technique)`
       })
       break
     }
   }
-  return { format: torch ? 'torch-zip' : 'zip', streams }
+  return torch ? 'torch-zip' : skops ? 'skops' : 'zip'
+}
+
+// ---- tar (torch.save before PyTorch 0.4) ----------------------------------------------------------------------------
+
+const TORCH_TAR_MEMBERS = new Set(['sys_info', 'pickle', 'storages', 'tensors'])
+
+async function scanTar(scan: Scan, source: Source, display: string): Promise<FileFormat> {
+  const members = await readTar(source)
+  if (typeof members === 'string') {
+    scan.problems.push({ path: display, severity: 'error', message: `tar archive cannot be read: ${members}` })
+    return 'legacy-torch-tar'
+  }
+  for (const m of members) {
+    const base = m.name.split('/').pop()!
+    const torch = TORCH_TAR_MEMBERS.has(base)
+    if (!torch && !PICKLE_ENTRY.test(m.name)) continue
+    const first = await source.read(m.offset, SNIFF)
+    // storages and tensors interleave pickles with raw tensor bytes that torch.load reads by size: past the first
+    // pickle this scanner cannot follow them, and says so as an error rather than passing what it did not read.
+    await scanRange(scan, source, m.offset, m.size, first, {
+      display: `${display}:${m.name}`,
+      speculative: false,
+      strict: torch
+    })
+  }
+  return 'legacy-torch-tar'
 }
 
 // ---- a model file --------------------------------------------------------------------------------------------------
@@ -566,59 +548,43 @@ export async function scanModelFile(
   options: FileScanOptions
 ): Promise<FileScanReport> {
   const max = options.maxBytes ?? DEFAULT_MAX_BYTES
-  const budget: Budget = { left: max, max }
-  const problems: ContainerProblem[] = []
-  const streams: ScannedStream[] = []
+  const scan: Scan = { options, budget: { left: max, max }, problems: [], streams: [] }
   let format: FileFormat = 'pickle'
   let fh: FileHandle | undefined
   try {
     fh = await open(file.absolute, 'r')
     const size = (await fh.stat()).size
-    const first = await readAt(fh, 0, SNIFF)
-    const definite = hasExtension(file.path, DEFINITE_EXTENSIONS) || COMPRESSED_PICKLE.test(file.path)
+    const source = fileSource(fh, file.absolute, size)
+    const first = await source.read(0, SNIFF)
+    const definite =
+      options.definite === true || hasExtension(file.path, DEFINITE_EXTENSIONS) || COMPRESSED_PICKLE.test(file.path)
     if (isZip(first)) {
-      const zip = await scanZip(fh, { ...file, size }, options, budget, problems)
-      format = zip.format
-      streams.push(...zip.streams)
+      format = await scanZip(scan, source, file.path, 0)
+    } else if (isTar(first)) {
+      format = await scanTar(scan, source, file.path)
     } else if (isNpy(first)) {
       format = 'npy'
-      const layout = npyLayout(await readAt(fh, 0, Math.min(size, NPY_HEAD)))
-      if (typeof layout === 'string')
-        problems.push({ path: file.path, severity: 'warning', message: `${layout}: not scanned` })
-      else if (layout.object) {
-        const body = await readAt(fh, layout.dataStart, SNIFF)
-        const plan: StreamPlan = {
-          display: file.path,
-          speculative: false,
-          policy: options.policy,
-          baseOffset: layout.dataStart
-        }
-        const stream = await scanRange(
-          fh,
-          file.absolute,
-          layout.dataStart,
-          size - layout.dataStart,
-          body,
-          plan,
-          budget,
-          problems
-        )
-        if (stream) streams.push(stream)
+      const layout = npyLayout(await source.read(0, Math.min(size, NPY_HEAD)))
+      if (typeof layout === 'string') {
+        scan.problems.push({ path: file.path, severity: 'error', message: `${layout}: not checked` })
+      } else if (layout.object) {
+        const body = await source.read(layout.dataStart, SNIFF)
+        const plan: StreamPlan = { display: file.path, speculative: false, baseOffset: layout.dataStart }
+        await scanRange(scan, source, layout.dataStart, size - layout.dataStart, body, plan)
       }
     } else {
       const speculative = !definite && !isPickleHeader(first)
-      const plan: StreamPlan = { display: file.path, speculative, policy: options.policy }
-      const stream = await scanRange(fh, file.absolute, 0, size, first, plan, budget, problems)
+      const plan: StreamPlan = { display: file.path, speculative }
+      const stream = await scanRange(scan, source, 0, size, first, plan)
       if (!stream) format = 'unsupported-compression'
       else {
-        streams.push(stream)
         const r = stream.result
-        if (stream.encoding === 'zlib' || stream.encoding === 'gzip') format = stream.encoding
+        if (stream.encoding !== 'raw') format = stream.encoding as Codec
         else if (r.layout === 'legacy-torch') format = 'legacy-torch'
         else if (r.joblibArrays > 0) format = 'joblib'
         if (speculative && r.pickles === 0) {
           format = 'not-a-pickle'
-          problems.push({
+          scan.problems.push({
             path: file.path,
             severity: 'info',
             message: 'does not parse as a pickle (scanned only for dangerous imports)'
@@ -628,9 +594,9 @@ export async function scanModelFile(
     }
   } catch (error) {
     format = 'unreadable'
-    problems.push({ path: file.path, severity: 'error', message: `cannot be read: ${errorMessage(error)}` })
+    scan.problems.push({ path: file.path, severity: 'error', message: `cannot be read: ${errorMessage(error)}` })
   } finally {
     await fh?.close()
   }
-  return { path: file.path, format, size: file.size, streams, problems }
+  return { path: file.path, format, size: file.size, streams: scan.streams, problems: scan.problems }
 }

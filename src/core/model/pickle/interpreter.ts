@@ -30,7 +30,7 @@ import {
   readLength8
 } from './decode.js'
 import { HIGHEST_PROTOCOL, Op, opcodeName } from './opcodes.js'
-import type { PicklePolicy } from './policy.js'
+import type { Judgement, PicklePolicy } from './policy.js'
 import type { ImportRecord, PickleScanResult, ScanOptions, ScanProblem } from './result.js'
 import {
   ANY_V,
@@ -55,6 +55,7 @@ import {
   G_RECONSTRUCTOR,
   G_WRAPPER,
   GlobalVal,
+  INSTANCE_V,
   isComputed,
   LIST_V,
   LONGSTR_V,
@@ -85,6 +86,8 @@ const MAX_STACK = 1_000_000
 const MAX_MARKS = 1_000_000
 const MAX_RECORDS = 2000
 const MAX_CHILDREN = 8
+/** Allowlisted callables that can return an exact str: str itself (and Python 2's spellings), codecs' encode. */
+const STR_MAKERS = /^(str|unicode|basestring|encode)$/
 const OUT_OF_BAND = 'protocol 5 out-of-band buffers (NEXT_BUFFER): their data lives outside this file'
 
 interface Context {
@@ -319,7 +322,7 @@ export class PickleScanner {
       this.notes.push(`scan stopped at offset ${at}; ${rest} bytes after it were not read`)
   }
 
-  private recordImport(module: string, name: string, op: number, at: number): void {
+  private recordImport(module: string, name: string, op: number, at: number): Judgement {
     const j = this.policy.judge(module, name)
     const record: Omit<ImportRecord, 'count'> = {
       module,
@@ -329,11 +332,13 @@ export class PickleScanner {
       rating: j.rating,
       reason: j.reason,
       ...(j.overriddenBy ? { overriddenBy: j.overriddenBy } : {}),
+      ...(j.allowedBy ? { allowedBy: j.allowedBy } : {}),
       ...(this.context ? { context: this.context } : {})
     }
     if (this.speculative && j.rating !== 'dangerous') {
       if (this.reportUnknown && this.pendingUnknown.length < MAX_RECORDS) this.pendingUnknown.push(record)
     } else this.sink.add(record)
+    return j
   }
 
   private recordUnresolved(module: string, name: string, op: number, at: number, reason: string): void {
@@ -698,8 +703,7 @@ export class PickleScanner {
             this.fail(at, `${opcodeName(op)} names no importable module`)
             continue
           }
-          this.recordImport(module, name, op, at)
-          const g = this.makeGlobal(module, name)
+          const g = this.makeGlobal(module, name, this.recordImport(module, name, op, at))
           if (op === Op.GLOBAL) stack.push(g)
           else {
             const m = popMark(pos)
@@ -1273,14 +1277,15 @@ export class PickleScanner {
     }
   }
 
-  private makeGlobal(module: string, name: string): GlobalVal {
+  private makeGlobal(module: string, name: string, judged: Judgement): GlobalVal {
     let role = G_PLAIN
     if (name === 'NumpyArrayWrapper' && module === 'joblib.numpy_pickle') role = G_WRAPPER
     else if (name === 'dtype' && (module === 'numpy' || /^numpy\.(_?core)\.multiarray$/.test(module))) role = G_DTYPE
     else if ((module === 'copyreg' || module === 'copy_reg') && (name === '_reconstructor' || name === '__newobj__')) {
       role = G_RECONSTRUCTOR
     }
-    return new GlobalVal(module, name, role)
+    const makesStr = judged.rating !== 'safe' || judged.allowedBy !== undefined || STR_MAKERS.test(name)
+    return new GlobalVal(module, name, role, makesStr)
   }
 
   private stackGlobal(module: V, name: V, at: number): boolean {
@@ -1290,8 +1295,7 @@ export class PickleScanner {
         this.fail(at, 'STACK_GLOBAL names no importable module')
         return false
       }
-      this.recordImport(module, name, op, at)
-      this.ctx.stack.push(this.makeGlobal(module, name))
+      this.ctx.stack.push(this.makeGlobal(module, name, this.recordImport(module, name, op, at)))
       return true
     }
     if (!couldBeStr(module) || !couldBeStr(name)) {
@@ -1325,7 +1329,8 @@ export class PickleScanner {
 
   /** REDUCE: the value `fn(*args)` stands for. */
   private call(fn: V, args: V): V {
-    if (!(fn instanceof GlobalVal) || fn.role === G_PLAIN) return OBJ_V
+    if (!(fn instanceof GlobalVal)) return OBJ_V
+    if (fn.role === G_PLAIN) return fn.makesStr ? OBJ_V : INSTANCE_V
     if (fn.role === G_RECONSTRUCTOR) {
       // copyreg._reconstructor(cls, base, state) and copyreg.__newobj__(cls, *args) make an instance of cls
       // without running its __init__.
@@ -1351,7 +1356,7 @@ export class PickleScanner {
   }
 
   private newInstance(cls: GlobalVal, args: V | undefined): V {
-    if (cls.role === G_PLAIN || cls.role === G_RECONSTRUCTOR) return OBJ_V
+    if (cls.role === G_PLAIN || cls.role === G_RECONSTRUCTOR) return cls.makesStr ? OBJ_V : INSTANCE_V
     return new ObjVal(cls, args, cls.role)
   }
 

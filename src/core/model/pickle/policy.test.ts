@@ -142,10 +142,22 @@ describe('built-in ratings', () => {
   })
 
   it('does not let a module wildcard cover code-execution entry points', () => {
-    expect(policy.judge('sklearn.utils', 'load')).toMatchObject({
+    expect(createPolicy({ allow: ['mypkg.*'] }).judge('mypkg.utils', 'load')).toMatchObject({
       rating: 'unknown',
-      reason: expect.stringContaining('sklearn.*')
+      reason: expect.stringContaining('mypkg.*')
     })
+  })
+
+  it('admits classes of the model libraries by shape, never their functions', () => {
+    expect(rating('sklearn.ensemble._forest', 'RandomForestClassifier')).toBe('safe')
+    expect(rating('statsmodels.regression.linear_model', 'RegressionResultsWrapper')).toBe('safe')
+    expect(rating('sklearn.tree._tree', '__pyx_unpickle_TreeBuilder')).toBe('safe')
+    expect(policy.judge('sklearn.utils', 'load')).toMatchObject({ rating: 'unknown', reason: 'not on the allowlist' })
+    expect(rating('sklearn.utils._show_versions', 'show_versions')).toBe('unknown')
+    expect(rating('pandas.io.pytables', 'HDFStore')).toBe('unknown')
+    expect(rating('xgboost.core', 'DMatrix')).toBe('unknown')
+    expect(rating('statsmodels.iolib.smpickle', 'load_pickle')).toBe('unknown')
+    expect(rating('sklearn.tests.test_base', 'T')).toBe('unknown')
   })
 })
 

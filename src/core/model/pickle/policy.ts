@@ -2,16 +2,20 @@
  * The rating of one import a pickle makes (a `module.name` the unpickler resolves with `find_class`).
  *
  * Importing is where a pickle gains power: every call a pickle makes (REDUCE, NEWOBJ, BUILD's `__setstate__`, INST,
- * OBJ) calls something it imported first. So the policy judges imports, not calls: a dangerous callable is flagged
- * as soon as it is imported, whatever the stream later does with it.
+ * OBJ) calls something it imported first. So the policy judges imports, not calls: a callable is judged as soon as it
+ * is imported, whatever the stream later does with it.
  *
- * Three ratings:
- * - `dangerous`: runs commands or code, touches files or the network, loads another pickle, walks attributes to reach
- *   such things, or rewires the unpickler. The check fails.
- * - `safe`: on the allowlist of reconstructors that model libraries write (numpy, scipy.sparse, pandas, sklearn,
- *   torch, xgboost, lightgbm) and harmless builtins, or allowed by the user's `allow` patterns.
- * - `unknown`: everything else. The check warns: an unknown class can still have a hostile `__reduce__` or
- *   `__setstate__` in a package the loader has installed, but most are the model author's own classes.
+ * Deny by default. Three ratings:
+ * - `safe`: named by the allowlist of what model libraries really pickle (numpy, scipy, pandas, scikit-learn,
+ *   xgboost, lightgbm, catboost, statsmodels, torch tensors and storages, joblib's wrappers, standard containers), or
+ *   by the user's `allow-imports`. The allowlist names functions exactly; inside the libraries' model modules it
+ *   admits classes (CapWords names, whose unpickling runs `__new__` and `__setstate__`) and Cython's
+ *   `__pyx_unpickle_*` reconstructors, never a function by package prefix: those packages also hold functions that
+ *   run code or touch files.
+ * - `dangerous`: known to run commands or code, touch files or the network, load another pickle, walk attributes to
+ *   reach such things, or rewire the unpickler. The check fails, and says why.
+ * - `unknown`: everything else. The check fails too: a denylist never ends (well over a hundred standard-library
+ *   functions run code or touch files when a pickle calls them).
  */
 import { ConfigurationError, describeValue } from '../../errors.js'
 
@@ -26,6 +30,8 @@ export interface Judgement {
    * `dangerous` and the check reports a warning instead of an error, never a silent pass.
    */
   readonly overriddenBy?: string
+  /** The user's allow entry that made an import `safe` that the built-in allowlist does not name. */
+  readonly allowedBy?: string
 }
 
 export interface PicklePolicy {
@@ -498,6 +504,28 @@ const SAFE_EXACT = new Set([
     'struct',
     'dictionary'
   ].map(n => `pyarrow.lib.${n}`),
+  // scipy.sparse matrices and arrays (lowercase classes), under the private modules scipy 1.8+ pickles them from
+  // and the public aliases older versions used
+  ...['csr', 'csc', 'coo', 'bsr', 'dia', 'dok', 'lil'].flatMap(f =>
+    [`scipy.sparse._${f}`, `scipy.sparse.${f}`, 'scipy.sparse._arrays', 'scipy.sparse'].flatMap(m => [
+      `${m}.${f}_matrix`,
+      `${m}.${f}_array`
+    ])
+  ),
+  // pandas' reconstructors for indexes, blocks and scalars
+  'pandas.core.indexes.base._new_Index',
+  'pandas.core.indexes.datetimes._new_DatetimeIndex',
+  'pandas.core.indexes.timedeltas._new_TimedeltaIndex',
+  'pandas.core.indexes.period._new_PeriodIndex',
+  'pandas.core.indexes.interval._new_IntervalIndex',
+  'pandas._libs.internals._unpickle_block',
+  'pandas._libs.tslibs.timestamps._unpickle_timestamp',
+  'pandas._libs.tslibs.timedeltas._timedelta_unpickle',
+  'pandas._libs.tslibs.nattype.__nat_unpickle',
+  // scikit-learn's Cython reconstructors of its neighbour trees and distance metrics
+  'sklearn.neighbors._kd_tree.newObj',
+  'sklearn.neighbors._ball_tree.newObj',
+  'sklearn.metrics._dist_metrics.newObj',
   // MLflow's pyfunc base class and signature helpers, referenced by pickled python_model objects
   'mlflow.pyfunc.model.PythonModel',
   'mlflow.pyfunc.model.PythonModelContext',
@@ -550,46 +578,72 @@ const NUMPY_SCALARS = [
 for (const n of NUMPY_SCALARS) SAFE_EXACT.add(`numpy.${n}`)
 
 /**
- * Module-wide allow entries. sklearn is allowed by prefix because model authors expect every estimator, transformer
- * and loss class to load, and sklearn's callables that take callables (FunctionTransformer, make_scorer) only ever
- * receive them as separate imports, which are judged on their own.
+ * Where the allowlist admits classes by their shape instead of one by one: the model modules of the libraries whose
+ * estimators, arrays and results are pickled. Only CapWords names (classes, by Python's convention) and Cython's
+ * `__pyx_unpickle_*` reconstructors match; functions never do, however harmless their module looks. Unpickling a
+ * class runs its `__new__` and `__setstate__`, which in these libraries restore state and nothing else.
  */
-const SAFE_PATTERNS = [
-  'sklearn.*',
-  'numpy.dtypes.*',
-  'scipy.sparse._csr.*',
-  'scipy.sparse._csc.*',
-  'scipy.sparse._coo.*',
-  'scipy.sparse._bsr.*',
-  'scipy.sparse._dia.*',
-  'scipy.sparse._dok.*',
-  'scipy.sparse._lil.*',
-  'scipy.sparse._arrays.*',
-  'scipy.sparse.csr.*',
-  'scipy.sparse.csc.*',
-  'scipy.sparse.coo.*',
-  'scipy.sparse.bsr.*',
-  'scipy.sparse.dia.*',
-  'scipy.sparse.dok.*',
-  'scipy.sparse.lil.*',
-  'pandas.arrays.*',
-  'pandas.core.frame.*',
-  'pandas.core.series.*',
-  'pandas.core.internals.*',
-  'pandas.core.indexes.*',
-  'pandas.core.arrays.*',
-  'pandas.core.dtypes.dtypes.*',
-  'pandas.core.generic.*',
-  'pandas._libs.internals.*',
-  'pandas._libs.arrays.*',
-  'pandas._libs.tslibs.*',
-  'pandas._libs.interval.*',
-  'pandas._libs.sparse.*',
-  'mlflow.types.schema.*',
-  'xgboost.sklearn.*',
-  'lightgbm.sklearn.*',
-  'torch.nn.modules.*'
+const CLASS_MODULES = [
+  'sklearn',
+  'numpy.random',
+  'numpy.ma',
+  'numpy.dtypes',
+  'numpy.polynomial',
+  'scipy.sparse',
+  'scipy.stats',
+  'scipy.interpolate',
+  'scipy.spatial',
+  'pandas.core',
+  'pandas._libs',
+  'pandas.arrays',
+  'pandas.tseries',
+  'xgboost.core',
+  'xgboost.sklearn',
+  'xgboost.callback',
+  'lightgbm.basic',
+  'lightgbm.sklearn',
+  'catboost.core',
+  'statsmodels',
+  'torch.nn.modules',
+  'mlflow.types.schema'
 ]
+
+/** Inside CLASS_MODULES, modules that are not model code: loaders, I/O, test helpers, expression evaluators. */
+const NOT_MODEL_MODULES = [
+  'sklearn.datasets',
+  'sklearn.externals',
+  'sklearn._build_utils',
+  'sklearn.utils._testing',
+  'sklearn.utils.estimator_checks',
+  'pandas.core.computation',
+  'pandas.io',
+  'statsmodels.iolib',
+  'statsmodels.datasets',
+  'statsmodels.sandbox',
+  'scipy.sparse.linalg'
+]
+
+/** Classes in CLASS_MODULES whose unpickling can read files: their constructors take a path. */
+const NOT_MODEL_CLASSES = new Set([
+  'xgboost.core.DMatrix',
+  'xgboost.core.QuantileDMatrix',
+  'xgboost.core.ExtMemQuantileDMatrix',
+  'xgboost.core.DataIter',
+  'lightgbm.basic.Dataset',
+  'lightgbm.basic.Sequence',
+  'catboost.core.Pool'
+])
+
+const CLASS_NAME = /^_*[A-Z][A-Za-z0-9_]*$/
+const CYTHON_RECONSTRUCTOR = /^__pyx_unpickle_[A-Za-z0-9_]+$/
+
+function builtinClass(module: string, name: string): string | undefined {
+  if (!CLASS_NAME.test(name) && !CYTHON_RECONSTRUCTOR.test(name)) return undefined
+  if (NOT_MODEL_CLASSES.has(`${module}.${name}`)) return undefined
+  const root = CLASS_MODULES.find(r => inModule(module, r))
+  if (!root || NOT_MODEL_MODULES.some(r => inModule(module, r))) return undefined
+  return root
+}
 
 /**
  * Python 2 names that Python 3's unpickler renames before importing (`_compat_pickle`, used for protocols 0-2).
@@ -716,8 +770,6 @@ function compileAllow(patterns: readonly string[], source: string, path = 'allow
   })
 }
 
-const SAFE_PATTERN_ENTRIES = compileAllow(SAFE_PATTERNS, 'built-in allowlist')
-
 const RANK: Readonly<Record<ImportRating, number>> = { safe: 0, unknown: 1, dangerous: 2 }
 
 function builtinDanger(module: string, name: string): string | undefined {
@@ -757,19 +809,21 @@ function evaluate(module: string, name: string, user: readonly AllowEntry[]): Ju
       ? { rating: 'dangerous', reason: danger, overriddenBy: override.pattern }
       : { rating: 'dangerous', reason: danger }
   }
+  if (SAFE_EXACT.has(full)) return { rating: 'safe', reason: 'on the built-in allowlist' }
   const dotted = name.includes('.')
   const exactUser = user.find(e => !e.wildcard && e.pattern === full)
-  if (exactUser) return { rating: 'safe', reason: `allowed by ${exactUser.pattern}` }
-  if (SAFE_EXACT.has(full)) return { rating: 'safe', reason: 'on the built-in allowlist' }
+  if (exactUser) return { rating: 'safe', reason: `allowed by ${exactUser.pattern}`, allowedBy: exactUser.pattern }
   if (dotted) {
     return {
       rating: 'unknown',
       reason: 'dotted name walks attributes at load time; only an exact allow entry covers it'
     }
   }
-  const wildUser = user.find(e => e.wildcard && e.regex.test(full))
-  const wildBuiltin = wildUser ? undefined : SAFE_PATTERN_ENTRIES.find(e => e.regex.test(full))
-  const wild = wildUser ?? wildBuiltin
+  if (!TEST_MODULE.test(module)) {
+    const root = builtinClass(module, name)
+    if (root) return { rating: 'safe', reason: `a class of ${root} on the built-in allowlist` }
+  }
+  const wild = user.find(e => e.wildcard && e.regex.test(full))
   if (wild && TEST_MODULE.test(module)) {
     return { rating: 'unknown', reason: `test code is not model code; ${wild.pattern} does not cover ${module}` }
   }
@@ -780,7 +834,7 @@ function evaluate(module: string, name: string, user: readonly AllowEntry[]): Ju
         reason: `${name} is a code-execution entry point elsewhere; ${wild.pattern} does not cover it, list it exactly`
       }
     }
-    return { rating: 'safe', reason: wildUser ? `allowed by ${wildUser.pattern}` : 'on the built-in allowlist' }
+    return { rating: 'safe', reason: `allowed by ${wild.pattern}`, allowedBy: wild.pattern }
   }
   return { rating: 'unknown', reason: 'not on the allowlist' }
 }

@@ -11,6 +11,8 @@ export interface ImportRecord {
   readonly rating: ImportRating
   readonly reason: string
   readonly overriddenBy?: string
+  /** The user's allow entry that let an import the built-in allowlist does not name pass. */
+  readonly allowedBy?: string
   count: number
   /** Set for imports seen in a speculative view: an embedded pickle, or pickle.load's reading of joblib data. */
   readonly context?: string

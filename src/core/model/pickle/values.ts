@@ -29,6 +29,7 @@ export const T_GLOBAL = 11
 export const T_OBJ = 12
 export const T_ANY = 13 // could be anything: memo entries we did not keep, persistent objects, extension objects
 export const T_INT = 14 // an int too large to keep
+export const T_INST = 15 // an object made by a class or function the built-in allowlist names, which is never an exact str
 
 export interface Box {
   readonly t: number
@@ -56,6 +57,7 @@ export const FROZENSET_V = new Sentinel(T_FROZENSET, 'frozenset')
 export const OBJ_V = new Sentinel(T_OBJ, 'object')
 export const ANY_V = new Sentinel(T_ANY, 'value')
 export const BIGINT_V = new Sentinel(T_INT, 'int')
+export const INSTANCE_V = new Sentinel(T_INST, 'object (not a str)')
 
 // What a class is to the scanner.
 export const G_PLAIN = 0
@@ -68,7 +70,12 @@ export class GlobalVal implements Box {
   constructor(
     readonly module: string,
     readonly name: string,
-    readonly role: number
+    readonly role: number,
+    /**
+     * Whether calling it may return an exact str (which STACK_GLOBAL accepts as a module or name): false only for
+     * what the built-in allowlist names, except str itself and the codecs' encode.
+     */
+    readonly makesStr: boolean
   ) {}
 }
 
@@ -124,11 +131,14 @@ export function describe(v: V): string {
 /** Values Python computes at load time (we cannot know them, they can be anything, str included). */
 export function isComputed(v: V): boolean {
   const t = tag(v)
-  return t === T_ANY || t === T_OBJ || t === T_GLOBAL
+  return t === T_ANY || t === T_OBJ || t === T_GLOBAL || t === T_INST
 }
 
+/** Whether a value may be an exact str at load time (STACK_GLOBAL refuses str subclasses and everything else). */
 export function couldBeStr(v: V): boolean {
-  return typeof v === 'string' || tag(v) === T_STR || isComputed(v)
+  if (typeof v === 'string') return true
+  const t = tag(v)
+  return t === T_STR || t === T_ANY || t === T_GLOBAL || (t === T_OBJ && !(v instanceof ObjVal))
 }
 
 export function couldBeCallable(v: V): boolean {
