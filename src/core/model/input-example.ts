@@ -17,11 +17,13 @@
  */
 import { readFile } from 'node:fs/promises'
 import { describeValue } from '../errors.js'
+import { numpyDatetimeProblem, pandasDatetimeColumnProblem } from './datetimes.js'
 import { findModelFile, type InputExampleInfo } from './mlmodel.js'
 import {
   checkColumnValue,
   checkParamValue,
   formatType,
+  type DataTypeName,
   type ColumnSpec,
   type NumberForm,
   type ParamSpec,
@@ -350,13 +352,21 @@ interface Cell {
   readonly key: string | number
 }
 
+/**
+ * Which reader turns the body's values into typed columns: pandas (`dataframe_*`: `astype`, `pd.to_datetime` over a
+ * whole column) or numpy (`inputs`, `instances`: `np.array(value, dtype)` value by value).
+ */
+type Reader = 'pandas' | 'numpy'
+
 interface Frame {
   /** Column names, or positions for unnamed data. */
   readonly columns: ReadonlyArray<string | number>
   readonly cells: ReadonlyMap<string | number, readonly Cell[]>
   readonly rows: number
+  readonly reader: Reader
 }
 
+/** A key some records lack: pandas fills it with NaN. */
 const MISSING: Cell = { value: null, holder: {}, key: '' }
 
 function checkColumns(
@@ -368,10 +378,11 @@ function checkColumns(
 ): number | undefined {
   const frame = toFrame(data, format, specs, context)
   if (!frame) return undefined
-  if (format === 'instances' && frame.rows > 0 && specs.some(s => s.type.kind !== 'scalar' && s.type.kind !== 'any')) {
+  const records = Array.isArray(data) && data.length > 0 && data.every(isRecord)
+  if (format === 'instances' && records && specs.some(s => s.type.kind === 'array' || s.type.kind === 'object')) {
     context.add(
       'error',
-      'instances turns rows into columns of lists, which breaks array, object and map columns; send dataframe_records or inputs instead'
+      'instances as a list of records turns each column into one list, and with array or object columns in the signature the scoring server makes a single row of those lists, which MLflow refuses; send dataframe_records or inputs instead'
     )
     return frame.rows
   }
@@ -406,16 +417,40 @@ function checkColumns(
     })
   }
   for (const [spec, column] of pairs) {
+    const cells = frame.cells.get(column)!
+    const where = `column ${String(column)} (${formatType(spec.type)})`
+    if (spec.type.kind === 'scalar' && spec.type.type === 'datetime') {
+      const problem =
+        frame.reader === 'pandas'
+          ? pandasDatetimeColumnProblem(cells.map(c => c.value))
+          : cells.map(c => numpyDatetimeProblem(c.value)).find(p => p !== undefined)
+      if (problem) context.add('error', `${where}: ${problem}`)
+    }
+    const nested = spec.type.kind === 'array' || spec.type.kind === 'object' || spec.type.kind === 'map'
+    const absent = cells.findIndex(cell => cell === MISSING)
+    if (nested && absent !== -1) {
+      context.add(
+        'error',
+        `row ${absent}, ${where}: missing from this record but present in others; pandas fills the gap with NaN, which MLflow refuses for a ${spec.type.kind} column (write null, or leave the column out of every record)`
+      )
+      continue
+    }
+    if (frame.reader === 'numpy' && spec.type.kind === 'array') {
+      const ragged = cells.findIndex(cell => shapeOf(cell.value) === 'ragged')
+      if (ragged !== -1) {
+        context.add(
+          'error',
+          `row ${ragged}, ${where}: lists of different lengths inside the value, which numpy (reading ${format}) refuses to make one array of`
+        )
+        continue
+      }
+    }
     let reported = 0
-    for (const [row, cell] of frame.cells.get(column)!.entries()) {
+    for (const [row, cell] of cells.entries()) {
       const problem = checkColumnValue(cell.value, spec.type, spec.required, context.numberForm, cell.holder, cell.key)
       if (!problem) continue
-      if (reported++ < MAX_PROBLEMS_PER_COLUMN) {
-        context.add(
-          problem.severity,
-          `row ${row}, column ${String(column)} (${formatType(spec.type)}): ${problem.message}`
-        )
-      }
+      if (reported++ < MAX_PROBLEMS_PER_COLUMN)
+        context.add(problem.severity, `row ${row}, ${where}: ${problem.message}`)
     }
     if (reported > MAX_PROBLEMS_PER_COLUMN) {
       context.add(
@@ -471,17 +506,17 @@ function toFrame(
         )
         return undefined
       }
-      return frameFromRows(columns, rows)
+      return frameFromRows(columns, rows, 'pandas')
     }
     case 'dataframe_records':
       if (!Array.isArray(data)) {
         context.add('error', `dataframe_records must be a list of records, got ${kind(data)}`)
         return undefined
       }
-      return recordsFrame(data, 'dataframe_records', context)
+      return recordsFrame(data, 'dataframe_records', 'pandas', context)
     case 'instances':
       if (Array.isArray(data) && data.length > 0 && data.every(isRecord))
-        return recordsFrame(data, 'instances', context)
+        return recordsFrame(data, 'instances', 'numpy', context)
       return valueFrame(data, specs, format, context)
     case 'inputs':
       return valueFrame(data, specs, format, context)
@@ -497,13 +532,50 @@ function valueFrame(
 ): Frame | undefined {
   const named = specs[0]?.name !== undefined
   if (isRecord(data)) {
+    if (!named) {
+      context.add(
+        'error',
+        `the signature's columns are unnamed, so ${format} must be a list of rows or a single value; MLflow refuses a map`
+      )
+      return undefined
+    }
     const names = Object.keys(data)
-    // The server turns each list into a numpy array first, so lists are columns, unless the schema has list-like
-    // columns: then the map is one row and each list one value.
+    const typeOf = new Map(specs.map(s => [s.name, s.type.kind]))
+    // Each value is converted as the column's one value: a map or object column cannot take a list of them.
+    const listed = names.filter(name => {
+      const kind = typeOf.get(name)
+      return (kind === 'map' || kind === 'object') && Array.isArray(data[name])
+    })
+    if (listed.length) {
+      context.add(
+        'error',
+        `${format}: ${listed.join(', ')} ${listed.length === 1 ? 'is a list' : 'are lists'}, but MLflow reads each value of a map body as the column's single value (a map here) and refuses a list; send records instead (${format}: [{"${listed[0]}": {...}}, ...])`
+      )
+      return undefined
+    }
+    // The server turns each list into a numpy array first, so lists are columns, unless the schema has array or
+    // object columns (or every value is a single one): then the map is one row and each value one cell.
     const oneRow =
       specs.some(s => s.type.kind === 'array' || s.type.kind === 'object') ||
-      Object.values(data).every(v => v === null || typeof v !== 'object')
-    if (oneRow) return frameFromRows(names, [names.map(name => ({ value: data[name], holder: data, key: name }))])
+      names.every(name => {
+        const value = data[name]
+        if (value === null || typeof value !== 'object') return true
+        return typeOf.get(name) === 'any' && Array.isArray(value) && value.every(v => typeof v === 'string')
+      })
+    if (oneRow)
+      return frameFromRows(names, [names.map(name => ({ value: data[name], holder: data, key: name }))], 'numpy')
+    const maps = names.filter(name => isRecord(data[name]))
+    if (maps.length && maps.every(name => Object.keys(data[name] as object).length === 0)) {
+      // pandas takes the (no) keys of the empty maps as the row labels: a frame with no rows, nothing to check.
+      return { columns: names, cells: new Map(names.map(name => [name, []])), rows: 0, reader: 'numpy' }
+    }
+    if (maps.length) {
+      context.add(
+        'error',
+        `${format}: ${maps.join(', ')} ${maps.length === 1 ? 'is a map' : 'are maps'} in a body of columns: pandas reads a map's keys as row labels, so MLflow gets no map to check; send records instead (${format}: [{"${maps[0]}": {...}}])`
+      )
+      return undefined
+    }
     const lengths = new Set(Object.values(data).map(v => (Array.isArray(v) ? v.length : 1)))
     if (lengths.size > 1) {
       context.add('error', `${format}: the columns have different lengths (${[...lengths].join(', ')})`)
@@ -520,41 +592,130 @@ function valueFrame(
           : Array.from({ length: rows }, () => ({ value: column, holder: data, key: name }))
       )
     }
-    return { columns: names, cells, rows }
+    return { columns: names, cells, rows, reader: 'numpy' }
   }
   if (Array.isArray(data)) {
-    if (data.length > 0 && data.every(isRecord)) return recordsFrame(data, format, context)
+    if (data.length > 0 && data.every(isRecord)) return recordsFrame(data, format, 'numpy', context)
     if (named && specs.length === 1 && !data.some(isRecord)) {
       return frameFromRows(
         [specs[0]!.name!],
-        data.map((value, row) => [{ value, holder: data, key: row }])
+        data.map((value, row) => [{ value, holder: data, key: row }]),
+        'numpy'
       )
     }
-    const rows = data.map((row, r) =>
-      Array.isArray(row)
-        ? row.map((value, c) => ({ value, holder: row, key: c }))
-        : [{ value: row, holder: data, key: r }]
-    )
-    const width = Math.max(0, ...rows.map(r => r.length))
-    return frameFromRows(
-      Array.from({ length: width }, (_, i) => i),
-      rows.map(row => Array.from({ length: width }, (_, c) => row[c] ?? MISSING))
-    )
+    return rowsFrame(data, specs, format, context)
   }
-  const holder = { value: data }
-  return frameFromRows(named ? [specs[0]!.name!] : [0], [[{ value: data, holder, key: 'value' }]])
+  if (named) {
+    if (specs.some(s => s.required)) {
+      context.add(
+        'error',
+        `${format} is a single value, which has no column name; the signature names its columns, so MLflow refuses it ("Model is missing inputs")`
+      )
+      return undefined
+    }
+  }
+  return frameFromRows([0], [[{ value: data, holder: { value: data }, key: 'value' }]], 'numpy')
 }
 
-function recordsFrame(records: unknown[], format: string, context: Context): Frame | undefined {
+/** The column types that accept a column of values converted to the key's type (`_enforce_mlflow_datatype`). */
+const WIDENS_TO: Readonly<Record<DataTypeName, readonly DataTypeName[]>> = {
+  boolean: ['boolean'],
+  integer: ['integer', 'long', 'double'],
+  long: ['long'],
+  float: ['float', 'double'],
+  double: ['double'],
+  // pandas 3 keeps numpy's text as strings, which a binary column takes; numpy's bytes are objects, which a
+  // string or boolean column passes unchecked.
+  string: ['string', 'binary'],
+  binary: ['binary', 'string', 'boolean'],
+  datetime: ['datetime']
+}
+
+/**
+ * A list of rows (or of values) in `inputs`/`instances`: `_cast_schema_type` converts the whole list to the FIRST
+ * column's type with one `np.array(rows, dtype)`, then each column must accept that type.
+ */
+function rowsFrame(
+  data: unknown[],
+  specs: readonly ColumnSpec[],
+  format: ServingFormat,
+  context: Context
+): Frame | undefined {
+  if (data.some(isRecord)) {
+    context.add('error', `${format} mixes records ({"column": value}) with other values; MLflow refuses it`)
+    return undefined
+  }
+  const lists = data.filter(Array.isArray).length
+  if (lists !== 0 && lists !== data.length) {
+    context.add('error', `${format} mixes rows (lists) and single values; numpy cannot make one array of them`)
+    return undefined
+  }
+  const rows = data.map((row, r) =>
+    Array.isArray(row)
+      ? row.map((value, c) => ({ value, holder: row, key: c }))
+      : [{ value: row, holder: data, key: r }]
+  )
+  const widths = new Set(rows.map(r => r.length))
+  if (widths.size > 1) {
+    context.add(
+      'error',
+      `${format}: rows of different lengths (${[...widths].join(', ')}); numpy cannot make one array of them`
+    )
+    return undefined
+  }
+  const width = rows[0]?.length ?? 0
+  const frame = frameFromRows(
+    Array.from({ length: width }, (_, i) => i),
+    rows,
+    'numpy'
+  )
+  const first = specs[0]
+  if (!first || rows.length === 0 || first.type.kind === 'any') return frame
+  if (first.type.kind !== 'scalar') {
+    context.add(
+      'error',
+      `${format} is a list, which MLflow converts as one value of the first column's type (${formatType(first.type)}); send dataframe_split or records`
+    )
+    return undefined
+  }
+  const castTo = first.type.type
+  let reported = 0
+  // Named columns do not match positions (the request then lacks them); the values must still convert.
+  const positional = first.name === undefined ? specs : specs.map(() => first)
+  positional.forEach((spec, column) => {
+    if (column >= width) return
+    // An unnamed first column is checked against its own type with the others; a named one is not checked at all.
+    if (column > 0 || first.name !== undefined) {
+      for (const [row, cell] of frame.cells.get(column)!.entries()) {
+        const problem = checkColumnValue(cell.value, first.type, true, context.numberForm, cell.holder, cell.key)
+        if (problem?.severity === 'error' && reported++ < MAX_PROBLEMS_PER_COLUMN)
+          context.add(
+            'error',
+            `row ${row}, column ${column}: ${problem.message}, and MLflow converts every value of a list of rows to the first column's type (${castTo})`
+          )
+      }
+    }
+    if (spec.type.kind !== 'scalar' || !WIDENS_TO[castTo].includes(spec.type.type)) {
+      context.add(
+        'error',
+        `column ${column} (${formatType(spec.type)}): MLflow converts every value of a list of rows to the first column's type (${castTo}), which this column refuses; send dataframe_split or a list of records`
+      )
+    }
+  })
+  return frame
+}
+
+function recordsFrame(records: unknown[], format: string, reader: Reader, context: Context): Frame | undefined {
   if (records.some(r => !isRecord(r))) {
-    if (records.every(Array.isArray)) {
+    if (format === 'dataframe_records' && records.every(Array.isArray)) {
       const rows = records as unknown[][]
       const width = Math.max(0, ...rows.map(r => r.length))
       return frameFromRows(
         Array.from({ length: width }, (_, i) => i),
         rows.map(row =>
           Array.from({ length: width }, (_, c) => (c < row.length ? { value: row[c], holder: row, key: c } : MISSING))
-        )
+        ),
+        reader
       )
     }
     context.add('error', `${format} must be a list of records ({"column": value, ...})`)
@@ -571,28 +732,41 @@ function recordsFrame(records: unknown[], format: string, context: Context): Fra
   }
   if (format === 'instances') {
     // The server stacks each key's values into one array per column, so a key some records lack leaves columns of
-    // different lengths, which pandas refuses; records keep NaN for it.
-    const partial = columns.filter(name =>
-      (records as Array<Record<string, unknown>>).some(record => !(name in record))
-    )
-    if (partial.length) {
+    // different lengths, which it refuses; records keep NaN for it.
+    const typed = records as Array<Record<string, unknown>>
+    const counts = columns.map(name => typed.filter(record => name in record).length)
+    if (new Set(counts).size > 1) {
+      const partial = columns.filter((_, index) => counts[index] !== typed.length)
       context.add(
         'error',
         `instances: ${partial.join(', ')} ${partial.length === 1 ? 'is' : 'are'} missing from some instances, so the scoring server's columns have different lengths; send dataframe_records instead`
       )
       return undefined
     }
+    const cells = new Map<string | number, Cell[]>()
+    for (const name of columns) {
+      cells.set(
+        name,
+        typed.filter(record => name in record).map(record => ({ value: record[name], holder: record, key: name }))
+      )
+    }
+    return { columns, cells, rows: counts[0] ?? 0, reader }
   }
   // pandas fills a key missing from some records with NaN.
   return frameFromRows(
     columns,
     (records as Array<Record<string, unknown>>).map(record =>
       columns.map(name => (name in record ? { value: record[name], holder: record, key: name } : MISSING))
-    )
+    ),
+    reader
   )
 }
 
-function frameFromRows(columns: ReadonlyArray<string | number>, rows: ReadonlyArray<readonly Cell[]>): Frame {
+function frameFromRows(
+  columns: ReadonlyArray<string | number>,
+  rows: ReadonlyArray<readonly Cell[]>,
+  reader: Reader
+): Frame {
   const cells = new Map<string | number, Cell[]>()
   columns.forEach((name, index) =>
     cells.set(
@@ -600,7 +774,7 @@ function frameFromRows(columns: ReadonlyArray<string | number>, rows: ReadonlyAr
       rows.map(row => row[index] ?? MISSING)
     )
   )
-  return { columns, cells, rows: rows.length }
+  return { columns, cells, rows: rows.length, reader }
 }
 
 // ---- tensors ---------------------------------------------------------------------------------------------------------
@@ -615,6 +789,10 @@ function checkTensors(
   if (format === 'dataframe_split' || format === 'dataframe_records') {
     const frame = toFrame(data, format, [], context)
     if (!frame) return undefined
+    if (frame.rows === 0) {
+      context.add('error', `${format} has no rows; MLflow refuses an empty dataframe for a tensor signature`)
+      return 0
+    }
     if (named) {
       for (const spec of specs) {
         const cells = frame.cells.get(spec.name!)
@@ -633,26 +811,52 @@ function checkTensors(
           'error',
           `a dataframe of ${frame.columns.length} columns needs tensor shape [-1, ${frame.columns.length}]; the signature has [${spec.shape.join(', ')}]`
         )
+      } else if (spec.dtype === 'str' || spec.dtype === 'bytes') {
+        context.add(
+          'error',
+          `a dataframe of several columns cannot feed a ${spec.dtype} tensor: pandas hands MLflow an object array, which it refuses for ${spec.dtype}; send inputs: [[...], ...]`
+        )
       } else {
-        for (const column of frame.columns)
-          checkLeaves(
-            frame.cells.get(column)!.map(c => c.value),
-            spec,
-            context,
-            String(column)
-          )
+        for (const column of frame.columns) {
+          const values = frame.cells.get(column)!.map(c => c.value)
+          if (values.some(v => v !== null && typeof v === 'object')) {
+            context.add(
+              'error',
+              `column ${String(column)}: a dataframe of several columns feeds a tensor only with single values in its cells`
+            )
+          } else checkLeaves(values, spec, context, String(column))
+        }
       }
     }
     return frame.rows
   }
-  if (!named) return checkArray(data, specs[0]!, context, 'input')
-  let tensors: Record<string, unknown> | undefined
-  if (format === 'instances' && Array.isArray(data) && data.every(isRecord)) {
-    tensors = {}
-    for (const record of data) {
-      for (const [name, value] of Object.entries(record)) ((tensors[name] ??= []) as unknown[]).push(value)
+  if (!named) {
+    if (!Array.isArray(data) || (data.length > 0 && isRecord(data[0]))) {
+      context.add(
+        'error',
+        `the signature has one unnamed tensor, so ${format} must be a list (an n-dimensional array); MLflow refuses ${kind(data)}${Array.isArray(data) ? ' of records' : ''}`
+      )
+      return undefined
     }
-  } else if (isRecord(data)) tensors = data
+    return checkArray(data, specs[0]!, context, 'input')
+  }
+  let tensors: Record<string, unknown> | undefined
+  let stacked = false
+  if (isRecord(data)) tensors = data
+  else if (Array.isArray(data)) {
+    if (format === 'instances' && data.length > 0 && isRecord(data[0])) {
+      if (!data.every(isRecord)) {
+        context.add('error', 'instances mixes records ({"name": value}) with other values; MLflow refuses it')
+        return undefined
+      }
+      // Each record's values become one row of each tensor; numpy then stacks the rows of a tensor.
+      tensors = {}
+      stacked = true
+      for (const record of data) {
+        for (const [name, value] of Object.entries(record)) ((tensors[name] ??= []) as unknown[]).push(value)
+      }
+    } else if (specs.length === 1 && !data.some(isRecord)) tensors = { [specs[0]!.name!]: data }
+  }
   if (!tensors) {
     context.add(
       'error',
@@ -660,20 +864,41 @@ function checkTensors(
     )
     return undefined
   }
+  if (format === 'instances') {
+    const present = specs.filter(s => Array.isArray(tensors[s.name!]))
+    const lengths = new Set(present.map(s => (tensors[s.name!] as unknown[]).length))
+    if (lengths.size > 1) {
+      context.add(
+        'error',
+        `instances: the tensors have different numbers of rows (${present.map(s => `${s.name!}: ${(tensors[s.name!] as unknown[]).length}`).join(', ')}); the scoring server refuses that for instances (inputs takes tensors of different lengths)`
+      )
+    }
+  }
   let rows: number | undefined
   for (const spec of specs) {
     if (!(spec.name! in tensors)) {
       context.add('error', `missing input ${spec.name!}: MLflow refuses the request ("Model is missing inputs")`)
       continue
     }
-    rows ??= checkArray(tensors[spec.name!], spec, context, spec.name!)
+    const checked = checkArray(tensors[spec.name!], spec, context, spec.name!, { stacked })
+    rows ??= checked
   }
   const extra = Object.keys(tensors).filter(name => !specs.some(s => s.name === name))
+  for (const name of extra) {
+    // numpy converts these too (with no dtype), so a ragged one still fails the request.
+    if (shapeOf(tensors[name]) === 'ragged') {
+      context.add('error', `${name} (not in the signature): rows of different lengths, which numpy refuses to convert`)
+    }
+  }
   if (extra.length) context.add('warning', `inputs ${extra.join(', ')} not in the signature: MLflow drops them`)
   return rows
 }
 
-/** A dataframe column feeding a tensor: scalars need shape [-1] or [-1, 1]; list cells are stacked into rows. */
+/**
+ * A dataframe column feeding a tensor (`_reshape_and_cast_pandas_column_values`): the first cell decides. Single
+ * values need shape [-1] or [-1, 1]; flat lists of single values are stacked and reshaped, so each must hold as many
+ * values as one row of the tensor; anything nested deeper MLflow refuses.
+ */
 function checkTensorColumn(cells: readonly Cell[], spec: TensorSpec, context: Context): void {
   const label = spec.name ?? 'input'
   if (spec.shape[0] !== -1 || spec.shape.slice(1).includes(-1)) {
@@ -684,25 +909,63 @@ function checkTensorColumn(cells: readonly Cell[], spec: TensorSpec, context: Co
     return
   }
   const values = cells.map(c => c.value)
-  if (values.every(v => !Array.isArray(v))) {
-    if (spec.shape.length === 1 || (spec.shape.length === 2 && spec.shape[1] === 1))
+  const first = values[0]
+  const single = (v: unknown) => v === null || typeof v !== 'object'
+  if (single(first) && !(first === null && spec.dtype === 'object')) {
+    if (!values.every(single)) {
+      context.add('error', `${label}: the first row holds a single value, so every row must; some rows hold lists`)
+    } else if (spec.shape.length === 1 || (spec.shape.length === 2 && spec.shape[1] === 1)) {
       checkLeaves(values, spec, context, label)
-    else
+    } else {
       context.add('error', `${label}: scalar values need tensor shape [-1] or [-1, 1], not [${spec.shape.join(', ')}]`)
+    }
     return
   }
-  checkArray(values, spec, context, label)
+  const size = spec.shape.slice(1).reduce((product, d) => product * d, 1)
+  const flat = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every(single) && v[0] !== null
+  if (!Array.isArray(first) || !flat(first) || cells.some(c => c === MISSING)) {
+    context.add(
+      'error',
+      `${label}: each cell of a dataframe feeding a tensor must be a single value or a flat list of values (MLflow refuses ${describeValue(first)} in the first row, and lists nested deeper or starting empty or null)`
+    )
+    return
+  }
+  const bad = values.findIndex(v => !Array.isArray(v) || !v.every(single) || v.length !== size)
+  if (bad !== -1) {
+    context.add(
+      'error',
+      `${label}: row ${bad} is ${describeValue(values[bad])}; each row must be a flat list of ${size} value${size === 1 ? '' : 's'} to reshape into [${spec.shape.join(', ')}]`
+    )
+    return
+  }
+  checkLeaves(values.flat(), spec, context, label)
 }
 
-/** An n-dimensional array against a tensor spec: shape first, then every value against the dtype. */
-function checkArray(data: unknown, spec: TensorSpec, context: Context, label: string): number | undefined {
-  const shape = shapeOf(data)
+/**
+ * An n-dimensional array against a tensor spec, as `np.array(data, dtype)` and `_enforce_tensor_spec` judge it: an
+ * object tensor of shape [-1] takes anything; rows of different lengths make a one-dimensional object array, which
+ * only an object tensor with a later -1 takes (never when numpy stacks instances' rows); otherwise the shape must
+ * match and every value convert to the dtype.
+ */
+function checkArray(
+  data: unknown,
+  spec: TensorSpec,
+  context: Context,
+  label: string,
+  { stacked = false } = {}
+): number | undefined {
+  const length = Array.isArray(data) ? data.length : undefined
+  const object = spec.dtype === 'object'
+  if (object && spec.shape.length === 1 && spec.shape[0] === -1 && !stacked) return length
+  const shape = object && !stacked ? objectShapeOf(data) : shapeOf(data)
   if (shape === 'ragged') {
-    const raggedAllowed = (spec.dtype === 'object' && spec.shape.length === 1) || spec.shape.slice(1).includes(-1)
-    if (!raggedAllowed)
-      context.add('error', `${label}: rows of different lengths do not fit tensor shape [${spec.shape.join(', ')}]`)
-    return Array.isArray(data) ? data.length : undefined
+    context.add(
+      'error',
+      `${label}: rows of different lengths; numpy cannot make a ${spec.dtype} array of them${object ? ' when it stacks the rows of instances' : ' (only an object tensor takes ragged rows)'}`
+    )
+    return length
   }
+  if (object && shape.length === 1 && spec.shape.length > 1 && spec.shape.slice(1).includes(-1)) return length
   const fits =
     shape.length === spec.shape.length &&
     spec.shape.every((expected, index) => expected === -1 || expected === shape[index])
@@ -713,7 +976,7 @@ function checkArray(data: unknown, spec: TensorSpec, context: Context, label: st
     )
     return shape[0]
   }
-  checkLeaves(flatten(data), spec, context, label)
+  if (!object) checkLeaves(flatten(data), spec, context, label)
   return shape[0]
 }
 
@@ -726,11 +989,29 @@ function shapeOf(data: unknown): number[] | 'ragged' {
   return [data.length, ...(inner[0] as number[])]
 }
 
+/** numpy's shape for `np.array(data, dtype=object)`: as deep as every list at a level has the same length. */
+function objectShapeOf(data: unknown): number[] {
+  if (!Array.isArray(data)) return []
+  const shape = [data.length]
+  let level: unknown[] = data
+  while (level.length > 0 && level.every(Array.isArray)) {
+    const width = (level[0] as unknown[]).length
+    if (!level.every(item => (item as unknown[]).length === width)) break
+    shape.push(width)
+    level = level.flat(1)
+  }
+  return shape
+}
+
 function flatten(data: unknown): unknown[] {
   return Array.isArray(data) ? data.flatMap(flatten) : [data]
 }
 
-/** Whether numpy converts the values to the dtype without changing them (`np.array(data, dtype=...)`). */
+/**
+ * Whether numpy converts the values to the dtype without changing them (`np.array(data, dtype=...)`). numpy also
+ * reads `"12"` as a number, `true` as 1 and truncates 1.5 to an int: those are refused here on purpose, since the
+ * model would not get what the example says.
+ */
 function checkLeaves(values: readonly unknown[], spec: TensorSpec, context: Context, label: string): void {
   const dtype = spec.dtype
   let problem: ((v: unknown) => boolean) | undefined
@@ -748,9 +1029,22 @@ function checkLeaves(values: readonly unknown[], spec: TensorSpec, context: Cont
   } else if (dtype === 'bool') {
     problem = v => typeof v !== 'boolean'
     what = 'true or false'
-  } else if (dtype === 'str' || dtype === 'bytes') {
+  } else if (dtype === 'str') {
     problem = v => typeof v !== 'string'
     what = 'strings'
+  } else if (dtype === 'bytes') {
+    // numpy encodes str to bytes as ASCII.
+    problem = v => typeof v !== 'string' || [...v].some(char => char.charCodeAt(0) > 0x7f)
+    what = 'ASCII strings'
+  } else if (dtype.startsWith('datetime64')) {
+    problem = v => typeof v === 'boolean' || numpyDatetimeProblem(v) !== undefined
+    what = 'ISO 8601 date strings'
+  } else if (dtype.startsWith('timedelta64')) {
+    problem = v => v !== null && !(typeof v === 'number' && Number.isInteger(v))
+    what = 'whole numbers'
+  } else if (dtype === 'void') {
+    problem = () => true
+    what = 'nothing (numpy converts no JSON value to void)'
   }
   if (!problem) return
   const bad = values.filter(problem)
