@@ -62,6 +62,9 @@ export function numpyDatetimeProblem(value: unknown, { numbers = true } = {}): s
   }
   if (typeof value !== 'string') return `expected an ISO 8601 date string, got ${kind(value)}`
   if (NUMPY_MISSING.has(value)) return undefined
+  if (/^[+-]?\d+$/.test(value)) {
+    return `numpy reads ${JSON.stringify(value)} as the year ${value}, not as a date; write ISO 8601 (2024-01-02)`
+  }
   return parse(value, [ISO])
     ? undefined
     : `${JSON.stringify(value)} is not an ISO 8601 date (2024-01-02 or 2024-01-02T03:04:05), which numpy refuses`
@@ -75,6 +78,10 @@ export function pandasDatetimeColumnProblem(values: readonly unknown[]): string 
     return present.every(v => Number.isInteger(v))
       ? undefined
       : 'pandas reads numbers in a datetime column as nanoseconds since 1970 and refuses fractions of them'
+  }
+  const number = present.find(v => typeof v === 'number')
+  if (number !== undefined) {
+    return `the number ${String(number)} among date strings, which pandas would read as nanoseconds since 1970; write every value as a date`
   }
   const other = present.find(v => typeof v !== 'string')
   if (other !== undefined) return `expected date strings, got ${kind(other)}, which pandas cannot read as a datetime`

@@ -28,7 +28,8 @@ import {
   type NumberForm,
   type ParamSpec,
   type Schema,
-  type TensorSpec
+  type TensorSpec,
+  type ValueProblem
 } from './signature.js'
 
 export const FORMAT_KEYS = ['dataframe_split', 'dataframe_records', 'instances', 'inputs'] as const
@@ -378,8 +379,14 @@ function checkColumns(
 ): number | undefined {
   const frame = toFrame(data, format, specs, context)
   if (!frame) return undefined
+  // With array or object columns in the signature, instances' records become one row whose cells are whole columns.
   const records = Array.isArray(data) && data.length > 0 && data.every(isRecord)
-  if (format === 'instances' && records && specs.some(s => s.type.kind === 'array' || s.type.kind === 'object')) {
+  const stacked =
+    format === 'instances' &&
+    records &&
+    specs.some(s => s.type.kind === 'array' || s.type.kind === 'object') &&
+    specs.some(s => s.type.kind !== 'any' && frame.cells.has(s.name ?? ''))
+  if (stacked) {
     context.add(
       'error',
       'instances as a list of records turns each column into one list, and with array or object columns in the signature the scoring server makes a single row of those lists, which MLflow refuses; send dataframe_records or inputs instead'
@@ -541,29 +548,48 @@ function valueFrame(
     }
     const names = Object.keys(data)
     const typeOf = new Map(specs.map(s => [s.name, s.type.kind]))
-    // Each value is converted as the column's one value: a map or object column cannot take a list of them.
-    const listed = names.filter(name => {
+    // Each value is converted as the column's one value (`convert_data_type`): a map or object column cannot take
+    // a list, nor a single-value column a map.
+    const misfit = names.filter(name => {
       const kind = typeOf.get(name)
-      return (kind === 'map' || kind === 'object') && Array.isArray(data[name])
+      if (kind === 'map' || kind === 'object') return Array.isArray(data[name])
+      return kind !== undefined && kind !== 'any' && kind !== 'array' && isRecord(data[name])
     })
-    if (listed.length) {
+    if (misfit.length) {
+      const name = misfit[0]!
       context.add(
         'error',
-        `${format}: ${listed.join(', ')} ${listed.length === 1 ? 'is a list' : 'are lists'}, but MLflow reads each value of a map body as the column's single value (a map here) and refuses a list; send records instead (${format}: [{"${listed[0]}": {...}}, ...])`
+        Array.isArray(data[name])
+          ? `${format}: ${name} is a list, but MLflow reads each value of a map body as the column's single value (a map here) and refuses a list; send records instead (${format}: [{"${name}": {...}}, ...])`
+          : `${format}: ${name} is a map, which numpy cannot convert to the column's type`
       )
       return undefined
     }
-    // The server turns each list into a numpy array first, so lists are columns, unless the schema has array or
-    // object columns (or every value is a single one): then the map is one row and each value one cell.
+    // What each value is once converted: lists become numpy arrays, keys the signature lacks 0-d arrays.
+    const shapeAfter = (name: string): 'single' | 'column' | 'map' | 'array0d' => {
+      const value = data[name]
+      const kind = typeOf.get(name)
+      if (Array.isArray(value)) {
+        return kind === 'any' && value.every(v => typeof v === 'string') ? 'single' : 'column'
+      }
+      if (kind === undefined) return 'array0d'
+      return isRecord(value) ? 'map' : 'single'
+    }
+    // The map is one row, each value one cell, when the schema has array or object columns or every value is a
+    // single one (`_enforce_schema`); otherwise pandas makes columns of the lists.
     const oneRow =
       specs.some(s => s.type.kind === 'array' || s.type.kind === 'object') ||
-      names.every(name => {
-        const value = data[name]
-        if (value === null || typeof value !== 'object') return true
-        return typeOf.get(name) === 'any' && Array.isArray(value) && value.every(v => typeof v === 'string')
-      })
+      names.every(name => shapeAfter(name) === 'single')
     if (oneRow)
       return frameFromRows(names, [names.map(name => ({ value: data[name], holder: data, key: name }))], 'numpy')
+    if (names.every(name => shapeAfter(name) === 'single' || shapeAfter(name) === 'array0d')) {
+      const extra = names.filter(name => shapeAfter(name) === 'array0d')
+      context.add(
+        'error',
+        `${format}: ${extra.join(', ')} ${extra.length === 1 ? 'is' : 'are'} not in the signature, so numpy makes ${extra.length === 1 ? 'it an array' : 'them arrays'} and pandas, given single values and arrays, refuses to build the frame ("If using all scalar values, you must pass an index"); leave ${extra.length === 1 ? 'it' : 'them'} out`
+      )
+      return undefined
+    }
     const maps = names.filter(name => isRecord(data[name]))
     if (maps.length && maps.every(name => Object.keys(data[name] as object).length === 0)) {
       // pandas takes the (no) keys of the empty maps as the row labels: a frame with no rows, nothing to check.
@@ -576,7 +602,12 @@ function valueFrame(
       )
       return undefined
     }
-    const lengths = new Set(Object.values(data).map(v => (Array.isArray(v) ? v.length : 1)))
+    // pandas repeats a single value down the column; the lists must agree.
+    const lengths = new Set(
+      Object.values(data)
+        .filter(Array.isArray)
+        .map(v => v.length)
+    )
     if (lengths.size > 1) {
       context.add('error', `${format}: the columns have different lengths (${[...lengths].join(', ')})`)
       return undefined
@@ -597,6 +628,10 @@ function valueFrame(
   if (Array.isArray(data)) {
     if (data.length > 0 && data.every(isRecord)) return recordsFrame(data, format, 'numpy', context)
     if (named && specs.length === 1 && !data.some(isRecord)) {
+      // The list is the one column's value: a column of single values, or one array (object, map) in one row.
+      if (specs[0]!.type.kind !== 'scalar' && specs[0]!.type.kind !== 'any') {
+        return frameFromRows([specs[0]!.name!], [[{ value: data, holder: { value: data }, key: 'value' }]], 'numpy')
+      }
       return frameFromRows(
         [specs[0]!.name!],
         data.map((value, row) => [{ value, holder: data, key: row }]),
@@ -687,7 +722,10 @@ function rowsFrame(
     // An unnamed first column is checked against its own type with the others; a named one is not checked at all.
     if (column > 0 || first.name !== undefined) {
       for (const [row, cell] of frame.cells.get(column)!.entries()) {
-        const problem = checkColumnValue(cell.value, first.type, true, context.numberForm, cell.holder, cell.key)
+        const dateProblem = castTo === 'datetime' ? numpyDatetimeProblem(cell.value) : undefined
+        const problem: ValueProblem | undefined = dateProblem
+          ? { severity: 'error', message: dateProblem }
+          : checkColumnValue(cell.value, first.type, true, context.numberForm, cell.holder, cell.key)
         if (problem?.severity === 'error' && reported++ < MAX_PROBLEMS_PER_COLUMN)
           context.add(
             'error',
@@ -911,6 +949,17 @@ function checkTensorColumn(cells: readonly Cell[], spec: TensorSpec, context: Co
   const values = cells.map(c => c.value)
   const first = values[0]
   const single = (v: unknown) => v === null || typeof v !== 'object'
+  if (spec.dtype === 'bytes') {
+    // MLflow encodes a bytes column's cells one by one (`bytes(x, "utf8")`) before anything else.
+    const bad = values.findIndex(v => typeof v !== 'string')
+    if (bad !== -1) {
+      context.add(
+        'error',
+        `${label}: row ${bad} is ${describeValue(values[bad])}; a dataframe column feeding a bytes tensor must hold strings, which MLflow encodes one by one`
+      )
+      return
+    }
+  }
   if (single(first) && !(first === null && spec.dtype === 'object')) {
     if (!values.every(single)) {
       context.add('error', `${label}: the first row holds a single value, so every row must; some rows hold lists`)
@@ -1044,7 +1093,7 @@ function checkLeaves(values: readonly unknown[], spec: TensorSpec, context: Cont
     what = 'whole numbers'
   } else if (dtype === 'void') {
     problem = () => true
-    what = 'nothing (numpy converts no JSON value to void)'
+    what = 'nothing: modelgate cannot check values for a void tensor'
   }
   if (!problem) return
   const bad = values.filter(problem)

@@ -526,7 +526,9 @@ export function checkColumnValue(
     case 'boolean':
       return typeof value === 'boolean'
         ? undefined
-        : error(`expected true or false, got ${got} (the scoring server would read it as a boolean, pyfunc refuses it)`)
+        : error(
+            `expected true or false, got ${got} (MLflow would read it by truthiness: "false" and 2 both become true)`
+          )
     case 'integer':
     case 'long': {
       if (typeof value !== 'number')
@@ -736,5 +738,6 @@ function defaultForm(value: unknown): 'int' | 'float' | undefined {
 
 function isBase64(text: string): boolean {
   const compact = text.replace(/\s+/g, '')
-  return compact.length % 4 !== 1 && /^[A-Za-z0-9+/]*={0,2}$/.test(compact)
+  // Python's base64.decodebytes, which MLflow decodes binary columns with, needs the padding.
+  return compact.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(compact)
 }
