@@ -39,7 +39,10 @@ const STRICTER: ReadonlyArray<{ readonly why: string; readonly message: RegExp }
     why: 'numbers outside the declared integer type (pandas wraps them: 1099511627776 becomes 0 in an integer column)',
     message: /does not fit a/
   },
-  { why: 'a list or a map where one value is declared', message: /expected a single \w+ value, got/ },
+  {
+    why: 'a list or a map where one value is declared',
+    message: /expected a single \w+ value, got|feeds a tensor only with single values/
+  },
   {
     why: 'binary values that are not base64 (only dataframe bodies decode them)',
     message: /base64-encoded string|null in a binary column/
@@ -50,7 +53,11 @@ const STRICTER: ReadonlyArray<{ readonly why: string; readonly message: RegExp }
   },
   {
     why: 'datetimes read as something else (20240102 as a year, a number among dates as nanoseconds)',
-    message: /numpy reads .* as the year|among date strings/
+    message: /numpy reads .* as (the year|\d nanoseconds)|among date strings|expected a date string, got (true|false)/
+  },
+  {
+    why: 'dates in a form pandas reads only by guessing (Jan 2 2024); modelgate reads ISO 8601, 2024/01/02 and 01/02/2024',
+    message: /not a date modelgate can read the way pandas does/
   },
   {
     why: 'instances records whose cells become whole columns (a string or boolean column passes them unchecked)',
@@ -60,7 +67,11 @@ const STRICTER: ReadonlyArray<{ readonly why: string; readonly message: RegExp }
     why: 'a dataframe column feeding a tensor with a single value first and lists after (pandas makes text of the lists)',
     message: /the first row holds a single value/
   },
-  { why: 'void tensors, whose values modelgate cannot check', message: /void tensor/ }
+  { why: 'void tensors, whose values modelgate cannot check', message: /void tensor/ },
+  {
+    why: 'a map given to an any column in a map body of columns (pandas reads its keys as row labels)',
+    message: /is a map in a body of columns/
+  }
 ]
 
 interface MlflowAnswer {

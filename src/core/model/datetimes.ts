@@ -60,6 +60,9 @@ export function numpyDatetimeProblem(value: unknown, { numbers = true } = {}): s
       ? `${value} is not a whole number of nanoseconds, which numpy refuses as a datetime`
       : `numpy cannot read the number ${value} as a datetime without a unit; write an ISO 8601 date`
   }
+  if (typeof value === 'boolean') {
+    return `numpy reads ${String(value)} as ${value ? 1 : 0} nanoseconds after 1970, not as a date`
+  }
   if (typeof value !== 'string') return `expected an ISO 8601 date string, got ${kind(value)}`
   if (NUMPY_MISSING.has(value)) return undefined
   if (/^[+-]?\d+$/.test(value)) {

@@ -22,6 +22,7 @@ import { findModelFile, type InputExampleInfo } from './mlmodel.js'
 import {
   checkColumnValue,
   checkParamValue,
+  checkRawColumn,
   formatType,
   type DataTypeName,
   type ColumnSpec,
@@ -365,6 +366,10 @@ interface Frame {
   readonly cells: ReadonlyMap<string | number, readonly Cell[]>
   readonly rows: number
   readonly reader: Reader
+  /** The values reach the schema check unconverted (a list of rows whose first column is `any`). */
+  readonly raw?: boolean
+  /** numpy converts each column as one array (a map body of lists, a list of rows), not value by value. */
+  readonly columnwise?: boolean
 }
 
 /** A key some records lack: pandas fills it with NaN. */
@@ -423,14 +428,55 @@ function checkColumns(
       if (column !== undefined) pairs.push([spec, column])
     })
   }
+  if (format === 'instances' && records) {
+    // numpy stacks each key's values with no dtype when the column is `any` or not in the signature.
+    for (const column of frame.columns) {
+      const spec = specs.find(s => s.name === column)
+      if (spec && spec.type.kind !== 'any') continue
+      if (shapeOf(frame.cells.get(column)!.map(c => c.value)) === 'ragged') {
+        context.add(
+          'error',
+          `instances: the values of ${String(column)} mix lists of different lengths or lists and single values, which numpy refuses to stack into one array`
+        )
+      }
+    }
+  }
   for (const [spec, column] of pairs) {
     const cells = frame.cells.get(column)!
     const where = `column ${String(column)} (${formatType(spec.type)})`
+    if (frame.raw && spec.type.kind === 'scalar') {
+      const problem = checkRawColumn(
+        cells.map(c => c.value),
+        cells.map(c => formOf(c, context.numberForm)),
+        spec.type.type
+      )
+      if (problem) context.add(problem.severity, `${where}: ${problem.message} (the rows reach MLflow unconverted)`)
+      continue
+    }
+    if (
+      frame.reader === 'numpy' &&
+      spec.type.kind === 'scalar' &&
+      spec.type.type === 'float' &&
+      cells.some(cell => cell === MISSING)
+    ) {
+      context.add(
+        'error',
+        `${where}: missing from some records; pandas fills the gap with a float64 NaN, and MLflow refuses float64 for a float (float32) column (write null instead)`
+      )
+      continue
+    }
     if (spec.type.kind === 'scalar' && spec.type.type === 'datetime') {
+      const values = cells.map(c => c.value)
+      // numpy converting one array takes its lead from the first value: a number first, then text, fails.
+      const lead = values.find(v => v !== null)
+      const mixed =
+        frame.columnwise && typeof lead === 'number' && values.some(v => typeof v === 'string')
+          ? 'a number first and date strings after it, which numpy refuses to convert as one array'
+          : undefined
       const problem =
         frame.reader === 'pandas'
-          ? pandasDatetimeColumnProblem(cells.map(c => c.value))
-          : cells.map(c => numpyDatetimeProblem(c.value)).find(p => p !== undefined)
+          ? pandasDatetimeColumnProblem(values)
+          : (mixed ?? values.map(v => numpyDatetimeProblem(v)).find(p => p !== undefined))
       if (problem) context.add('error', `${where}: ${problem}`)
     }
     const nested = spec.type.kind === 'array' || spec.type.kind === 'object' || spec.type.kind === 'map'
@@ -442,7 +488,12 @@ function checkColumns(
       )
       continue
     }
-    if (frame.reader === 'numpy' && spec.type.kind === 'array') {
+    // An array of arrays (or of anything) comes back from MLflow's check as nested lists, which numpy then stacks.
+    if (
+      frame.reader === 'numpy' &&
+      spec.type.kind === 'array' &&
+      (spec.type.items.kind === 'array' || spec.type.items.kind === 'any')
+    ) {
       const ragged = cells.findIndex(cell => shapeOf(cell.value) === 'ragged')
       if (ragged !== -1) {
         context.add(
@@ -553,7 +604,10 @@ function valueFrame(
     const misfit = names.filter(name => {
       const kind = typeOf.get(name)
       if (kind === 'map' || kind === 'object') return Array.isArray(data[name])
-      return kind !== undefined && kind !== 'any' && kind !== 'array' && isRecord(data[name])
+      // numpy turns a map into a boolean, text or bytes without complaint, but not into a number or a date.
+      const spec = specs.find(s => s.name === name)
+      const numeric = spec?.type.kind === 'scalar' && !['boolean', 'string', 'binary'].includes(spec.type.type)
+      return numeric && isRecord(data[name])
     })
     if (misfit.length) {
       const name = misfit[0]!
@@ -623,7 +677,7 @@ function valueFrame(
           : Array.from({ length: rows }, () => ({ value: column, holder: data, key: name }))
       )
     }
-    return { columns: names, cells, rows, reader: 'numpy' }
+    return { columns: names, cells, rows, reader: 'numpy', columnwise: true }
   }
   if (Array.isArray(data)) {
     if (data.length > 0 && data.every(isRecord)) return recordsFrame(data, format, 'numpy', context)
@@ -699,13 +753,15 @@ function rowsFrame(
     return undefined
   }
   const width = rows[0]?.length ?? 0
-  const frame = frameFromRows(
+  let frame = frameFromRows(
     Array.from({ length: width }, (_, i) => i),
     rows,
     'numpy'
   )
   const first = specs[0]
-  if (!first || rows.length === 0 || first.type.kind === 'any') return frame
+  if (!first || rows.length === 0) return frame
+  if (first.type.kind === 'any') return { ...frame, raw: true }
+  frame = { ...frame, columnwise: true }
   if (first.type.kind !== 'scalar') {
     context.add(
       'error',
@@ -716,9 +772,8 @@ function rowsFrame(
   const castTo = first.type.type
   let reported = 0
   // Named columns do not match positions (the request then lacks them); the values must still convert.
-  const positional = first.name === undefined ? specs : specs.map(() => first)
+  const positional = Array.from({ length: width }, (_, column) => (first.name === undefined ? specs[column] : first))
   positional.forEach((spec, column) => {
-    if (column >= width) return
     // An unnamed first column is checked against its own type with the others; a named one is not checked at all.
     if (column > 0 || first.name !== undefined) {
       for (const [row, cell] of frame.cells.get(column)!.entries()) {
@@ -733,7 +788,7 @@ function rowsFrame(
           )
       }
     }
-    if (spec.type.kind !== 'scalar' || !WIDENS_TO[castTo].includes(spec.type.type)) {
+    if (spec && (spec.type.kind !== 'scalar' || !WIDENS_TO[castTo].includes(spec.type.type))) {
       context.add(
         'error',
         `column ${column} (${formatType(spec.type)}): MLflow converts every value of a list of rows to the first column's type (${castTo}), which this column refuses; send dataframe_split or a list of records`
@@ -961,7 +1016,12 @@ function checkTensorColumn(cells: readonly Cell[], spec: TensorSpec, context: Co
     }
   }
   if (single(first) && !(first === null && spec.dtype === 'object')) {
-    if (!values.every(single)) {
+    if (/^(datetime|timedelta)64/.test(spec.dtype)) {
+      context.add(
+        'error',
+        `${label}: pandas turns single values for a ${spec.dtype} tensor into Timestamps or Timedeltas, which MLflow refuses as tensor cells; send inputs instead`
+      )
+    } else if (!values.every(single)) {
       context.add('error', `${label}: the first row holds a single value, so every row must; some rows hold lists`)
     } else if (spec.shape.length === 1 || (spec.shape.length === 2 && spec.shape[1] === 1)) {
       checkLeaves(values, spec, context, label)
@@ -1137,6 +1197,11 @@ function checkParams(
     const problem = checkParamValue(params[spec.name], spec, numberForm, params)
     if (problem) add('error', `param ${spec.name} (${formatType(spec.type)}${spec.shape ? ' list' : ''}): ${problem}`)
   }
+}
+
+function formOf(cell: Cell, numberForm: NumberForm): 'int' | 'float' | undefined {
+  if (typeof cell.value !== 'number') return undefined
+  return numberForm(cell.holder, cell.key) ?? (Number.isInteger(cell.value) ? 'int' : 'float')
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -558,7 +558,7 @@ export function checkColumnValue(
       // Text is judged a column at a time (datetimes.ts): pandas reads a column in the format of its first value.
       return typeof value === 'number' || typeof value === 'string'
         ? undefined
-        : error(`expected a date string, got ${got}, which MLflow cannot read as a datetime`)
+        : error(`expected a date string, got ${got}`)
   }
 }
 
@@ -583,7 +583,7 @@ function nestedProblem(
       if (typeof value === 'object') return error(`expected a single ${type.type} value, got ${describeValue(value)}`)
       const form =
         holder !== undefined && key !== undefined ? formOf(value, holder, key, numberForm) : defaultForm(value)
-      return seriesProblem([value], [form], type.type)
+      return seriesProblem([value], [form], type.type, true)
     }
     case 'array':
     case 'sparkml_vector': {
@@ -642,11 +642,34 @@ function nestedProblem(
   }
 }
 
+/**
+ * A column that reaches `_enforce_mlflow_datatype` with no conversion first (the rows of a list whose first column
+ * is `any`): pandas' dtype of the values decides, as for values inside arrays.
+ */
+export function checkRawColumn(
+  values: unknown[],
+  forms: Array<'int' | 'float' | undefined>,
+  type: DataTypeName
+): ValueProblem | undefined {
+  if (type === 'string' || type === 'binary') {
+    // Objects pass unchecked where text is declared; only a column of numbers or booleans is refused.
+    const present = values.filter(v => v !== null)
+    if (present.length && present.every(v => typeof v === 'number' || typeof v === 'boolean')) {
+      return { severity: 'error', message: `MLflow refuses numbers or booleans where ${type} is declared` }
+    }
+    return present.some(v => typeof v !== 'string')
+      ? { severity: 'error', message: `text mixed with other values, which MLflow passes unchecked` }
+      : undefined
+  }
+  return seriesProblem(values, forms, type)
+}
+
 /** pandas infers one dtype for the values, and `_enforce_mlflow_datatype` allows only widening from it. */
 function seriesProblem(
   values: unknown[],
   forms: Array<'int' | 'float' | undefined>,
-  type: DataTypeName
+  type: DataTypeName,
+  single = false
 ): ValueProblem | undefined {
   const present = values.filter(v => v !== null)
   if (present.length === 0) return undefined
@@ -675,8 +698,9 @@ function seriesProblem(
   switch (type) {
     case 'integer':
     case 'float':
-      // int64 → int32 and float64 → float32 are narrowing, which MLflow refuses, but for ints that are all 0 or 1.
-      if (type === 'float' && dtype === 'int64' && present.every(v => v === 0 || v === 1)) return undefined
+      // int64 → int32 and float64 → float32 are narrowing, which MLflow refuses, but for a single 0 or 1 (an
+      // array's values come back from the first check as Python floats, which the second refuses).
+      if (type === 'float' && single && dtype === 'int64' && present.every(v => v === 0 || v === 1)) return undefined
       return refuse(
         `MLflow cannot accept JSON numbers for ${type} inside arrays, maps or objects (it reads them as 64-bit and refuses to narrow); declare ${type === 'integer' ? 'long' : 'double'}`
       )
