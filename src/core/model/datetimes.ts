@@ -11,7 +11,7 @@
  */
 
 const ISO =
-  /^(?<year>\d{4})-(?<month>\d{2})(?:-(?<day>\d{2})(?:(?<sep>[T ])(?<hour>\d{2})(?::(?<minute>\d{2})(?::(?<second>\d{2})(?<fraction>\.\d{1,9})?)?)?)?(?<zone>Z|[+-]\d{2}(?::?\d{2})?)?)?$/
+  /^(?<year>\d{4})(?:-(?<month>\d{2})(?:-(?<day>\d{2})(?:(?<sep>[T ])(?<hour>\d{2})(?::(?<minute>\d{2})(?::(?<second>\d{2})(?<fraction>\.\d{1,9})?)?)?)?(?<zone>Z|[+-]\d{2}(?::?\d{2})?)?)?)?$/
 const SLASHED_US = /^(?<month>\d{2})\/(?<day>\d{2})\/(?<year>\d{4})$/
 const SLASHED_ISO = /^(?<year>\d{4})\/(?<month>\d{2})\/(?<day>\d{2})$/
 
@@ -28,7 +28,7 @@ function parse(text: string, forms: readonly RegExp[]): ParsedDate | undefined {
     if (!match?.groups) continue
     const g = match.groups
     const year = Number(g.year)
-    const month = Number(g.month)
+    const month = g.month === undefined ? 1 : Number(g.month)
     const day = g.day === undefined ? 1 : Number(g.day)
     if (month < 1 || month > 12 || day < 1 || day > new Date(Date.UTC(year, month, 0)).getUTCDate()) return undefined
     if (g.hour !== undefined && Number(g.hour) > 23) return undefined
@@ -37,6 +37,7 @@ function parse(text: string, forms: readonly RegExp[]): ParsedDate | undefined {
     // pandas writes every part it saw into the format it infers: a value with seconds does not match one without.
     const format = [
       index,
+      g.month !== undefined,
       g.day !== undefined,
       g.sep ?? '',
       g.minute !== undefined,
@@ -65,7 +66,7 @@ export function numpyDatetimeProblem(value: unknown, { numbers = true } = {}): s
   }
   if (typeof value !== 'string') return `expected an ISO 8601 date string, got ${kind(value)}`
   if (NUMPY_MISSING.has(value)) return undefined
-  if (/^[+-]?\d+$/.test(value)) {
+  if (/^[+-]?\d+$/.test(value) && !/^\d{4}$/.test(value)) {
     return `numpy reads ${JSON.stringify(value)} as the year ${value}, not as a date; write ISO 8601 (2024-01-02)`
   }
   return parse(value, [ISO])
