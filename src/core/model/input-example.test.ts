@@ -97,7 +97,16 @@ describe('checkServingPayload: column signatures', () => {
 
   it('checks unnamed columns by count and position', () => {
     const unnamed = { inputs: parseSchema('[{"type": "double"}, {"type": "string"}]').schema }
-    expect(check({ inputs: [[1.5, 'a']] }, unnamed).problems).toEqual([])
+    expect(check({ dataframe_split: { data: [[1.5, 'a']] } }, unnamed).problems).toEqual([])
+    // A list of rows is converted to the first column's type as a whole (np.array(rows, float64)).
+    expect(check({ inputs: [[1.5, 'a']] }, unnamed).problems.map(p => p.message)).toEqual([
+      expect.stringMatching(/row 0, column 1: expected a number, got "a".*first column's type \(double\)/),
+      expect.stringMatching(
+        /column 1 \(string\): MLflow converts every value of a list of rows to the first column's type/
+      )
+    ])
+    const doubles = { inputs: parseSchema('[{"type": "double"}, {"type": "double"}]').schema }
+    expect(check({ inputs: [[1.5, 2]] }, doubles).problems).toEqual([])
     expect(check({ inputs: [[1.5]] }, unnamed).problems[0]?.message).toMatch(/has 1 column; the signature declares 2/)
     expect(check({ dataframe_split: { data: [[1.5, 2]] } }, unnamed).problems[0]?.severity).toBe('warning')
   })
@@ -149,7 +158,9 @@ describe('checkServingPayload: nested values', () => {
   })
 
   it('refuses instances for list-like columns', () => {
-    expect(run('{"instances": [{"tags": ["a"]}]}')[0]?.message).toMatch(/instances turns rows into columns/)
+    expect(run('{"instances": [{"tags": ["a"]}]}')[0]?.message).toMatch(
+      /instances as a list of records turns each column into one list/
+    )
   })
 })
 

@@ -179,7 +179,11 @@ function readSignature(model: LoadedMLmodel): ReadSignature {
       read.problems.push({
         severity: 'error',
         file: MLMODEL_FILE,
-        message: `MLmodel${lineNote(model, ['signature', part])} (${path}): ${error.message}; MLflow cannot load this signature`
+        message: `MLmodel${lineNote(model, ['signature', part])} (${path}): ${error.message}${
+          error.mlflowRefuses
+            ? '; MLflow cannot load this signature'
+            : '; modelgate cannot check examples or requests against it'
+        }`
       })
     }
   }

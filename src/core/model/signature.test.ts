@@ -8,6 +8,7 @@ import {
   parseSchema,
   SignatureError,
   type ParamSpec,
+  type TensorSpec,
   type ValueType
 } from './signature.js'
 
@@ -76,9 +77,37 @@ describe('parseSchema', () => {
     expect(named.warnings).toEqual([])
   })
 
-  it('warns about a numpy dtype it does not know, since MLflow may', () => {
-    const { warnings } = parseSchema('[{"type": "tensor", "tensor-spec": {"dtype": "float8_e4m3", "shape": [-1]}}]')
-    expect(warnings[0]).toMatch(/float8_e4m3.*not one we know/)
+  const tensor = (dtype: string) => `[{"type": "tensor", "tensor-spec": {"dtype": "${dtype}", "shape": [-1]}}]`
+  const dtypeOf = (dtype: string) => (parseSchema(tensor(dtype)).schema.specs[0] as TensorSpec).dtype
+
+  it('reads numpy dtype names, aliases and type codes as numpy does', () => {
+    expect(['float', 'double', 'f8', '<f8', 'd'].map(dtypeOf)).toEqual(Array(5).fill('float64'))
+    expect(['int', 'i8', 'long', 'int_'].map(dtypeOf)).toEqual(Array(4).fill('int64'))
+    expect(['U', 'unicode', 'str_'].map(dtypeOf)).toEqual(['str', 'str', 'str'])
+    expect(['?', 'b1', 'bool_'].map(dtypeOf)).toEqual(['bool', 'bool', 'bool'])
+    expect(dtypeOf('M8[ns]')).toBe('datetime64[ns]')
+    expect(dtypeOf('timedelta64[s]')).toBe('timedelta64[s]')
+  })
+
+  it.each([
+    ['string', /not a numpy dtype name/],
+    ['float8', /not a numpy dtype name/],
+    ['int0', /not a numpy dtype name/],
+    ['str32', /sized string names/],
+    ['<U10', /MLflow refuses sizes on string types/],
+    ['S5', /MLflow refuses sizes on string types/]
+  ])('fails dtype %s, which MLflow cannot load', (dtype, message) => {
+    const error = signatureError(() => parseSchema(tensor(dtype)))
+    expect(error.message).toMatch(message)
+    expect(error.mlflowRefuses).toBe(true)
+  })
+
+  it('fails a dtype it cannot check values against, without claiming MLflow cannot load it', () => {
+    for (const dtype of ['float8_e4m3', 'i4,f8', 'V4']) {
+      const error = signatureError(() => parseSchema(tensor(dtype)))
+      expect(error.message).toMatch(/modelgate cannot check values against/)
+      expect(error.mlflowRefuses).toBe(false)
+    }
   })
 
   it.each([
@@ -205,7 +234,6 @@ describe('checkColumnValue (a top-level column, converted to its type first)', (
   it('warns where the model would get another type than declared', () => {
     expect(verdict(3, 'string')).toBe('warning')
     expect(verdict(null, 'boolean')).toBe('warning')
-    expect(verdict('someday', 'datetime')).toBe('warning')
   })
 
   it('judges nested values strictly, by how the number was written', () => {

@@ -10,6 +10,9 @@
  */
 import type { KeyPath } from '../config/yaml-locate.js'
 import { describeValue } from '../errors.js'
+import { numpyDatetimeProblem } from './datetimes.js'
+import { parseJsonDocument } from '../json/document.js'
+import { JsonSyntaxError } from '../json/scanner.js'
 
 export const DATA_TYPES = ['boolean', 'integer', 'long', 'float', 'double', 'string', 'binary', 'datetime'] as const
 export type DataTypeName = (typeof DATA_TYPES)[number]
@@ -60,10 +63,16 @@ export interface ParamSpec {
 /** A signature JSON string that MLflow would refuse to load; `path` points inside the JSON. */
 export class SignatureError extends Error {
   readonly path: KeyPath
-  constructor(message: string, path: KeyPath) {
+  /**
+   * False when MLflow may load the signature and modelgate refuses it on purpose (a numpy dtype name we cannot vouch
+   * for), so the report does not claim MLflow cannot load it.
+   */
+  readonly mlflowRefuses: boolean
+  constructor(message: string, path: KeyPath, mlflowRefuses = true) {
     super(message)
     this.name = 'SignatureError'
     this.path = path
+    this.mlflowRefuses = mlflowRefuses
   }
 }
 
@@ -78,16 +87,133 @@ export type NumberForm = (container: object, key: string | number) => 'int' | 'f
 
 const NESTED_TYPES = ['array', 'object', 'map', 'sparkml_vector', 'any'] as const
 
-// numpy dtype names as `np.dtype(...).name` writes them; MLflow refuses sized flexible types (`<U10`, `str32`).
-const DTYPE_PATTERN =
-  /^(bool|u?int(8|16|32|64)|float(16|32|64|96|128)|longdouble|complex(64|128|192|256)|clongdouble|str|bytes|object|void|(datetime|timedelta)64(\[\d*(Y|M|W|D|h|m|s|ms|us|ns|ps|fs|as)\])?)$/
+// The names numpy 2's `np.dtype(name)` accepts (`np.sctypeDict`), which MLflow's TensorSpec reads a dtype with.
+const NUMPY_NAMES = new Set(
+  'bool bool_ byte bytes bytes_ cdouble clongdouble complex complex128 complex256 complex64 csingle datetime64 double float float128 float16 float32 float64 half int int16 int32 int64 int8 int_ intc intp long longdouble longlong object object_ short single str str_ timedelta64 ubyte uint uint16 uint32 uint64 uint8 uintc uintp ulong ulonglong unicode ushort void'.split(
+    ' '
+  )
+)
+// Type codes, with a byte order and size (`<f8`, `i4`, `?`, `U`, `M8[ns]`), and unit-qualified datetimes.
+const DTYPE_CODE = /^[<>=|]?(?<code>[A-Za-z?])(?<size>\d*)(?<unit>\[\d*(?:Y|M|W|D|h|m|s|ms|us|ns|ps|fs|as)\])?$/
+const DTYPE_UNIT = /^(datetime64|timedelta64)\[\d*(Y|M|W|D|h|m|s|ms|us|ns|ps|fs|as)\]$/
+// Aliases to the names the value checks know.
+const DTYPE_ALIASES: Readonly<Record<string, string>> = {
+  float: 'float64',
+  double: 'float64',
+  single: 'float32',
+  half: 'float16',
+  int: 'int64',
+  int_: 'int64',
+  long: 'int64',
+  longlong: 'int64',
+  intp: 'int64',
+  intc: 'int32',
+  short: 'int16',
+  byte: 'int8',
+  uint: 'uint64',
+  ulong: 'uint64',
+  ulonglong: 'uint64',
+  uintp: 'uint64',
+  uintc: 'uint32',
+  ushort: 'uint16',
+  ubyte: 'uint8',
+  bool_: 'bool',
+  str_: 'str',
+  unicode: 'str',
+  bytes_: 'bytes',
+  object_: 'object',
+  complex: 'complex128',
+  cdouble: 'complex128',
+  csingle: 'complex64',
+  float128: 'longdouble',
+  complex256: 'clongdouble'
+}
+const CODE_NAMES: Readonly<Record<string, string>> = {
+  '?': 'bool',
+  b: 'int8',
+  B: 'uint8',
+  h: 'int16',
+  H: 'uint16',
+  i: 'int32',
+  I: 'uint32',
+  l: 'int64',
+  L: 'uint64',
+  q: 'int64',
+  Q: 'uint64',
+  p: 'int64',
+  P: 'uint64',
+  e: 'float16',
+  f: 'float32',
+  d: 'float64',
+  g: 'longdouble',
+  F: 'complex64',
+  D: 'complex128',
+  G: 'clongdouble',
+  S: 'bytes',
+  a: 'bytes',
+  U: 'str',
+  V: 'void',
+  O: 'object',
+  c: 'bytes'
+}
+const SIZED_CODES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  i: { '1': 'int8', '2': 'int16', '4': 'int32', '8': 'int64' },
+  u: { '1': 'uint8', '2': 'uint16', '4': 'uint32', '8': 'uint64' },
+  f: { '2': 'float16', '4': 'float32', '8': 'float64', '16': 'longdouble' },
+  c: { '8': 'complex64', '16': 'complex128', '32': 'clongdouble' },
+  b: { '1': 'bool' }
+}
+
+/**
+ * A tensor dtype name as MLflow reads it (`np.dtype(name)`, then TensorSpec's rules): the numpy name the value checks
+ * use, or a SignatureError. MLflow refuses a sized string type (`<U10`) and cannot load a name numpy does not know.
+ */
+function readDtype(name: string, where: KeyPath): string {
+  if (NUMPY_NAMES.has(name)) return DTYPE_ALIASES[name] ?? name
+  if (DTYPE_UNIT.test(name)) return name
+  const code = DTYPE_CODE.exec(name)?.groups
+  if (code) {
+    const { code: letter, size, unit } = code as { code: string; size: string; unit?: string }
+    if (/^[SaU]$/.test(letter) && !unit) {
+      if (Number(size || 0) > 0) {
+        throw new SignatureError(
+          `has numpy dtype ${JSON.stringify(name)}: MLflow refuses sizes on string types; use "str" or "bytes"`,
+          where
+        )
+      }
+      return CODE_NAMES[letter]!
+    }
+    if (/^[Mm]$/.test(letter) && (size === '' || size === '8')) {
+      return `${letter === 'M' ? 'datetime64' : 'timedelta64'}${unit ?? ''}`
+    }
+    if (!unit && size === '' && CODE_NAMES[letter]) return CODE_NAMES[letter]
+    if (!unit && SIZED_CODES[letter]?.[size]) return SIZED_CODES[letter][size]
+  }
+  if (/^(str|bytes|unicode)\d+$/.test(name)) {
+    throw new SignatureError(
+      `has dtype ${JSON.stringify(name)}: numpy does not read sized string names, and MLflow refuses sizes on string types; use "str" or "bytes"`,
+      where
+    )
+  }
+  if (/^[a-z_]+\d*$/.test(name)) {
+    throw new SignatureError(
+      `has dtype ${JSON.stringify(name)}, which is not a numpy dtype name (float64, int64, bool, str, object, ...)`,
+      where
+    )
+  }
+  throw new SignatureError(
+    `has numpy dtype ${JSON.stringify(name)}, which modelgate cannot check values against (a structured or unusual dtype); name a plain numpy dtype such as float64 or str`,
+    where,
+    false
+  )
+}
 
 export function parseSchema(json: string): ParsedSchema {
   const document = parseJsonText(json)
   if (!Array.isArray(document)) throw new SignatureError(`expected a JSON list of specs, got ${kindOf(document)}`, [])
   if (document.length === 0) throw new SignatureError('is an empty list; MLflow refuses a schema without inputs', [])
   const warnings: string[] = []
-  const specs = document.map((item, index) => parseSpec(item, [index], warnings))
+  const specs = document.map((item, index) => parseSpec(item, [index]))
   const tensors = specs.filter((s): s is TensorSpec => s.kind === 'tensor')
   if (tensors.length !== 0 && tensors.length !== specs.length) {
     throw new SignatureError('mixes column specs and tensor specs; MLflow allows one kind per schema', [])
@@ -116,7 +242,15 @@ export function parseSchema(json: string): ParsedSchema {
 }
 
 export function parseParamSchema(json: string): ParamSpec[] {
-  const document = parseJsonText(json)
+  // Read with number forms: MLflow refuses a default written `1.0` for a long param, which JSON.parse cannot see.
+  let document: unknown
+  let numberForm: NumberForm
+  try {
+    ;({ value: document, numberForm } = parseJsonDocument(json))
+  } catch (error) {
+    if (error instanceof JsonSyntaxError) throw new SignatureError(`is not valid JSON (${error.message})`, [])
+    throw error
+  }
   if (!Array.isArray(document)) throw new SignatureError(`expected a JSON list of params, got ${kindOf(document)}`, [])
   const names = new Set<string>()
   return document.map((item, index) => {
@@ -148,13 +282,13 @@ export function parseParamSchema(json: string): ParamSpec[] {
       )
     }
     const param: ParamSpec = { name, type, default: spec.default, shape }
-    const problem = checkParamValue(param.default, param)
+    const problem = checkParamValue(param.default, param, numberForm, spec, 'default')
     if (problem) throw new SignatureError(`param ${JSON.stringify(name)} default: ${problem}`, [...path, 'default'])
     return param
   })
 }
 
-function parseSpec(item: unknown, path: KeyPath, warnings: string[]): ColumnSpec | TensorSpec {
+function parseSpec(item: unknown, path: KeyPath): ColumnSpec | TensorSpec {
   const spec = asObject(item, path, 'a column spec {type, name, required} or a tensor spec')
   const name = spec.name === undefined || spec.name === null ? undefined : spec.name
   if (name !== undefined && typeof name !== 'string') {
@@ -169,11 +303,7 @@ function parseSpec(item: unknown, path: KeyPath, warnings: string[]): ColumnSpec
         'dtype'
       ])
     }
-    if (!DTYPE_PATTERN.test(info.dtype)) {
-      warnings.push(
-        `${name ?? `input ${String(path[0])}`}: numpy dtype ${JSON.stringify(info.dtype)} is not one we know`
-      )
-    }
+    const dtype = readDtype(info.dtype, [...path, 'tensor-spec', 'dtype'])
     const shape = info.shape
     if (!Array.isArray(shape) || !shape.every(d => Number.isInteger(d) && (d as number) >= -1)) {
       throw new SignatureError(`has shape ${describeValue(shape)}; expected a list of sizes, -1 for any size`, [
@@ -182,7 +312,7 @@ function parseSpec(item: unknown, path: KeyPath, warnings: string[]): ColumnSpec
         'shape'
       ])
     }
-    return { kind: 'tensor', ...(name !== undefined ? { name } : {}), dtype: info.dtype, shape: shape as number[] }
+    return { kind: 'tensor', ...(name !== undefined ? { name } : {}), dtype, shape: shape as number[] }
   }
   return {
     kind: 'column',
@@ -306,12 +436,16 @@ export function checkParamValue(
   value: unknown,
   spec: ParamSpec,
   numberForm?: NumberForm,
-  holder?: object
+  holder?: object,
+  key: string | number = spec.name
 ): string | undefined {
-  if (value === null || value === undefined) return undefined
+  if (value === undefined) return undefined
   if (spec.shape !== null) {
     if (!Array.isArray(value) || value.some(v => Array.isArray(v))) {
       return `expected a list (shape [-1]), got ${describeValue(value)}`
+    }
+    if (spec.type.kind === 'object' && value.length) {
+      return 'MLflow refuses a list of objects as a param (it checks each item as a single value); give the param shape null'
     }
     for (const [index, item] of value.entries()) {
       const problem = paramScalarProblem(item, spec.type, formOf(item, value, index, numberForm))
@@ -320,14 +454,11 @@ export function checkParamValue(
     return undefined
   }
   if (spec.type.kind === 'object') {
+    if (value === null) return 'expected an object, got null'
     const problem = nestedProblem(value, spec.type, true, numberForm)
     return problem?.message
   }
-  return paramScalarProblem(
-    value,
-    spec.type,
-    holder ? formOf(value, holder, spec.name, numberForm) : defaultForm(value)
-  )
+  return paramScalarProblem(value, spec.type, holder ? formOf(value, holder, key, numberForm) : defaultForm(value))
 }
 
 function paramScalarProblem(value: unknown, type: ValueType, form: 'int' | 'float' | undefined): string | undefined {
@@ -341,14 +472,14 @@ function paramScalarProblem(value: unknown, type: ValueType, form: 'int' | 'floa
     case 'long':
       return typeof value === 'number' && form === 'int'
         ? undefined
-        : `expected a whole number (a ${type.type}), got ${got}`
+        : `expected a whole number written without a decimal point (a ${type.type}), got ${got}`
     case 'float':
     case 'double':
       return typeof value === 'number' ? undefined : `expected a number, got ${got}`
     case 'string':
       return typeof value === 'string' ? undefined : `expected a string, got ${got}`
     case 'datetime':
-      return typeof value === 'string' && parsesAsDate(value) ? undefined : `expected a date string, got ${got}`
+      return numpyDatetimeProblem(value, { numbers: false })
     default:
       return `MLflow does not allow ${type.type} params`
   }
@@ -382,7 +513,9 @@ export function checkColumnValue(
           `null in a ${type.type} column: MLflow cannot convert a missing value to an integer (declare the column double if it may be missing)`
         )
       case 'binary':
-        return error('null in a binary column: MLflow cannot decode it')
+        return error(
+          'null in a binary column: dataframe bodies cannot decode it, and inputs or instances hand the model the bytes "None"'
+        )
       case 'boolean':
         return { severity: 'warning', message: 'null in a boolean column: the scoring server turns it into false' }
       default:
@@ -394,7 +527,9 @@ export function checkColumnValue(
     case 'boolean':
       return typeof value === 'boolean'
         ? undefined
-        : error(`expected true or false, got ${got} (the scoring server would read it as a boolean, pyfunc refuses it)`)
+        : error(
+            `expected true or false, got ${got} (MLflow would read it by truthiness: "false" and 2 both become true)`
+          )
     case 'integer':
     case 'long': {
       if (typeof value !== 'number')
@@ -421,10 +556,10 @@ export function checkColumnValue(
         ? undefined
         : error(`expected a base64-encoded string for a binary column, got ${got}`)
     case 'datetime':
-      if (typeof value === 'number') return undefined
-      return typeof value === 'string' && parsesAsDate(value)
+      // Text is judged a column at a time (datetimes.ts): pandas reads a column in the format of its first value.
+      return typeof value === 'number' || typeof value === 'string'
         ? undefined
-        : { severity: 'warning', message: `${got} does not read as a date; pandas may still parse it` }
+        : error(`expected a date string, got ${got}`)
   }
 }
 
@@ -449,7 +584,7 @@ function nestedProblem(
       if (typeof value === 'object') return error(`expected a single ${type.type} value, got ${describeValue(value)}`)
       const form =
         holder !== undefined && key !== undefined ? formOf(value, holder, key, numberForm) : defaultForm(value)
-      return seriesProblem([value], [form], type.type)
+      return seriesProblem([value], [form], type.type, true)
     }
     case 'array':
     case 'sparkml_vector': {
@@ -508,11 +643,34 @@ function nestedProblem(
   }
 }
 
+/**
+ * A column that reaches `_enforce_mlflow_datatype` with no conversion first (the rows of a list whose first column
+ * is `any`): pandas' dtype of the values decides, as for values inside arrays.
+ */
+export function checkRawColumn(
+  values: unknown[],
+  forms: Array<'int' | 'float' | undefined>,
+  type: DataTypeName
+): ValueProblem | undefined {
+  if (type === 'string' || type === 'binary') {
+    // Objects pass unchecked where text is declared; only a column of numbers or booleans is refused.
+    const present = values.filter(v => v !== null)
+    if (present.length && present.every(v => typeof v === 'number' || typeof v === 'boolean')) {
+      return { severity: 'error', message: `MLflow refuses numbers or booleans where ${type} is declared` }
+    }
+    return present.some(v => typeof v !== 'string')
+      ? { severity: 'error', message: `text mixed with other values, which MLflow passes unchecked` }
+      : undefined
+  }
+  return seriesProblem(values, forms, type)
+}
+
 /** pandas infers one dtype for the values, and `_enforce_mlflow_datatype` allows only widening from it. */
 function seriesProblem(
   values: unknown[],
   forms: Array<'int' | 'float' | undefined>,
-  type: DataTypeName
+  type: DataTypeName,
+  single = false
 ): ValueProblem | undefined {
   const present = values.filter(v => v !== null)
   if (present.length === 0) return undefined
@@ -541,7 +699,9 @@ function seriesProblem(
   switch (type) {
     case 'integer':
     case 'float':
-      // int64 → int32 and float64 → float32 are narrowing, which MLflow refuses for every value.
+      // int64 → int32 and float64 → float32 are narrowing, which MLflow refuses, but for a single 0 or 1 (an
+      // array's values come back from the first check as Python floats, which the second refuses).
+      if (type === 'float' && single && dtype === 'int64' && present.every(v => v === 0 || v === 1)) return undefined
       return refuse(
         `MLflow cannot accept JSON numbers for ${type} inside arrays, maps or objects (it reads them as 64-bit and refuses to narrow); declare ${type === 'integer' ? 'long' : 'double'}`
       )
@@ -558,18 +718,31 @@ function seriesProblem(
           : `MLflow refuses ${dtype} where double is declared`
       )
     case 'boolean':
-      return dtype === 'bool' ? undefined : refuse(`MLflow refuses ${dtype} where boolean is declared`)
+      if (dtype === 'bool') return undefined
+      // pandas leaves a mix as objects, which MLflow passes unchecked (and turns null into false); refused on purpose.
+      if (dtype === 'object') {
+        return refuse(
+          present.every(v => typeof v === 'boolean')
+            ? 'null among booleans, which MLflow turns into false'
+            : 'values other than true and false, which MLflow passes to the model unchecked where boolean is declared'
+        )
+      }
+      return refuse(`MLflow refuses ${dtype} where boolean is declared`)
     case 'string':
     case 'binary':
-      return dtype === 'str' ? undefined : refuse(`MLflow refuses ${dtype} where ${type} is declared`)
+      if (dtype === 'str') return undefined
+      // A mix of text and other values stays objects, which MLflow passes unchecked; refused on purpose.
+      if (dtype === 'object') {
+        return refuse(
+          `text mixed with other values, which MLflow passes to the model unchecked where ${type} is declared`
+        )
+      }
+      return refuse(`MLflow refuses ${dtype} where ${type} is declared`)
     case 'datetime':
-      if (dtype !== 'str') return refuse(`MLflow refuses ${dtype} where datetime is declared`)
-      return present.every(v => parsesAsDate(v as string))
-        ? undefined
-        : {
-            severity: 'warning',
-            message: `${describeValue(values)} does not read as dates; pandas may still parse them`
-          }
+      // pandas reads the text as strings, which `_enforce_mlflow_datatype` does not convert to datetime64.
+      return refuse(
+        'MLflow refuses datetimes inside arrays, objects and maps (it reads them as text and does not convert them); declare string and parse it in the model'
+      )
   }
 }
 
@@ -590,10 +763,6 @@ function defaultForm(value: unknown): 'int' | 'float' | undefined {
 
 function isBase64(text: string): boolean {
   const compact = text.replace(/\s+/g, '')
-  return compact.length % 4 !== 1 && /^[A-Za-z0-9+/]*={0,2}$/.test(compact)
-}
-
-/** ISO dates and `YYYY-MM-DD HH:MM:SS`, the forms MLflow and pandas write; pandas reads more, hence warnings only. */
-function parsesAsDate(text: string): boolean {
-  return !Number.isNaN(Date.parse(text)) || !Number.isNaN(Date.parse(text.replace(' ', 'T')))
+  // Python's base64.decodebytes, which MLflow decodes binary columns with, needs the padding.
+  return compact.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(compact)
 }
