@@ -26,7 +26,10 @@ export interface ProbeOptions {
   readonly versionHeader?: string
   /** Maps the header's value to a version; default the value itself. */
   readonly versionOf?: (headerValue: string) => string | undefined
-  /** A further check of a 2xx answer (its shape); a returned text makes the request an error. */
+  /**
+   * A further check of every answer (its shape); a returned text makes the request an error, and for a non-2xx
+   * answer (always an error) replaces the default `HTTP <status>: <body>` text.
+   */
   readonly check?: (status: number, body: string) => string | undefined
   /** Stop after the first error (the smoke test wants the first failure, not fifty of the same). */
   readonly stopOnError?: boolean
@@ -98,10 +101,11 @@ export async function probe(options: ProbeOptions): Promise<ProbeResult> {
       const latencyMs = performance.now() - sent
       const named = header ? response.headers.get(header) : null
       const version = named === null ? undefined : options.versionOf ? options.versionOf(named) : named
+      const checked = options.check?.(response.status, text)
       const error =
         response.status < 200 || response.status > 299
-          ? `HTTP ${response.status}: ${oneLine(text)}`
-          : options.check?.(response.status, text)
+          ? (checked ?? `HTTP ${response.status}: ${oneLine(text)}`)
+          : checked
       return {
         status: response.status,
         latencyMs,
