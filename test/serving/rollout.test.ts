@@ -231,4 +231,48 @@ describe('rollout to HAProxy with mlflow models serve', () => {
     await expectServing('2', before)
     await expectOnlyProcess('2')
   }, 180_000)
+
+  it('a cancelled rollout (the job cancelled while the new version starts) puts the endpoint back, proven', async () => {
+    const before = await target.read()
+    const cancel = new AbortController()
+    const report = await deploy({
+      candidate: model('8', 'good'),
+      traffic: 10,
+      signal: cancel.signal,
+      onEvent: event => {
+        if (event.phase === 'apply') setTimeout(() => cancel.abort(), 500)
+      }
+    })
+    expect(report).toMatchObject({ outcome: 'rolled-back', rolledBack: true })
+    expect(report.failure).toEqual({
+      phase: 'apply',
+      cancelled: true,
+      message: 'the rollout was cancelled while waiting for the model server of version 8 to answer /ping'
+    })
+    await expectServing('2', before)
+    await expectOnlyProcess('2')
+  }, 180_000)
+
+  it('an HAProxy reload mid-canary (runtime servers forgotten) is seen, and the state is rebuilt, proven', async () => {
+    const before = await target.read()
+    let reloaded = false
+    const report = await deploy({
+      candidate: model('9', 'good'),
+      traffic: 50,
+      requests: 40,
+      onEvent: event => {
+        if (event.phase !== 'observe' || reloaded) return
+        reloaded = true
+        haproxy.reload()
+      }
+    })
+    expect(reloaded).toBe(true)
+    expect(report).toMatchObject({ outcome: 'rolled-back', rolledBack: true })
+    expect(report.failure!.phase).toBe('observe')
+    // After the reload the backend has no servers: HAProxy answers 503 itself, attributed to no version.
+    expect(report.steps[0]!.unattributed.errors).toBeGreaterThan(0)
+    expect(report.rollback!.after).toEqual(routingOf(before))
+    await expectServing('2', before)
+    await expectOnlyProcess('2')
+  }, 180_000)
 })

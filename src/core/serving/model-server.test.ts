@@ -60,6 +60,21 @@ describe('ModelServers', () => {
     expect(await later.list()).toEqual([{ ...record, alive: true }])
   })
 
+  it("clears the job's RUNNER_TRACKING_ID so the runner does not end the server with the job", async () => {
+    const saved = process.env.RUNNER_TRACKING_ID
+    process.env.RUNNER_TRACKING_ID = 'github_test-job'
+    try {
+      const record = await servers.start('4', join(dir, 'good'), deadlineIn(10_000, 'test'))
+      const environ = readFileSync(`/proc/${record.pid}/environ`, 'utf8').split('\0')
+      expect(environ).toContain('RUNNER_TRACKING_ID=')
+      expect(environ).not.toContain('RUNNER_TRACKING_ID=github_test-job')
+      await servers.stop('4')
+    } finally {
+      if (saved === undefined) delete process.env.RUNNER_TRACKING_ID
+      else process.env.RUNNER_TRACKING_ID = saved
+    }
+  })
+
   it('ensure reuses a running server of the same model and replaces a dead one', async () => {
     const first = (await servers.find('1'))!
     expect(await servers.ensure('1', join(dir, 'good'), deadlineIn(10_000, 'test'))).toMatchObject({ pid: first.pid })

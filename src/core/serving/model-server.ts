@@ -15,7 +15,7 @@ import { closeSync, existsSync, openSync, readFileSync } from 'node:fs'
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { delimiter, dirname, join, resolve } from 'node:path'
 import { freePort } from './ports.js'
-import { DeadlineExceededError, remainingMs, type Deadline } from './types.js'
+import { DeadlineExceededError, pause, remainingMs, type Deadline } from './types.js'
 
 export interface LaunchSpec {
   readonly command: string
@@ -174,11 +174,12 @@ export class ModelServers {
     const out = openSync(logFile, 'w')
     this.log(`starting ${this.launcher.kind} model server for version ${version} on ${this.host}:${port}`)
     // Detached: its own process group (stopped as a whole) that outlives this process when the job ends; output
-    // goes to a file because nobody reads a pipe after this process exits.
+    // goes to a file because nobody reads a pipe after this process exits. The Actions runner ends, after a job,
+    // every process that still carries the job's RUNNER_TRACKING_ID; cleared, the server is not the job's.
     const child = spawn(spec.command, spec.args, {
       detached: true,
       stdio: ['ignore', out, out],
-      env: { ...process.env, ...spec.env }
+      env: { ...process.env, ...spec.env, RUNNER_TRACKING_ID: '' }
     })
     closeSync(out)
     let ended: string | undefined
@@ -223,7 +224,7 @@ export class ModelServers {
           `the model server of version ${version} to answer ${this.launcher.readyPath}`
         )
       }
-      await new Promise(resolve => setTimeout(resolve, Math.min(delay, remainingMs(deadline))))
+      await pause(delay, deadline)
     }
   }
 

@@ -65,6 +65,11 @@ export interface RolloutOptions {
   readonly requestTimeoutMs?: number
   /** Compute and return the plan; touch nothing. */
   readonly dryRun?: boolean
+  /**
+   * Cancels the rollout (the job was cancelled): waits end at once and the saved state is put back and proven, so
+   * the endpoint is left as it was, never in a mix. The rollback itself is not cancelled.
+   */
+  readonly signal?: AbortSignal
   readonly onEvent?: (event: RolloutEvent) => void
 }
 
@@ -136,7 +141,7 @@ export interface RolloutReport {
   readonly steps: readonly StepReport[]
   /** The metrics of the last observed step. */
   readonly metrics: Readonly<Record<string, number>>
-  readonly failure?: { readonly phase: RolloutPhase; readonly message: string }
+  readonly failure?: { readonly phase: RolloutPhase; readonly message: string; readonly cancelled: boolean }
   readonly rollback?: RollbackReport
   readonly timings: {
     /** From the first apply until the candidate answered (ready and observed). */
@@ -162,7 +167,8 @@ const MIN_SHARE_ANSWERED = 0.5
 class StepFailed extends Error {
   constructor(
     readonly phase: RolloutPhase,
-    message: string
+    message: string,
+    readonly cancelled = false
   ) {
     super(message)
   }
@@ -240,7 +246,20 @@ export async function rollout(options: RolloutOptions): Promise<RolloutReport> {
     }
   }
 
-  const deadline = deadlineIn(options.timeoutMs ?? DEFAULTS.timeoutMs, 'the rollout')
+  const deadline = deadlineIn(options.timeoutMs ?? DEFAULTS.timeoutMs, 'the rollout', options.signal)
+  const guard = async <T>(phase: RolloutPhase, action: () => Promise<T>): Promise<T> => {
+    if (options.signal?.aborted) throw new StepFailed(phase, `the rollout was cancelled before ${phase}`, true)
+    let result: T
+    try {
+      result = await action()
+    } catch (error) {
+      if (error instanceof StepFailed) throw error
+      const cancelled = error instanceof DeadlineExceededError && error.cancelled
+      throw new StepFailed(phase, errorMessage(error), cancelled)
+    }
+    if (options.signal?.aborted) throw new StepFailed(phase, `the rollout was cancelled during ${phase}`, true)
+    return result
+  }
   const steps: StepReport[] = []
   const started = performance.now()
   let applyToAnswerMs: number | undefined
@@ -255,7 +274,7 @@ export async function rollout(options: RolloutOptions): Promise<RolloutReport> {
         throw new StepFailed('wait', `the endpoint was not ready before the deadline: ${ready.reason}`)
       }
       emit('observe', `sending ${step.requests} requests`, index)
-      const report = await observe(options, ready.state, step, plan.rules, deadline)
+      const report = await guard('observe', () => observe(options, ready.state, step, plan.rules, deadline))
       steps.push(report)
       applyToAnswerMs ??= performance.now() - started
       if (!report.passed) throw new StepFailed('observe', failureText(report, plan.candidateVersion))
@@ -282,8 +301,8 @@ export async function rollout(options: RolloutOptions): Promise<RolloutReport> {
   } catch (caught) {
     const failure =
       caught instanceof StepFailed
-        ? { phase: caught.phase, message: caught.message }
-        : { phase: 'apply' as const, message: errorMessage(caught) }
+        ? { phase: caught.phase, message: caught.message, cancelled: caught.cancelled }
+        : { phase: 'apply' as const, message: errorMessage(caught), cancelled: false }
     const metrics = steps.at(-1)?.metrics ?? {}
     const timings = applyToAnswerMs === undefined ? {} : { applyToAnswerMs }
     if ((options.rollback ?? 'on-failure') === 'never') {
@@ -412,7 +431,8 @@ async function observe(
     requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
     totalTimeoutMs: remainingMs(deadline),
     versionHeader: invocation.versionHeader,
-    versionOf: invocation.versionOf
+    versionOf: invocation.versionOf,
+    ...(options.signal ? { signal: options.signal } : {})
   })
   const mine: ProbeSample[] = result.samples.filter(s => s.version === candidate || s.version === undefined)
   const stats = summarizeProbe(mine, result.durationMs, false)
@@ -470,16 +490,6 @@ function desiredOf(step: PlannedStep, candidate: ModelVersionRef): DesiredState 
 /** The serving version as a reference; targets that serve from disk find its directory in their own records. */
 function modelOf(candidate: ModelVersionRef, version: string): ModelVersionRef {
   return { name: candidate.name, version }
-}
-
-async function guard<T>(phase: RolloutPhase, action: () => Promise<T>): Promise<T> {
-  try {
-    return await action()
-  } catch (error) {
-    if (error instanceof StepFailed) throw error
-    const message = error instanceof DeadlineExceededError ? error.message : errorMessage(error)
-    throw new StepFailed(phase, message)
-  }
 }
 
 function pickStats(stats: ProbeStats): ProbeStats {

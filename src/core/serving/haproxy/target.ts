@@ -10,6 +10,7 @@
 import { ModelServers } from '../model-server.js'
 import {
   DeadlineExceededError,
+  pause,
   remainingMs,
   sharesFromWeights,
   type Deadline,
@@ -109,7 +110,7 @@ export class HaproxyTarget implements ServingTarget {
       const reason = await this.notReady(desired, state)
       if (!reason) return { ready: true, state }
       if (remainingMs(deadline) <= 0) return { ready: false, reason, state }
-      await sleep(Math.min(delay, remainingMs(deadline)))
+      await pause(delay, deadline)
     }
   }
 
@@ -175,7 +176,7 @@ export class HaproxyTarget implements ServingTarget {
         const detail = down.map(name => `${name} ${servers.find(s => s.name === name)?.status ?? 'missing'}`).join(', ')
         throw new DeadlineExceededError(deadline, `HAProxy's health check to see ${detail} up`)
       }
-      await sleep(Math.min(delay, remainingMs(deadline)))
+      await pause(delay, deadline)
     }
   }
 
@@ -230,8 +231,4 @@ function validate(desired: DesiredState): void {
   ) {
     throw new Error(`shares must be integers 0–100 that sum to 100, got ${desired.routes.map(r => r.share).join('+')}`)
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise(resolve => setTimeout(resolve, ms))
 }
