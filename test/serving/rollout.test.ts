@@ -276,3 +276,30 @@ describe('rollout to HAProxy with mlflow models serve', () => {
     await expectOnlyProcess('2')
   }, 180_000)
 })
+
+describe('rollout to an empty HAProxy backend', () => {
+  it('a first deploy that fails leaves the endpoint empty again, proven by reading it back', async () => {
+    const fresh = await startTestHaproxy('fresh')
+    try {
+      const own = new ModelServers({
+        stateDir: join(dir, 'fresh-state'),
+        launcher: mlflowServeLauncher({ python: PYTHON })
+      })
+      const empty = new HaproxyTarget({ endpoint: 'fresh', runtimeApi: fresh.socket, url: fresh.url, servers: own })
+      const report = await rollout({ target: empty, candidate: model('1', 'good'), body: BODY, timeoutMs: 1000 })
+      expect(report).toMatchObject({ outcome: 'rolled-back', rolledBack: true, changed: true })
+      expect(report.rollback).toMatchObject({
+        before: [],
+        after: [],
+        stateRestored: true,
+        proven: true,
+        message: 'nothing served before; the endpoint is empty again'
+      })
+      expect(report.rollback!.verification).toBeUndefined()
+      expect((await empty.read()).versions).toEqual([])
+      expect(await own.list()).toEqual([])
+    } finally {
+      await fresh.close()
+    }
+  }, 60_000)
+})

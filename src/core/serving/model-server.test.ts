@@ -55,6 +55,7 @@ describe('ModelServers', () => {
     expect(await (await fetch(`http://${record.address}/ping`)).text()).toBe('pong')
     const saved = JSON.parse(readFileSync(join(dir, 'state', 'v1.json'), 'utf8'))
     expect(saved).toMatchObject({ version: '1', pid: record.pid, port: record.port, modelDir: join(dir, 'good') })
+    expect(record.readyMs).toBeGreaterThan(0)
     // A later run (a new instance over the same folder) finds it running.
     const later = new ModelServers({ stateDir: join(dir, 'state'), launcher })
     expect(await later.list()).toEqual([{ ...record, alive: true }])

@@ -76,6 +76,8 @@ export interface ModelServerRecord {
   readonly logFile: string
   /** ISO time. */
   readonly startedAt: string
+  /** From spawn until the ready path answered, once it did (the benchmark's baseline). */
+  readonly readyMs?: number
 }
 
 export interface ListedServer extends ModelServerRecord {
@@ -172,6 +174,7 @@ export class ModelServers {
     const spec = this.launcher.launch(dir, this.host, port)
     const logFile = join(this.stateDir, `${fileName(version)}.log`)
     const out = openSync(logFile, 'w')
+    const spawned = performance.now()
     this.log(`starting ${this.launcher.kind} model server for version ${version} on ${this.host}:${port}`)
     // Detached: its own process group (stopped as a whole) that outlives this process when the job ends; output
     // goes to a file because nobody reads a pipe after this process exits. The Actions runner ends, after a job,
@@ -216,7 +219,11 @@ export class ModelServers {
           exceptionIn(logFile)
         )
       }
-      if (await answers(record, 2000)) return record
+      if (await answers(record, 2000)) {
+        const ready = { ...record, readyMs: Math.round(performance.now() - spawned) }
+        await writeFile(join(this.stateDir, `${fileName(version)}.json`), `${JSON.stringify(ready, null, 2)}\n`)
+        return ready
+      }
       if (remainingMs(deadline) <= 0) {
         await this.stop(version)
         throw new DeadlineExceededError(
