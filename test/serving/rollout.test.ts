@@ -16,7 +16,7 @@ import { HaproxyTarget } from '../../src/core/serving/haproxy/target.js'
 import { mlflowServeLauncher, ModelServers } from '../../src/core/serving/model-server.js'
 import { probe } from '../../src/core/serving/probe.js'
 import { rollout, type RolloutOptions, type RolloutReport } from '../../src/core/serving/rollout.js'
-import { routingOf, type EndpointState } from '../../src/core/serving/types.js'
+import { deadlineIn, routingOf, type EndpointState } from '../../src/core/serving/types.js'
 import { REPO_ROOT } from '../mlflow/server.js'
 import { startTestHaproxy, type TestHaproxy } from './haproxy.js'
 
@@ -105,6 +105,8 @@ describe('rollout to HAProxy with mlflow models serve', () => {
     expect(report.steps).toHaveLength(1)
     expect(report.steps[0]!.candidate).toMatchObject({ requests: 20, errors: 0, errorRate: 0 })
     expect(report.metrics['deploy.latency_p95_ms']).toBeGreaterThan(0)
+    // Apply → first good answer includes the model server's start-up, which the state folder records.
+    expect(report.timings.applyToAnswerMs).toBeGreaterThan((await servers.find('1'))!.readyMs!)
     await expectServing('1')
     await expectOnlyProcess('1')
   }, 180_000)
@@ -231,6 +233,29 @@ describe('rollout to HAProxy with mlflow models serve', () => {
     await expectServing('2', before)
     await expectOnlyProcess('2')
   }, 180_000)
+
+  it('a second rollout of the same endpoint waits for the first one, and touches nothing when it cannot', async () => {
+    const before = await target.read()
+    const release = await target.lock('another job', deadlineIn(1000, 'test'))
+    try {
+      const waiting: string[] = []
+      const error = await deploy({
+        candidate: model('8', 'good'),
+        timeoutMs: 500,
+        onEvent: event => waiting.push(event.message)
+      }).catch(e => e)
+      expect(error.message).toMatch(
+        /^the deadline for the rollout ran out while waiting for the rollout lock held by pid \d+ /
+      )
+      expect(waiting).toEqual([
+        expect.stringMatching(/^waiting for pid \d+ \(another job, since .*\) to finish with this endpoint$/)
+      ])
+    } finally {
+      await release()
+    }
+    expect(routingOf(await target.read())).toEqual(routingOf(before))
+    await expectOnlyProcess('2')
+  })
 
   it('a cancelled rollout (the job cancelled while the new version starts) puts the endpoint back, proven', async () => {
     const before = await target.read()

@@ -117,6 +117,8 @@ export interface StepReport {
   readonly judgements: readonly Judgement[]
   readonly firstErrors: readonly string[]
   readonly passed: boolean
+  /** `performance.now()` when the candidate's first good answer came back. */
+  readonly firstAnswerAt?: number
 }
 
 export interface RollbackReport {
@@ -144,7 +146,7 @@ export interface RolloutReport {
   readonly failure?: { readonly phase: RolloutPhase; readonly message: string; readonly cancelled: boolean }
   readonly rollback?: RollbackReport
   readonly timings: {
-    /** From the first apply until the candidate answered (ready and observed). */
+    /** From the first apply until the candidate's first good answer through the router. */
     readonly applyToAnswerMs?: number
     /** From the failure seen until the previous version was proven serving. */
     readonly failureToProvenMs?: number
@@ -211,6 +213,21 @@ export function planRollout(before: EndpointState, options: RolloutOptions): Rol
 }
 
 export async function rollout(options: RolloutOptions): Promise<RolloutReport> {
+  const deadline = deadlineIn(options.timeoutMs ?? DEFAULTS.timeoutMs, 'the rollout', options.signal)
+  const { target } = options
+  if (options.dryRun || !target.lock) return run(options, deadline)
+  // Held from before the state is read until the rollout is over, so the state restored is the one this run saw.
+  const release = await target.lock(`rollout of version ${options.candidate.version}`, deadline, holder =>
+    options.onEvent?.({ phase: 'plan', message: `waiting for ${holder} to finish with this endpoint` })
+  )
+  try {
+    return await run(options, deadline)
+  } finally {
+    await release()
+  }
+}
+
+async function run(options: RolloutOptions, deadline: Deadline): Promise<RolloutReport> {
   const { target } = options
   const emit = (phase: RolloutPhase, message: string, step?: number) =>
     options.onEvent?.({ phase, message, ...(step === undefined ? {} : { step }) })
@@ -246,7 +263,6 @@ export async function rollout(options: RolloutOptions): Promise<RolloutReport> {
     }
   }
 
-  const deadline = deadlineIn(options.timeoutMs ?? DEFAULTS.timeoutMs, 'the rollout', options.signal)
   const guard = async <T>(phase: RolloutPhase, action: () => Promise<T>): Promise<T> => {
     if (options.signal?.aborted) throw new StepFailed(phase, `the rollout was cancelled before ${phase}`, true)
     let result: T
@@ -276,7 +292,7 @@ export async function rollout(options: RolloutOptions): Promise<RolloutReport> {
       emit('observe', `sending ${step.requests} requests`, index)
       const report = await guard('observe', () => observe(options, ready.state, step, plan.rules, deadline))
       steps.push(report)
-      applyToAnswerMs ??= performance.now() - started
+      if (report.firstAnswerAt !== undefined) applyToAnswerMs ??= report.firstAnswerAt - started
       if (!report.passed) throw new StepFailed('observe', failureText(report, plan.candidateVersion))
     }
     emit('promote', `version ${plan.candidateVersion} takes all traffic; removing the previous version`)
@@ -435,7 +451,8 @@ async function observe(
     ...(options.signal ? { signal: options.signal } : {})
   })
   const mine: ProbeSample[] = result.samples.filter(s => s.version === candidate || s.version === undefined)
-  const stats = summarizeProbe(mine, result.durationMs, false)
+  const stats = summarizeProbe(mine, result.startedAt, result.durationMs, false)
+  const first = result.samples.find(s => s.version === candidate && s.error === undefined)
   const metrics: Record<string, number> = {
     [DEPLOY_METRICS.errorRate]: stats.errorRate,
     [DEPLOY_METRICS.latencyP50]: stats.latencyP50Ms,
@@ -457,7 +474,8 @@ async function observe(
     metrics,
     judgements,
     firstErrors: result.firstErrors,
-    passed: enoughAnswered && judgements.every(j => j.pass)
+    passed: enoughAnswered && judgements.every(j => j.pass),
+    ...(first ? { firstAnswerAt: result.startedAt + first.sentAtMs + first.latencyMs! } : {})
   }
 }
 

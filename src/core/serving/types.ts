@@ -162,6 +162,11 @@ export interface ServingTarget {
    */
   restore(saved: EndpointState, deadline: Deadline): Promise<void>
   /**
+   * Holds the endpoint for one rollout at a time, where the target itself does not refuse concurrent changes
+   * (Databricks answers 409 instead). Waits for another holder until the deadline.
+   */
+  lock?(purpose: string, deadline: Deadline, onWait?: (holder: string) => void): Promise<() => Promise<void>>
+  /**
    * Releases what no longer serves once a rollout is over (model server processes of versions the state does not
    * route to). Never touches what the state routes to.
    */

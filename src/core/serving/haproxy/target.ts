@@ -7,6 +7,7 @@
  * here comes from reading HAProxy back (`show servers state`, `show stat`): runtime weights and servers vanish on a
  * reload, and a rollout must see that rather than believe what it set.
  */
+import { acquireLock } from '../lock.js'
 import { ModelServers } from '../model-server.js'
 import {
   DeadlineExceededError,
@@ -156,6 +157,13 @@ export class HaproxyTarget implements ServingTarget {
       await this.backend.setWeight(member.member, member.weight)
       if (member.health === 'maintenance') await this.backend.disable(member.member)
     }
+  }
+
+  /** A lock file in the endpoint's state folder: one rollout per endpoint on this machine. */
+  async lock(purpose: string, deadline: Deadline, onWait?: (holder: string) => void): Promise<() => Promise<void>> {
+    return acquireLock(this.servers.stateDir, purpose, deadline, owner =>
+      onWait?.(`pid ${owner.pid} (${owner.purpose}, since ${owner.since})`)
+    )
   }
 
   /** Stops the model server processes of versions that are not members of the state. */
