@@ -85,6 +85,13 @@ describe('ModelServers', () => {
     const second = await servers.ensure('1', join(dir, 'good'), deadlineIn(10_000, 'test'))
     expect(second.pid).not.toBe(first.pid)
     expect(lines.some(line => /version 1 \(pid \d+\) is gone; starting a new one/.test(line))).toBe(true)
+    // The same version asked for from another directory is another model: the old process is replaced.
+    const third = await servers.ensure('1', join(dir, 'good-too'), deadlineIn(10_000, 'test'))
+    expect(third.pid).not.toBe(second.pid)
+    expect(groupAlive(second.pid)).toBe(false)
+    expect(lines.some(line => /version 1 \(pid \d+\) serves .*good, not .*good-too; replacing it/.test(line))).toBe(
+      true
+    )
   })
 
   it('reports a server that exits before it is ready, with the exception and the tail of its output', async () => {

@@ -151,15 +151,18 @@ export class ModelServers {
   }
 
   /**
-   * A ready server for the version: the running one when it serves the same model directory and answers its
-   * ready path, else a new one (a dead or different one is stopped and forgotten first).
+   * A server for the version: the running one when it serves the same model directory, else a new one (a dead one,
+   * or one serving another directory, is stopped and forgotten first). A running one is not judged by a slow
+   * answer here: it may be the version serving all traffic, and the router's health check decides about it.
    */
   async ensure(version: string, modelDir: string, deadline: Deadline): Promise<ModelServerRecord> {
     const known = await this.find(version)
     if (known) {
-      if (known.alive && known.modelDir === resolve(modelDir) && (await answers(known, 2000))) return known
+      if (known.alive && known.modelDir === resolve(modelDir)) return known
       this.log(
-        `model server for version ${version} (pid ${known.pid}) ${known.alive ? 'does not answer' : 'is gone'}; starting a new one`
+        known.alive
+          ? `model server for version ${version} (pid ${known.pid}) serves ${known.modelDir}, not ${resolve(modelDir)}; replacing it`
+          : `model server for version ${version} (pid ${known.pid}) is gone; starting a new one`
       )
       await this.stop(version)
     }
