@@ -6,8 +6,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { basename, delimiter, dirname, join } from 'node:path'
+import { probe } from '../serving/probe.js'
+import { freePort } from '../serving/ports.js'
 import { checkResult, skippedCheck, type CheckResult, type Finding } from './types.js'
 
 export interface SmokeTestOptions {
@@ -57,39 +58,37 @@ export async function runSmokeTest(options: SmokeTestOptions): Promise<CheckResu
         output
       )
     }
-    const body = JSON.stringify(input)
-    const latencies: number[] = []
+    const result = await probe({
+      url: `${base}/invocations`,
+      body: input,
+      requests: options.requests,
+      requestTimeoutMs: options.requestTimeoutMs,
+      totalTimeoutMs: options.requests * options.requestTimeoutMs,
+      check: (status, text) => answerProblem(status, text, rows),
+      // The first failure says what is wrong; the same one twenty times says nothing more.
+      stopOnError: true
+    })
     const findings: Finding[] = []
-    for (let i = 0; i < options.requests; i++) {
-      const sent = performance.now()
-      const response = await fetch(`${base}/invocations`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body,
-        signal: AbortSignal.timeout(options.requestTimeoutMs)
-      }).catch((error: Error) => error)
-      if (response instanceof Error) {
-        findings.push({ severity: 'error', message: `request ${i + 1} failed: ${response.message}` })
-        break
-      }
-      const text = await response.text()
-      latencies.push(performance.now() - sent)
-      const problem = answerProblem(response.status, text, rows)
-      if (problem) {
-        findings.push({
-          severity: 'error',
-          message: `request ${i + 1}: ${problem}`,
-          fix: 'the serving example must be accepted by the model: run mlflow.models.validate_serving_input(model_uri, example)'
-        })
-        break
-      }
+    const failedAt = result.samples.findIndex(sample => sample.error !== undefined)
+    const failure = result.samples[failedAt]
+    if (failure?.status === undefined && failure?.error !== undefined) {
+      findings.push({
+        severity: 'error',
+        message: `request ${failedAt + 1} failed: ${failure.error.replace(/^request failed: /, '')}`
+      })
+    } else if (failure?.error !== undefined) {
+      findings.push({
+        severity: 'error',
+        message: `request ${failedAt + 1}: ${failure.error}`,
+        fix: 'the serving example must be accepted by the model: run mlflow.models.validate_serving_input(model_uri, example)'
+      })
     }
-    const p50 = percentile(latencies, 50)
-    const p95 = percentile(latencies, 95)
-    const answered = findings.length === 0 ? latencies.length : latencies.length - 1
+    const p50 = result.latencyP50Ms
+    const p95 = result.latencyP95Ms
+    const answered = result.requests - result.errors
     const summary =
       `answered ${answered}/${options.requests} requests` +
-      (latencies.length ? `; p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms` : '') +
+      (Number.isFinite(p50) ? `; p50 ${p50.toFixed(1)} ms, p95 ${p95.toFixed(1)} ms` : '') +
       `; up in ${(startupMs / 1000).toFixed(1)} s`
     return checkResult('smoke-test', TITLE, summary, findings, {
       requests: options.requests,
@@ -254,23 +253,4 @@ function failed(message: string, output: string[]): CheckResult {
     ],
     { serverOutput: tail }
   )
-}
-
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return Number.NaN
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))
-      )
-    })
-  })
 }

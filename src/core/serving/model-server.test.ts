@@ -55,9 +55,25 @@ describe('ModelServers', () => {
     expect(await (await fetch(`http://${record.address}/ping`)).text()).toBe('pong')
     const saved = JSON.parse(readFileSync(join(dir, 'state', 'v1.json'), 'utf8'))
     expect(saved).toMatchObject({ version: '1', pid: record.pid, port: record.port, modelDir: join(dir, 'good') })
+    expect(record.readyMs).toBeGreaterThan(0)
     // A later run (a new instance over the same folder) finds it running.
     const later = new ModelServers({ stateDir: join(dir, 'state'), launcher })
     expect(await later.list()).toEqual([{ ...record, alive: true }])
+  })
+
+  it("clears the job's RUNNER_TRACKING_ID so the runner does not end the server with the job", async () => {
+    const saved = process.env.RUNNER_TRACKING_ID
+    process.env.RUNNER_TRACKING_ID = 'github_test-job'
+    try {
+      const record = await servers.start('4', join(dir, 'good'), deadlineIn(10_000, 'test'))
+      const environ = readFileSync(`/proc/${record.pid}/environ`, 'utf8').split('\0')
+      expect(environ).toContain('RUNNER_TRACKING_ID=')
+      expect(environ).not.toContain('RUNNER_TRACKING_ID=github_test-job')
+      await servers.stop('4')
+    } finally {
+      if (saved === undefined) delete process.env.RUNNER_TRACKING_ID
+      else process.env.RUNNER_TRACKING_ID = saved
+    }
   })
 
   it('ensure reuses a running server of the same model and replaces a dead one', async () => {
@@ -69,6 +85,13 @@ describe('ModelServers', () => {
     const second = await servers.ensure('1', join(dir, 'good'), deadlineIn(10_000, 'test'))
     expect(second.pid).not.toBe(first.pid)
     expect(lines.some(line => /version 1 \(pid \d+\) is gone; starting a new one/.test(line))).toBe(true)
+    // The same version asked for from another directory is another model: the old process is replaced.
+    const third = await servers.ensure('1', join(dir, 'good-too'), deadlineIn(10_000, 'test'))
+    expect(third.pid).not.toBe(second.pid)
+    expect(groupAlive(second.pid)).toBe(false)
+    expect(lines.some(line => /version 1 \(pid \d+\) serves .*good, not .*good-too; replacing it/.test(line))).toBe(
+      true
+    )
   })
 
   it('reports a server that exits before it is ready, with the exception and the tail of its output', async () => {

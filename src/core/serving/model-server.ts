@@ -15,7 +15,7 @@ import { closeSync, existsSync, openSync, readFileSync } from 'node:fs'
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { delimiter, dirname, join, resolve } from 'node:path'
 import { freePort } from './ports.js'
-import { DeadlineExceededError, remainingMs, type Deadline } from './types.js'
+import { DeadlineExceededError, pause, remainingMs, type Deadline } from './types.js'
 
 export interface LaunchSpec {
   readonly command: string
@@ -76,6 +76,8 @@ export interface ModelServerRecord {
   readonly logFile: string
   /** ISO time. */
   readonly startedAt: string
+  /** From spawn until the ready path answered, once it did (the benchmark's baseline). */
+  readonly readyMs?: number
 }
 
 export interface ListedServer extends ModelServerRecord {
@@ -149,15 +151,18 @@ export class ModelServers {
   }
 
   /**
-   * A ready server for the version: the running one when it serves the same model directory and answers its
-   * ready path, else a new one (a dead or different one is stopped and forgotten first).
+   * A server for the version: the running one when it serves the same model directory, else a new one (a dead one,
+   * or one serving another directory, is stopped and forgotten first). A running one is not judged by a slow
+   * answer here: it may be the version serving all traffic, and the router's health check decides about it.
    */
   async ensure(version: string, modelDir: string, deadline: Deadline): Promise<ModelServerRecord> {
     const known = await this.find(version)
     if (known) {
-      if (known.alive && known.modelDir === resolve(modelDir) && (await answers(known, 2000))) return known
+      if (known.alive && known.modelDir === resolve(modelDir)) return known
       this.log(
-        `model server for version ${version} (pid ${known.pid}) ${known.alive ? 'does not answer' : 'is gone'}; starting a new one`
+        known.alive
+          ? `model server for version ${version} (pid ${known.pid}) serves ${known.modelDir}, not ${resolve(modelDir)}; replacing it`
+          : `model server for version ${version} (pid ${known.pid}) is gone; starting a new one`
       )
       await this.stop(version)
     }
@@ -172,13 +177,15 @@ export class ModelServers {
     const spec = this.launcher.launch(dir, this.host, port)
     const logFile = join(this.stateDir, `${fileName(version)}.log`)
     const out = openSync(logFile, 'w')
+    const spawned = performance.now()
     this.log(`starting ${this.launcher.kind} model server for version ${version} on ${this.host}:${port}`)
     // Detached: its own process group (stopped as a whole) that outlives this process when the job ends; output
-    // goes to a file because nobody reads a pipe after this process exits.
+    // goes to a file because nobody reads a pipe after this process exits. The Actions runner ends, after a job,
+    // every process that still carries the job's RUNNER_TRACKING_ID; cleared, the server is not the job's.
     const child = spawn(spec.command, spec.args, {
       detached: true,
       stdio: ['ignore', out, out],
-      env: { ...process.env, ...spec.env }
+      env: { ...process.env, ...spec.env, RUNNER_TRACKING_ID: '' }
     })
     closeSync(out)
     let ended: string | undefined
@@ -215,7 +222,11 @@ export class ModelServers {
           exceptionIn(logFile)
         )
       }
-      if (await answers(record, 2000)) return record
+      if (await answers(record, 2000)) {
+        const ready = { ...record, readyMs: Math.round(performance.now() - spawned) }
+        await writeFile(join(this.stateDir, `${fileName(version)}.json`), `${JSON.stringify(ready, null, 2)}\n`)
+        return ready
+      }
       if (remainingMs(deadline) <= 0) {
         await this.stop(version)
         throw new DeadlineExceededError(
@@ -223,7 +234,7 @@ export class ModelServers {
           `the model server of version ${version} to answer ${this.launcher.readyPath}`
         )
       }
-      await new Promise(resolve => setTimeout(resolve, Math.min(delay, remainingMs(deadline))))
+      await pause(delay, deadline)
     }
   }
 

@@ -56,6 +56,11 @@ describe('probe', () => {
     expect(result.latencyP95Ms).toBeGreaterThanOrEqual(result.latencyP50Ms)
     expect(result.stoppedEarly).toBe(false)
     expect(bodies.at(-1)).toBe('{"inputs":[[1,2]]}')
+    // One at a time: each request is sent after the previous one was answered.
+    for (let i = 1; i < 10; i++) {
+      const previous = result.samples[i - 1]!
+      expect(result.samples[i]!.sentAtMs).toBeGreaterThanOrEqual(previous.sentAtMs + previous.latencyMs! - 1)
+    }
   })
 
   it('counts any non-2xx answer as an error, per version, with the body on one line', async () => {

@@ -26,7 +26,10 @@ export interface ProbeOptions {
   readonly versionHeader?: string
   /** Maps the header's value to a version; default the value itself. */
   readonly versionOf?: (headerValue: string) => string | undefined
-  /** A further check of a 2xx answer (its shape); a returned text makes the request an error. */
+  /**
+   * A further check of every answer (its shape); a returned text makes the request an error, and for a non-2xx
+   * answer (always an error) replaces the default `HTTP <status>: <body>` text.
+   */
   readonly check?: (status: number, body: string) => string | undefined
   /** Stop after the first error (the smoke test wants the first failure, not fifty of the same). */
   readonly stopOnError?: boolean
@@ -36,6 +39,8 @@ export interface ProbeOptions {
 }
 
 export interface ProbeSample {
+  /** When the request was sent, in ms after the probe started. */
+  readonly sentAtMs: number
   /** HTTP status, or undefined when no answer came (connection failure, timeout). */
   readonly status?: number
   /** The version the answer was attributed to, when the header named one. */
@@ -65,6 +70,8 @@ export interface ProbeResult extends ProbeStats {
   readonly firstErrors: readonly string[]
   /** Fewer requests were sent than asked: the total time ran out, the signal fired, or stopOnError. */
   readonly stoppedEarly: boolean
+  /** `performance.now()` when the first request was sent; sample times are relative to it. */
+  readonly startedAt: number
   readonly durationMs: number
 }
 
@@ -87,6 +94,7 @@ export async function probe(options: ProbeOptions): Promise<ProbeResult> {
     const signals = [AbortSignal.timeout(remaining)]
     if (options.signal) signals.push(options.signal)
     const sent = performance.now()
+    const sentAtMs = sent - started
     try {
       const response = await fetch(options.url, {
         method: 'POST',
@@ -98,11 +106,13 @@ export async function probe(options: ProbeOptions): Promise<ProbeResult> {
       const latencyMs = performance.now() - sent
       const named = header ? response.headers.get(header) : null
       const version = named === null ? undefined : options.versionOf ? options.versionOf(named) : named
+      const checked = options.check?.(response.status, text)
       const error =
         response.status < 200 || response.status > 299
-          ? `HTTP ${response.status}: ${oneLine(text)}`
-          : options.check?.(response.status, text)
+          ? (checked ?? `HTTP ${response.status}: ${oneLine(text)}`)
+          : checked
       return {
+        sentAtMs,
         status: response.status,
         latencyMs,
         ...(version === undefined ? {} : { version }),
@@ -114,9 +124,9 @@ export async function probe(options: ProbeOptions): Promise<ProbeResult> {
       const name = (caught as { name?: unknown } | null)?.name
       const timedOut = name === 'TimeoutError' || name === 'AbortError'
       if (timedOut && !options.signal?.aborted) {
-        return { latencyMs: elapsed, error: `no answer within ${Math.round(remaining)} ms` }
+        return { sentAtMs, latencyMs: elapsed, error: `no answer within ${Math.round(remaining)} ms` }
       }
-      return { error: `request failed: ${failureText(caught)}` }
+      return { sentAtMs, error: `request failed: ${failureText(caught)}` }
     }
   }
 
@@ -134,12 +144,13 @@ export async function probe(options: ProbeOptions): Promise<ProbeResult> {
   await Promise.all(Array.from({ length: workers }, worker))
 
   const sent = samples.filter(s => s !== undefined)
-  return summarizeProbe(sent, performance.now() - started, sent.length < options.requests)
+  return summarizeProbe(sent, started, performance.now() - started, sent.length < options.requests)
 }
 
 /** Builds a result from samples (also used to judge a subset, e.g. only what a canary answered). */
 export function summarizeProbe(
   samples: readonly ProbeSample[],
+  startedAt: number,
   durationMs: number,
   stoppedEarly: boolean
 ): ProbeResult {
@@ -161,6 +172,7 @@ export function summarizeProbe(
     unattributed: statsOf(unattributed),
     firstErrors,
     stoppedEarly,
+    startedAt,
     durationMs
   }
 }

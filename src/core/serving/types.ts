@@ -77,30 +77,57 @@ export interface InvocationTarget {
   versionOf(headerValue: string): string | undefined
 }
 
-/** A point in time after which waiting must stop; the rollout passes one down to every wait. */
+/**
+ * A point in time after which waiting must stop; the rollout passes one down to every wait. Its signal (a cancelled
+ * job) ends the waits at once, as if the time had run out.
+ */
 export interface Deadline {
   /** `performance.now()` value at which the deadline passes. */
   readonly at: number
   /** What the deadline is for, used in the error that reports it running out. */
   readonly label: string
+  readonly signal?: AbortSignal
 }
 
-export function deadlineIn(ms: number, label: string): Deadline {
-  return { at: performance.now() + ms, label }
+export function deadlineIn(ms: number, label: string, signal?: AbortSignal): Deadline {
+  return { at: performance.now() + ms, label, ...(signal ? { signal } : {}) }
 }
 
 export function remainingMs(deadline: Deadline): number {
+  if (deadline.signal?.aborted) return 0
   return Math.max(0, deadline.at - performance.now())
 }
 
-/** Raised when a wait runs out of its deadline: the rollout treats it as a failed step and rolls back. */
+/** Sleeps `ms`, less when the deadline comes first or its signal fires. */
+export function pause(ms: number, deadline: Deadline): Promise<void> {
+  const wait = Math.min(ms, remainingMs(deadline))
+  return new Promise(resolve => {
+    const done = () => {
+      clearTimeout(timer)
+      deadline.signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, wait)
+    deadline.signal?.addEventListener('abort', done, { once: true })
+  })
+}
+
+/** Raised when a wait runs out of its deadline (or is cancelled): the rollout treats it as a failed step. */
 export class DeadlineExceededError extends Error {
+  readonly cancelled: boolean
+
   constructor(
     readonly deadline: Deadline,
     readonly waitingFor: string
   ) {
-    super(`the deadline for ${deadline.label} ran out while waiting for ${waitingFor}`)
+    const cancelled = deadline.signal?.aborted === true
+    super(
+      cancelled
+        ? `${deadline.label} was cancelled while waiting for ${waitingFor}`
+        : `the deadline for ${deadline.label} ran out while waiting for ${waitingFor}`
+    )
     this.name = 'DeadlineExceededError'
+    this.cancelled = cancelled
   }
 }
 
@@ -134,6 +161,11 @@ export interface ServingTarget {
    * partial `apply`, and when the deadline given to the rollout has already passed (the caller gives its own).
    */
   restore(saved: EndpointState, deadline: Deadline): Promise<void>
+  /**
+   * Holds the endpoint for one rollout at a time, where the target itself does not refuse concurrent changes
+   * (Databricks answers 409 instead). Waits for another holder until the deadline.
+   */
+  lock?(purpose: string, deadline: Deadline, onWait?: (holder: string) => void): Promise<() => Promise<void>>
   /**
    * Releases what no longer serves once a rollout is over (model server processes of versions the state does not
    * route to). Never touches what the state routes to.

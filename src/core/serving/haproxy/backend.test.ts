@@ -78,6 +78,12 @@ describe('HaproxyBackend against a real HAProxy', () => {
     ])
   }, 60_000)
 
+  it('names the endpoint input when the backend does not exist', async () => {
+    await expect(new HaproxyBackend(haproxy.api, 'nope').servers()).rejects.toThrow(
+      `endpoint: HAProxy at ${haproxy.socket} has no backend named "nope"`
+    )
+  })
+
   it('raises what HAProxy refused, with the command', async () => {
     await expect(backend.setWeight('v9', 5)).rejects.toThrow(RuntimeApiError)
     await expect(backend.setWeight('v9', 5)).rejects.toThrow(/refused `set weight churn\/v9 5`: No such server\./)

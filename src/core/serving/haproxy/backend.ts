@@ -3,6 +3,7 @@
  * time, weights set. Runtime weights and added servers are lost when HAProxy reloads (serving-facts §4), so
  * callers read the servers back rather than trusting what they set.
  */
+import { ConfigurationError } from '../../errors.js'
 import { RuntimeApi } from './runtime-api.js'
 import { mergeServerStatus, parseServersState, parseStat, type ServerStatus } from './stats.js'
 
@@ -30,7 +31,11 @@ export class HaproxyBackend {
 
   async servers(): Promise<ServerStatus[]> {
     const state = await this.api.query(`show servers state ${this.name}`)
-    if (/^Can't find backend/m.test(state)) throw new Error(`HAProxy has no backend ${this.name}: ${state.trim()}`)
+    if (/^Can't find backend/m.test(state)) {
+      throw new ConfigurationError(`HAProxy at ${this.api.address} has no backend named "${this.name}"`, {
+        source: 'endpoint'
+      })
+    }
     const stat = await this.api.query(`show stat ${this.name} 4 -1`)
     return mergeServerStatus(parseServersState(state), parseStat(stat, this.name))
   }

@@ -42,9 +42,11 @@ export async function startHaproxy(options: StartHaproxyOptions): Promise<Runnin
   const logPath = join(options.dir, 'haproxy.log')
   await writeFile(configPath, haproxyConfig({ ...options, socket, pidFile: join(options.dir, 'haproxy.pid') }))
   const out = openSync(logPath, 'a')
+  // Outlives the job like the model servers (see model-server.ts on RUNNER_TRACKING_ID).
   const child = spawn(options.binary ?? 'haproxy', ['-W', '-db', '-f', configPath], {
     detached: true,
-    stdio: ['ignore', out, out]
+    stdio: ['ignore', out, out],
+    env: { ...process.env, RUNNER_TRACKING_ID: '' }
   })
   closeSync(out)
   const failure = new Promise<Error>(resolve => {
