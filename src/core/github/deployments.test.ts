@@ -207,6 +207,24 @@ describe('recording rollouts as GitHub deployments', () => {
     ])
   })
 
+  it('records a re-run of an older rollout after a newer one as a new deployment, one active still', async () => {
+    const older = await open()
+    await older.start(rollout('1', 'production', { sha: 'b'.repeat(40) }))
+    await older.finish({ state: 'success', environmentUrl: ENDPOINT_URL })
+    await deployOk('2', 'production')
+    // The workflow run of v1 is re-run: v1 serves again, recorded as the newest deployment.
+    const rerun = await open()
+    const started = await rerun.start(rollout('1', 'production', { sha: 'b'.repeat(40) }))
+    const finished = await rerun.finish({ state: 'success', environmentUrl: ENDPOINT_URL })
+    expect(started).toMatchObject({ created: true })
+    expect(finished?.retired).toHaveLength(1)
+    expect(board()).toEqual([
+      ['1', 'production', 'inactive'],
+      ['2', 'production', 'inactive'],
+      ['1', 'production', 'success']
+    ])
+  })
+
   it('finds its deployment beyond the first page of 100', async () => {
     // 150 earlier rollouts of other versions of the same commit, task and environment; ours is the oldest.
     const seeded = double.seedDeployments('acme', 'models', [
@@ -228,7 +246,8 @@ describe('recording rollouts as GitHub deployments', () => {
     const recorder = await open()
     const started = await recorder.start(rollout('7', 'production'))
     expect(started).toMatchObject({ id: seeded[0].deployment.id, created: false, state: 'in_progress' })
-    const lists = double.requests.filter(r => r.method === 'GET' && r.path.endsWith('/deployments'))
+    // The find step's requests (the later ones check that none of the 150 newer deployments served since).
+    const lists = double.requests.filter(r => r.method === 'GET' && r.path.endsWith('/deployments') && r.query.sha)
     expect(lists.map(r => [r.query.page ?? '1', r.query.per_page, r.query.sha, r.query.task])).toEqual([
       ['1', '100', SHA, 'deploy:churn'],
       ['2', '100', SHA, 'deploy:churn']

@@ -239,28 +239,46 @@ export class GitHubDeploymentRecorder implements DeploymentRecorder {
     })
   }
 
-  /** This rollout's deployment from an earlier attempt: same sha, task and environment, same model and version. */
+  /**
+   * This rollout's deployment from an earlier attempt (same sha, task and environment, same model and version),
+   * unless a later deployment of the environment has served since (reads `success` or `inactive`): a rollout re-run
+   * after a later one (putting an older version back) gets a new deployment. So no deployment older than one that
+   * served ever reads `success` again, which is what lets `retireReplaced` stop early.
+   */
   private async findExisting(rollout: DeploymentRollout, task: string): Promise<StoredDeployment | undefined> {
+    let found: StoredDeployment | undefined
     for await (const page of this.api.list({ sha: rollout.sha, task, environment: rollout.environment })) {
-      const match = page.find(deployment => {
+      found = page.find(deployment => {
         const payload = parsePayload(deployment.payload)
         return payload?.model === rollout.model && payload.version === rollout.version
       })
-      if (match) return match
+      if (found) break
     }
-    return undefined
+    if (!found) return undefined
+    for await (const page of this.api.list({ task, environment: rollout.environment })) {
+      for (const later of page) {
+        if (later.id <= found.id) return found
+        const state = (await this.api.latestStatus(later.id))?.state
+        if (state === 'success' || state === 'inactive') {
+          this.info(`Deployment ${later.id} served after deployment ${found.id} of this rollout; recording it anew`)
+          return undefined
+        }
+      }
+    }
+    return found
   }
 
   /**
    * Older deployments of the same environment and task that still read `success` get `inactive`. Newest first, the
-   * scan stops at the first one already inactive: it was retired by a later success, which retired those before it.
+   * scan stops at the first one already inactive: it was retired by a later success, which retired those before it
+   * (statuses only go on the newest deployment, see `findExisting`, so none of those can read `success` again).
    */
   private async retireReplaced(rollout: DeploymentRollout, currentId: number): Promise<number[]> {
     const retired: number[] = []
     const filter = { task: deploymentTask(rollout.model), environment: rollout.environment }
     for await (const page of this.api.list(filter)) {
       for (const deployment of page) {
-        if (deployment.id >= currentId) continue
+        if (deployment.id === currentId) continue
         const latest = await this.api.latestStatus(deployment.id)
         if (latest?.state === 'inactive') return retired
         if (latest?.state !== 'success') continue
