@@ -80,7 +80,7 @@ export interface DeploymentRollout {
   /** The registry version being rolled out, e.g. "7". */
   readonly version: string
   /** What served before, if anything. */
-  readonly previousVersion?: string
+  readonly previousVersion?: string | undefined
   /** The serving target kind, e.g. `haproxy` or `databricks`. */
   readonly target: string
   /** The endpoint's name. */
@@ -90,23 +90,23 @@ export interface DeploymentRollout {
   /** The commit the workflow runs on (GITHUB_SHA). */
   readonly sha: string
   /** Overrides the guess from the environment's name (`isProductionEnvironment`). */
-  readonly productionEnvironment?: boolean
+  readonly productionEnvironment?: boolean | undefined
 }
 
 export type DeploymentOutcome =
   | {
       readonly state: 'success'
       /** Where the endpoint answers; the Deployments page links it. */
-      readonly environmentUrl?: string
+      readonly environmentUrl?: string | undefined
       /** The observed numbers, e.g. "200 requests, 0.0% errors, p95 35 ms". */
-      readonly summary?: string
+      readonly summary?: string | undefined
     }
   | {
       readonly state: 'failure'
       /** Whether the previous state was restored (and proven). */
       readonly rolledBack: boolean
       /** What failed, with numbers, e.g. "error rate 12.0% > 1.0%". */
-      readonly summary?: string
+      readonly summary?: string | undefined
     }
 
 /** What was recorded, for the report. */

@@ -6,11 +6,11 @@ import { GitHubDeploymentRecorder, noDeploymentRecorder, type DeploymentRecorder
 import type { GitHubClientOptions } from './octokit.js'
 
 export interface OpenDeploymentRecorderOptions extends Omit<GitHubClientOptions, 'token' | 'owner' | 'repo' | 'log'> {
-  readonly token?: string
-  readonly repository?: { readonly owner: string; readonly repo: string }
-  /** The workflow run's URL, linked from each status. */
-  readonly logUrl?: string
-  readonly dryRun?: boolean
+  readonly token?: string | undefined
+  readonly repository?: { readonly owner: string; readonly repo: string } | undefined
+  /** The workflow run's URL (the run context's `runUrl`), linked from each status. */
+  readonly logUrl?: string | undefined
+  readonly dryRun?: boolean | undefined
   readonly warn: (message: string) => void
   readonly info?: (message: string) => void
 }
