@@ -9,6 +9,8 @@
  *   the operation's documentation URL.
  * - `GET /repos/{owner}/{repo}/pulls/{pull_number}`: a minimal but schema-valid open pull request for any number.
  * - `GET /rate_limit`, and the `x-ratelimit-*` headers on every response (`/rate_limit` itself is not counted).
+ * - Deployments and their statuses (see ./deployments.ts): create with GitHub's `auto_merge` (202) and
+ *   `required_contexts` (409) checks, list with filters and pagination, statuses, and `auto_inactive`.
  * - Authentication by `Authorization: token X` or `Bearer X`: 401 "Bad credentials" for a missing or unknown token,
  *   and 403 "Resource not accessible by integration" (with `x-accepted-github-permissions`) for writes by a token
  *   that may only read, which is what a `pull_request` run from a fork gets.
@@ -27,6 +29,7 @@
 import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { DeploymentStore, type CommitState, type DeploymentSeed, type StoredDeployment } from './deployments.js'
 import { loadApiDescription, type Problem } from './openapi.js'
 
 export type TokenPermission = 'write' | 'read'
@@ -126,6 +129,14 @@ export interface GitHubDouble {
   ): IssueComment[]
   /** A copy of the comments on an issue, oldest first. */
   comments(owner: string, repo: string, issueNumber: number): IssueComment[]
+  /** Stores deployments as if created earlier (by the bot), oldest first, each with the given statuses. */
+  seedDeployments(owner: string, repo: string, deployments: DeploymentSeed[]): StoredDeployment[]
+  /** A copy of a repository's deployments, oldest first, each with its statuses, oldest first. */
+  deployments(owner: string, repo: string): StoredDeployment[]
+  /** The ref is behind the default branch, so a deployment with `auto_merge` merges instead (202, no deployment). */
+  markBehind(owner: string, repo: string, ref: string): void
+  /** Commit status contexts on a ref, which a deployment's `required_contexts` is checked against (409). */
+  setCommitStatuses(owner: string, repo: string, ref: string, contexts: Record<string, CommitState>): void
   injectFault(fault: Fault): void
   /**
    * Called after a request is handled (for tests that simulate races between two runs). It runs after the double's
@@ -181,6 +192,14 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
   let nextCommentId = 2_000_000_001
   const windows = new Map<string, RateWindow>()
   let baseUrl = ''
+  const deploymentStore = new DeploymentStore({
+    baseUrl: () => baseUrl,
+    user: login => simpleUser(baseUrl, login),
+    error,
+    page: (items, url) => page(items, url),
+    timestamp,
+    sha
+  })
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -350,7 +369,11 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
       if (isWrite && permission !== 'write') {
         return {
           ...error(403, 'Resource not accessible by integration', docs),
-          headers: { 'x-accepted-github-permissions': 'issues=write; pull_requests=write' }
+          headers: {
+            'x-accepted-github-permissions': operation.operationId.includes('deployment')
+              ? 'deployments=write'
+              : 'issues=write; pull_requests=write'
+          }
         }
       }
 
@@ -397,25 +420,33 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
         }
         case 'rate-limit/get':
           return { status: 200, body: rateLimitOverview(rateWindow(windowKey, limit)) }
-        default:
+        default: {
+          const deployment = deploymentStore.handle(operation.operationId, pathParams, url, body, botLogin, docs)
+          if (deployment) return deployment
           violations.push(`${where} (${operation.operationId}): described by GitHub but not implemented by the double`)
           return notFound()
+        }
       }
     }
   }
 
   function listComments(target: Thread, url: URL): Reply {
-    const requestedPerPage = integerParam(url.searchParams.get('per_page'))
-    const perPage = Math.min(requestedPerPage !== undefined && requestedPerPage > 0 ? requestedPerPage : 30, 100)
-    const requestedPage = integerParam(url.searchParams.get('page'))
-    const page = requestedPage !== undefined && requestedPage > 0 ? requestedPage : 1
     const since = url.searchParams.get('since')
     const matching = since
       ? target.comments.filter(c => Date.parse(c.updated_at) >= Date.parse(since))
       : target.comments
-    const items = matching.slice((page - 1) * perPage, page * perPage)
+    return page(matching, url)
+  }
+
+  /** One page of `matching` as the request's `per_page` (default 30, capped at 100) and `page` ask. */
+  function page<T>(matching: T[], url: URL): Reply {
+    const requestedPerPage = integerParam(url.searchParams.get('per_page'))
+    const perPage = Math.min(requestedPerPage !== undefined && requestedPerPage > 0 ? requestedPerPage : 30, 100)
+    const requestedPage = integerParam(url.searchParams.get('page'))
+    const current = requestedPage !== undefined && requestedPage > 0 ? requestedPage : 1
+    const items = matching.slice((current - 1) * perPage, current * perPage)
     const last = Math.max(1, Math.ceil(matching.length / perPage))
-    const link = linkHeader(url, page, last)
+    const link = linkHeader(url, current, last)
     return { status: 200, body: items, headers: link ? { link } : {} }
   }
 
@@ -481,6 +512,18 @@ export async function startGitHubDouble(options: GitHubDoubleOptions = {}): Prom
     },
     comments(owner, repo, issueNumber) {
       return structuredClone(threads.get(threadKey(owner, repo, issueNumber))?.comments ?? [])
+    },
+    seedDeployments(owner, repo, deployments) {
+      return deploymentStore.seed(owner, repo, deployments, botLogin)
+    },
+    deployments(owner, repo) {
+      return deploymentStore.all(owner, repo)
+    },
+    markBehind(owner, repo, ref) {
+      deploymentStore.markBehind(owner, repo, ref)
+    },
+    setCommitStatuses(owner, repo, ref, contexts) {
+      deploymentStore.setCommitStatuses(owner, repo, ref, contexts)
     },
     injectFault(fault) {
       if (fault.count > 0) faults.push({ ...fault })

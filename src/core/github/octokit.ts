@@ -6,6 +6,7 @@
 import { getOctokit } from '@actions/github'
 import { retry } from '@octokit/plugin-retry'
 import { throttling } from '@octokit/plugin-throttling'
+import type { DeploymentApi, StoredDeployment, StoredDeploymentStatus } from './deployments.js'
 import type { IssueCommentApi, StoredComment } from './sticky-comment.js'
 
 export interface GitHubClientOptions {
@@ -25,12 +26,12 @@ export interface GitHubClientOptions {
 const DEFAULT_TIMEOUT_MS = 30_000
 const DEFAULT_RATE_LIMIT_RETRIES = 2
 
-export function createIssueCommentApi(options: GitHubClientOptions): IssueCommentApi {
+function createClient(options: GitHubClientOptions) {
   const log = options.log ?? (() => undefined)
   const retryBase = options.retryBaseMs ?? 1000
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
   const rateLimitRetries = options.rateLimitRetries ?? DEFAULT_RATE_LIMIT_RETRIES
-  const octokit = getOctokit(
+  return getOctokit(
     options.token,
     {
       baseUrl: options.apiUrl,
@@ -64,6 +65,10 @@ export function createIssueCommentApi(options: GitHubClientOptions): IssueCommen
     retry,
     throttling
   )
+}
+
+export function createIssueCommentApi(options: GitHubClientOptions): IssueCommentApi {
+  const octokit = createClient(options)
   const { owner, repo } = options
   const toStored = (c: { id: number; body?: string | null; html_url: string }): StoredComment => ({
     id: c.id,
@@ -91,6 +96,86 @@ export function createIssueCommentApi(options: GitHubClientOptions): IssueCommen
     },
     async remove(commentId) {
       await octokit.rest.issues.deleteComment({ owner, repo, comment_id: commentId })
+    }
+  }
+}
+
+export function createDeploymentApi(options: GitHubClientOptions): DeploymentApi {
+  const octokit = createClient(options)
+  const { owner, repo } = options
+  const toDeployment = (d: {
+    id: number
+    sha: string
+    task: string
+    environment: string
+    payload: unknown
+  }): StoredDeployment => ({ id: d.id, sha: d.sha, task: d.task, environment: d.environment, payload: d.payload })
+  const toStatus = (s: {
+    id: number
+    state: StoredDeploymentStatus['state']
+    description: string
+    environment_url?: string
+    log_url?: string
+  }): StoredDeploymentStatus => ({
+    id: s.id,
+    state: s.state,
+    description: s.description,
+    environmentUrl: s.environment_url ?? '',
+    logUrl: s.log_url ?? ''
+  })
+
+  return {
+    async *list(filter) {
+      const pages = octokit.paginate.iterator(octokit.rest.repos.listDeployments, {
+        owner,
+        repo,
+        ...filter,
+        per_page: 100
+      })
+      for await (const { data } of pages) yield data.map(toDeployment)
+    },
+    async create(deployment) {
+      const response = await octokit.rest.repos.createDeployment({
+        owner,
+        repo,
+        ref: deployment.ref,
+        task: deployment.task,
+        environment: deployment.environment,
+        payload: { ...deployment.payload },
+        description: deployment.description,
+        // true (the default) merges the default branch into a ref behind it and answers 202 with no deployment.
+        auto_merge: false,
+        // Omitted, every commit status context must be green (else 409); the gate already decided.
+        required_contexts: [],
+        transient_environment: false,
+        production_environment: deployment.productionEnvironment
+      })
+      return response.status === 201 && 'id' in response.data ? toDeployment(response.data) : undefined
+    },
+    async latestStatus(deploymentId) {
+      // Newest first, as GitHub lists them; the highest id is taken in case an answer ever is not.
+      const { data } = await octokit.rest.repos.listDeploymentStatuses({
+        owner,
+        repo,
+        deployment_id: deploymentId,
+        per_page: 100
+      })
+      const newest = data.reduce<(typeof data)[number] | undefined>((a, b) => (a && a.id > b.id ? a : b), undefined)
+      return newest ? toStatus(newest) : undefined
+    },
+    async createStatus(deploymentId, status) {
+      const { data } = await octokit.rest.repos.createDeploymentStatus({
+        owner,
+        repo,
+        deployment_id: deploymentId,
+        state: status.state,
+        description: status.description,
+        ...(status.logUrl !== undefined ? { log_url: status.logUrl } : {}),
+        ...(status.environmentUrl !== undefined ? { environment_url: status.environmentUrl } : {}),
+        // GitHub retires earlier non-production deployments itself; the recorder retires the others.
+        ...(status.state === 'success' ? { auto_inactive: true } : {})
+      })
+      return toStatus(data)
     }
   }
 }
