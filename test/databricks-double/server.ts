@@ -60,6 +60,7 @@
 import { randomBytes, randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { createServing, type ServingControls, type ServingOptions } from './serving.js'
 
 export const DOUBLE_PAT = 'dapi-double-writer-0123456789abcdef'
 export const DOUBLE_READ_PAT = 'dapi-double-reader-0123456789abcdef'
@@ -92,6 +93,8 @@ export interface DatabricksDoubleOptions {
    * does not implement), undefined answers the route with ENDPOINT_NOT_FOUND, as a workspace without it would.
    */
   filesApiForModels?: boolean | undefined
+  /** Model Serving's timings and limits (serving.ts). */
+  serving?: ServingOptions
 }
 
 export interface RecordedRequest {
@@ -150,6 +153,10 @@ export interface DatabricksDouble {
   addRun(runId: string, metrics: Record<string, number | string>): void
   /** What an asynchronous registration failure leaves: FAILED_REGISTRATION with a status message. */
   failVersion(name: string, version: string, message: string): void
+  /** Model Serving's test controls: deployments that fail or never finish, predictions that fail or are slow. */
+  readonly serving: ServingControls
+  /** Test setup outside the API: a READY version of a UC model (created with its model when absent), no files. */
+  addVersion(name: string): string
   /** Makes every OAuth token issued so far expired, as an hour passing would. */
   expireTokens(): void
   version(name: string, version: string): VersionSnapshot | undefined
@@ -196,9 +203,24 @@ interface Reply {
   body?: unknown
   raw?: Buffer
   headers?: Record<string, string>
+  /** Answer this much later (a slow model). */
+  delayMs?: number
 }
 
 const UC = '/api/2.0/mlflow/unity-catalog'
+/**
+ * What the Databricks SDK asks before a Files API transfer, to find a faster way than the plain API (endpoint
+ * discovery, presigned URLs); a workspace without those features answers 404 and the SDK falls back to the plain
+ * Files API. The double answers them so, and does not count them as violations.
+ */
+const KNOWN_ABSENT = [
+  'GET /api/2.0/fs/endpoints',
+  'POST /api/2.0/fs/create-download-url',
+  'POST /api/2.0/fs/create-upload-part-urls',
+  'POST /api/2.0/fs/create-upload-url'
+]
+/** The workspace id the double reports in its host metadata. */
+const WORKSPACE_ID = '1234567890123456'
 const FILES = '/api/2.0/fs/files'
 const DIRECTORIES = '/api/2.0/fs/directories'
 const MAX_SEARCH_RESULTS = 10_000
@@ -252,6 +274,7 @@ export async function startDatabricksDouble(options: DatabricksDoubleOptions = {
   const runs = new Map<string, Record<string, number | string>>()
   const issued = new Map<string, { identity: Identity; expiresAt: number }>()
   let tokensIssued = 0
+  const serving = createServing(options.serving)
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -265,6 +288,20 @@ export async function startDatabricksDouble(options: DatabricksDoubleOptions = {
     server.listen(0, '127.0.0.1', () => resolve())
   })
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  /**
+   * The discovery documents a workspace answers without credentials: the SDKs read them before they can log in
+   * (the OAuth endpoints) and to learn the workspace (host metadata).
+   */
+  const discovery: Record<string, unknown> = {
+    '/.well-known/databricks-config': { oidc_endpoint: `${baseUrl}/oidc`, workspace_id: WORKSPACE_ID, cloud: 'AWS' },
+    '/oidc/.well-known/oauth-authorization-server': {
+      issuer: `${baseUrl}/oidc`,
+      authorization_endpoint: `${baseUrl}/oidc/v1/authorize`,
+      token_endpoint: `${baseUrl}/oidc/v1/token`,
+      grant_types_supported: ['client_credentials', 'authorization_code', 'refresh_token'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post']
+    }
+  }
 
   // --- the request cycle ----------------------------------------------------------------------------------------
 
@@ -290,6 +327,7 @@ export async function startDatabricksDouble(options: DatabricksDoubleOptions = {
     if (!reply) {
       try {
         if (path === '/oidc/v1/token') reply = issueToken(method, req, raw)
+        else if (method === 'GET' && path in discovery) reply = ok(discovery[path])
         else {
           identity = authenticate(req)
           reply = route(method, path, query, body, raw, identity)
@@ -308,10 +346,16 @@ export async function startDatabricksDouble(options: DatabricksDoubleOptions = {
       ...(identity ? { identity: identity.name } : {}),
       ...(body !== undefined ? { body } : {})
     })
+    if (reply.delayMs) await new Promise(resolve => setTimeout(resolve, reply.delayMs))
     const headers: Record<string, string> = { ...reply.headers }
     if (reply.raw) {
-      res.writeHead(reply.status, { 'content-type': 'application/octet-stream', ...headers })
-      res.end(reply.raw)
+      // A download says its length, as the workspace's does: clients check what they received against it.
+      res.writeHead(reply.status, {
+        'content-type': 'application/octet-stream',
+        'content-length': String(reply.raw.length),
+        ...headers
+      })
+      res.end(method === 'HEAD' ? undefined : reply.raw)
     } else if (reply.body === undefined) {
       res.writeHead(reply.status, headers)
       res.end()
@@ -400,8 +444,17 @@ export async function startDatabricksDouble(options: DatabricksDoubleOptions = {
     raw: Buffer,
     identity: Identity
   ): Reply {
-    const fields = (method === 'GET' ? query : (body ?? {})) as Record<string, unknown>
+    // The SDKs send a DELETE's parameters in the query string, MLflow's client in a JSON body: both are read.
+    const fields = (
+      method === 'GET' ? query : method === 'DELETE' ? { ...query, ...(body ?? {}) } : (body ?? {})
+    ) as Record<string, unknown>
     const key = `${method} ${path}`
+    const served = serving.handle(method, path, body, {
+      fail,
+      identity,
+      versionReady: (name, number) => models.get(name)?.versions.get(Number(number))?.status === 'READY'
+    })
+    if (served) return served
     switch (key) {
       case `POST ${UC}/registered-models/create`:
         return createModel(fields, identity)
@@ -421,6 +474,8 @@ export async function startDatabricksDouble(options: DatabricksDoubleOptions = {
         return finalize(fields, identity)
       case `POST ${UC}/model-versions/set-tag`:
         return setTag(fields, identity)
+      case `POST ${UC}/model-versions/emit-lineage`:
+        return emitLineage(fields)
       case `POST ${UC}/registered-models/alias`:
         return setAlias(fields, identity)
       case `GET ${UC}/registered-models/alias`:
@@ -437,11 +492,16 @@ export async function startDatabricksDouble(options: DatabricksDoubleOptions = {
     if (path.startsWith(`${FILES}/`)) {
       const filePath = path.slice(FILES.length)
       if (method === 'PUT') return putFile(filePath, query, raw, identity)
-      if (method === 'GET') return getFile(filePath)
+      if (method === 'GET' || method === 'HEAD') return getFile(filePath)
     }
     if (path.startsWith(`${DIRECTORIES}/`) && method === 'GET')
       return listDirectory(path.slice(DIRECTORIES.length), query)
-    if (!(filesApiForModels === undefined && path.endsWith(':is-databricks-sdk-models-artifact-repository-enabled'))) {
+    if (path.startsWith(`${DIRECTORIES}/`) && method === 'HEAD')
+      return directoryMetadata(path.slice(DIRECTORIES.length))
+    const known =
+      KNOWN_ABSENT.includes(key) ||
+      (filesApiForModels === undefined && path.endsWith(':is-databricks-sdk-models-artifact-repository-enabled'))
+    if (!known) {
       violations.push(`${method} ${path}: not an endpoint the double implements`)
     }
     return fail(404, 'ENDPOINT_NOT_FOUND', `No API found for '${method} ${path}'`)
@@ -603,6 +663,15 @@ export async function startDatabricksDouble(options: DatabricksDoubleOptions = {
     return ok({ model_version: versionJson(model, version, true) })
   }
 
+  /**
+   * MLflow's client reports what a version was loaded into (`EmitModelVersionLineageRequest`); the double checks
+   * the version exists and keeps nothing.
+   */
+  function emitLineage(fields: Record<string, unknown>): Reply {
+    existingVersion(fields)
+    return ok({})
+  }
+
   function setTag(fields: Record<string, unknown>, identity: Identity): Reply {
     const { model, version } = existingVersion(fields)
     requireWrite(identity, model.name)
@@ -697,6 +766,14 @@ export async function startDatabricksDouble(options: DatabricksDoubleOptions = {
     const file = files.get(canonicalPath(path))
     if (!file) fail(404, 'NOT_FOUND', 'The file being accessed is not found.')
     return { status: 200, raw: file!.bytes, headers: { 'last-modified': new Date(file!.modified).toUTCString() } }
+  }
+
+  /** HEAD on a directory: 200 with no body when it holds anything, else 404 (the API's "get directory metadata"). */
+  function directoryMetadata(path: string): Reply {
+    const dir = canonicalPath(path).replace(/\/+$/, '')
+    if (![...files.keys()].some(filePath => filePath.startsWith(`${dir}/`)))
+      fail(404, 'NOT_FOUND', 'The directory being accessed is not found.')
+    return { status: 200 }
   }
 
   function listDirectory(path: string, query: Record<string, string>): Reply {
@@ -892,6 +969,38 @@ export async function startDatabricksDouble(options: DatabricksDoubleOptions = {
       version.status = 'FAILED_REGISTRATION'
       version.statusMessage = message
       delete version.readyCountdown
+    },
+    serving: serving.controls,
+    addVersion(name) {
+      const full = name.toLowerCase()
+      let model = models.get(full)
+      if (!model) {
+        const now = Date.now()
+        model = {
+          name: full,
+          id: randomUUID(),
+          createdAt: now,
+          updatedAt: now,
+          userId: 'setup',
+          versions: new Map(),
+          nextVersion: 1,
+          aliases: new Map()
+        }
+        models.set(full, model)
+      }
+      const number = model.nextVersion++
+      model.versions.set(number, {
+        name: full,
+        version: number,
+        status: 'READY',
+        source: 'setup',
+        tags: new Map(),
+        storageLocation: `s3://double-metastore/models/${model.id}/versions/${randomUUID()}`,
+        createdAt: Date.now(),
+        updatedAt: Date.now(),
+        userId: 'setup'
+      })
+      return String(number)
     },
     expireTokens() {
       for (const token of issued.values()) token.expiresAt = 0
