@@ -23,7 +23,16 @@
  *   `PUT /api/2.0/fs/files{path}?overwrite=` with the raw bytes and no response body ("If true or unspecified, an
  *   existing file will be overwritten"), `GET /api/2.0/fs/files{path}`, and `GET /api/2.0/fs/directories{path}`
  *   answering `{contents: [{path, is_directory, file_size, last_modified, name}], next_page_token}` with
- *   `page_size`/`page_token`, and a 404 for a directory that does not exist.
+ *   `page_size`/`page_token`, and a 404 for a directory that does not exist; `HEAD` on a file (its metadata:
+ *   `Content-Length`, `Last-Modified`) and on a directory (200 or 404), which MLflow's client and the SDK use
+ *   before downloading; downloads carry `Content-Length`.
+ * - The discovery documents a workspace answers without credentials, which the SDKs read before they log in:
+ *   `GET /.well-known/databricks-config` (`{oidc_endpoint, workspace_id, cloud}`, the SDK's `HostMetadata`) and
+ *   `GET /oidc/.well-known/oauth-authorization-server` (`{authorization_endpoint, token_endpoint, …}`).
+ * - A DELETE's parameters are read from the query string (where the SDKs send them) and from a JSON body (where
+ *   MLflow's client sends them).
+ * - `POST .../model-versions/emit-lineage`, which MLflow's client sends when it loads a model.
+ * - Model Serving (serving.ts): serving endpoints, their config update state machine and their invocations.
  * - `GET /api/2.0/mlflow/runs/get` (`mlflow/protos/service.proto`): metrics as `{key, value, timestamp, step}`,
  *   with NaN and infinities as the strings Python's JSON writes.
  * - OAuth M2M (docs.databricks.com/aws/en/dev-tools/auth/oauth-m2m): `POST /oidc/v1/token` with HTTP Basic
@@ -52,9 +61,12 @@
  *   PENDING_REGISTRATION is refused with 403 PERMISSION_DENIED (the real status is not documented).
  * - 401 bodies use UNAUTHENTICATED; a real workspace's wording for a bad or expired token may differ. The token
  *   endpoint's errors are OAuth's `{error, error_description}`.
- * - The Files API serves `/Models/` only; there are no volumes, DBFS, workspace files, HEAD requests or directory
- *   creation. Unknown routes answer 404 ENDPOINT_NOT_FOUND and are listed in `violations`, so a test notices.
- * - No temporary cloud credentials, lineage headers, registered-model tags, deployment jobs, or the public
+ * - The Files API serves `/Models/` only; there are no volumes, DBFS, workspace files or directory creation. The
+ *   SDK's probes for faster transfers (`/api/2.0/fs/endpoints`, presigned URLs) are answered 404 as a workspace
+ *   without them answers, and are not violations. Other unknown routes answer 404 ENDPOINT_NOT_FOUND and are
+ *   listed in `violations`, so a test notices.
+ * - Lineage sent by `emit-lineage` is checked to name a version, then dropped.
+ * - No temporary cloud credentials, registered-model tags, deployment jobs, or the public
  *   `/api/2.1/unity-catalog` API: modelgate does not use them.
  */
 import { randomBytes, randomUUID } from 'node:crypto'
