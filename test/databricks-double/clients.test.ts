@@ -5,6 +5,8 @@
  */
 import { afterEach, describe, expect, it } from '@jest/globals'
 import { execFile } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { EXAMPLE_MODEL_DIR } from '../mlflow/python-client.js'
 import { mlflowPython, REPO_ROOT, requireMlflow } from '../mlflow/server.js'
@@ -61,11 +63,13 @@ function runScript<T>(script: string, args: string[], credentials: Record<string
     MLFLOW_HTTP_REQUEST_MAX_RETRIES: '0',
     PYTHONWARNINGS: 'ignore'
   }
-  return new Promise((resolve, reject) => {
+  // MLflow writes its default tracking store (mlflow.db) in the working directory.
+  const cwd = mkdtempSync(join(tmpdir(), 'databricks-clients-'))
+  return new Promise<T>((resolve, reject) => {
     execFile(
       mlflowPython(),
       [join(REPO_ROOT, 'test', 'databricks-double', script), ...args],
-      { env, timeout: 240_000, maxBuffer: 16 << 20 },
+      { env, cwd, timeout: 240_000, maxBuffer: 16 << 20 },
       (error, stdout, stderr) => {
         if (error) {
           reject(new Error(`${script} failed: ${error.message}\n${stderr.split('\n').slice(-30).join('\n')}`))
@@ -74,7 +78,7 @@ function runScript<T>(script: string, args: string[], credentials: Record<string
         resolve(JSON.parse(stdout.trimEnd().split('\n').at(-1)!) as T)
       }
     )
-  })
+  }).finally(() => rmSync(cwd, { recursive: true, force: true }))
 }
 
 function expectHonest(double: DatabricksDouble): void {
