@@ -23,7 +23,16 @@
  *   `PUT /api/2.0/fs/files{path}?overwrite=` with the raw bytes and no response body ("If true or unspecified, an
  *   existing file will be overwritten"), `GET /api/2.0/fs/files{path}`, and `GET /api/2.0/fs/directories{path}`
  *   answering `{contents: [{path, is_directory, file_size, last_modified, name}], next_page_token}` with
- *   `page_size`/`page_token`, and a 404 for a directory that does not exist.
+ *   `page_size`/`page_token`, and a 404 for a directory that does not exist; `HEAD` on a file (its metadata:
+ *   `Content-Length`, `Last-Modified`) and on a directory (200 or 404), which MLflow's client and the SDK use
+ *   before downloading; downloads carry `Content-Length`.
+ * - The discovery documents a workspace answers without credentials, which the SDKs read before they log in:
+ *   `GET /.well-known/databricks-config` (`{oidc_endpoint, workspace_id, cloud}`, the SDK's `HostMetadata`) and
+ *   `GET /oidc/.well-known/oauth-authorization-server` (`{authorization_endpoint, token_endpoint, …}`).
+ * - A DELETE's parameters are read from the query string (where the SDKs send them) and from a JSON body (where
+ *   MLflow's client sends them).
+ * - `POST .../model-versions/emit-lineage`, which MLflow's client sends when it loads a model.
+ * - Model Serving (serving.ts): serving endpoints, their config update state machine and their invocations.
  * - `GET /api/2.0/mlflow/runs/get` (`mlflow/protos/service.proto`): metrics as `{key, value, timestamp, step}`,
  *   with NaN and infinities as the strings Python's JSON writes.
  * - OAuth M2M (docs.databricks.com/aws/en/dev-tools/auth/oauth-m2m): `POST /oidc/v1/token` with HTTP Basic
@@ -52,14 +61,18 @@
  *   PENDING_REGISTRATION is refused with 403 PERMISSION_DENIED (the real status is not documented).
  * - 401 bodies use UNAUTHENTICATED; a real workspace's wording for a bad or expired token may differ. The token
  *   endpoint's errors are OAuth's `{error, error_description}`.
- * - The Files API serves `/Models/` only; there are no volumes, DBFS, workspace files, HEAD requests or directory
- *   creation. Unknown routes answer 404 ENDPOINT_NOT_FOUND and are listed in `violations`, so a test notices.
- * - No temporary cloud credentials, lineage headers, registered-model tags, deployment jobs, or the public
+ * - The Files API serves `/Models/` only; there are no volumes, DBFS, workspace files or directory creation. The
+ *   SDK's probes for faster transfers (`/api/2.0/fs/endpoints`, presigned URLs) are answered 404 as a workspace
+ *   without them answers, and are not violations. Other unknown routes answer 404 ENDPOINT_NOT_FOUND and are
+ *   listed in `violations`, so a test notices.
+ * - Lineage sent by `emit-lineage` is checked to name a version, then dropped.
+ * - No temporary cloud credentials, registered-model tags, deployment jobs, or the public
  *   `/api/2.1/unity-catalog` API: modelgate does not use them.
  */
 import { randomBytes, randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { createServing, type ServingControls, type ServingOptions } from './serving.js'
 
 export const DOUBLE_PAT = 'dapi-double-writer-0123456789abcdef'
 export const DOUBLE_READ_PAT = 'dapi-double-reader-0123456789abcdef'
@@ -92,6 +105,8 @@ export interface DatabricksDoubleOptions {
    * does not implement), undefined answers the route with ENDPOINT_NOT_FOUND, as a workspace without it would.
    */
   filesApiForModels?: boolean | undefined
+  /** Model Serving's timings and limits (serving.ts). */
+  serving?: ServingOptions
 }
 
 export interface RecordedRequest {
@@ -150,6 +165,10 @@ export interface DatabricksDouble {
   addRun(runId: string, metrics: Record<string, number | string>): void
   /** What an asynchronous registration failure leaves: FAILED_REGISTRATION with a status message. */
   failVersion(name: string, version: string, message: string): void
+  /** Model Serving's test controls: deployments that fail or never finish, predictions that fail or are slow. */
+  readonly serving: ServingControls
+  /** Test setup outside the API: a READY version of a UC model (created with its model when absent), no files. */
+  addVersion(name: string): string
   /** Makes every OAuth token issued so far expired, as an hour passing would. */
   expireTokens(): void
   version(name: string, version: string): VersionSnapshot | undefined
@@ -196,9 +215,24 @@ interface Reply {
   body?: unknown
   raw?: Buffer
   headers?: Record<string, string>
+  /** Answer this much later (a slow model). */
+  delayMs?: number
 }
 
 const UC = '/api/2.0/mlflow/unity-catalog'
+/**
+ * What the Databricks SDK asks before a Files API transfer, to find a faster way than the plain API (endpoint
+ * discovery, presigned URLs); a workspace without those features answers 404 and the SDK falls back to the plain
+ * Files API. The double answers them so, and does not count them as violations.
+ */
+const KNOWN_ABSENT = [
+  'GET /api/2.0/fs/endpoints',
+  'POST /api/2.0/fs/create-download-url',
+  'POST /api/2.0/fs/create-upload-part-urls',
+  'POST /api/2.0/fs/create-upload-url'
+]
+/** The workspace id the double reports in its host metadata. */
+const WORKSPACE_ID = '1234567890123456'
 const FILES = '/api/2.0/fs/files'
 const DIRECTORIES = '/api/2.0/fs/directories'
 const MAX_SEARCH_RESULTS = 10_000
@@ -252,6 +286,7 @@ export async function startDatabricksDouble(options: DatabricksDoubleOptions = {
   const runs = new Map<string, Record<string, number | string>>()
   const issued = new Map<string, { identity: Identity; expiresAt: number }>()
   let tokensIssued = 0
+  const serving = createServing(options.serving)
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -265,6 +300,20 @@ export async function startDatabricksDouble(options: DatabricksDoubleOptions = {
     server.listen(0, '127.0.0.1', () => resolve())
   })
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  /**
+   * The discovery documents a workspace answers without credentials: the SDKs read them before they can log in
+   * (the OAuth endpoints) and to learn the workspace (host metadata).
+   */
+  const discovery: Record<string, unknown> = {
+    '/.well-known/databricks-config': { oidc_endpoint: `${baseUrl}/oidc`, workspace_id: WORKSPACE_ID, cloud: 'AWS' },
+    '/oidc/.well-known/oauth-authorization-server': {
+      issuer: `${baseUrl}/oidc`,
+      authorization_endpoint: `${baseUrl}/oidc/v1/authorize`,
+      token_endpoint: `${baseUrl}/oidc/v1/token`,
+      grant_types_supported: ['client_credentials', 'authorization_code', 'refresh_token'],
+      token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post']
+    }
+  }
 
   // --- the request cycle ----------------------------------------------------------------------------------------
 
@@ -290,6 +339,7 @@ export async function startDatabricksDouble(options: DatabricksDoubleOptions = {
     if (!reply) {
       try {
         if (path === '/oidc/v1/token') reply = issueToken(method, req, raw)
+        else if (method === 'GET' && path in discovery) reply = ok(discovery[path])
         else {
           identity = authenticate(req)
           reply = route(method, path, query, body, raw, identity)
@@ -308,10 +358,16 @@ export async function startDatabricksDouble(options: DatabricksDoubleOptions = {
       ...(identity ? { identity: identity.name } : {}),
       ...(body !== undefined ? { body } : {})
     })
+    if (reply.delayMs) await new Promise(resolve => setTimeout(resolve, reply.delayMs))
     const headers: Record<string, string> = { ...reply.headers }
     if (reply.raw) {
-      res.writeHead(reply.status, { 'content-type': 'application/octet-stream', ...headers })
-      res.end(reply.raw)
+      // A download says its length, as the workspace's does: clients check what they received against it.
+      res.writeHead(reply.status, {
+        'content-type': 'application/octet-stream',
+        'content-length': String(reply.raw.length),
+        ...headers
+      })
+      res.end(method === 'HEAD' ? undefined : reply.raw)
     } else if (reply.body === undefined) {
       res.writeHead(reply.status, headers)
       res.end()
@@ -400,8 +456,17 @@ export async function startDatabricksDouble(options: DatabricksDoubleOptions = {
     raw: Buffer,
     identity: Identity
   ): Reply {
-    const fields = (method === 'GET' ? query : (body ?? {})) as Record<string, unknown>
+    // The SDKs send a DELETE's parameters in the query string, MLflow's client in a JSON body: both are read.
+    const fields = (
+      method === 'GET' ? query : method === 'DELETE' ? { ...query, ...(body ?? {}) } : (body ?? {})
+    ) as Record<string, unknown>
     const key = `${method} ${path}`
+    const served = serving.handle(method, path, body, {
+      fail,
+      identity,
+      versionReady: (name, number) => models.get(name)?.versions.get(Number(number))?.status === 'READY'
+    })
+    if (served) return served
     switch (key) {
       case `POST ${UC}/registered-models/create`:
         return createModel(fields, identity)
@@ -421,6 +486,8 @@ export async function startDatabricksDouble(options: DatabricksDoubleOptions = {
         return finalize(fields, identity)
       case `POST ${UC}/model-versions/set-tag`:
         return setTag(fields, identity)
+      case `POST ${UC}/model-versions/emit-lineage`:
+        return emitLineage(fields)
       case `POST ${UC}/registered-models/alias`:
         return setAlias(fields, identity)
       case `GET ${UC}/registered-models/alias`:
@@ -437,11 +504,16 @@ export async function startDatabricksDouble(options: DatabricksDoubleOptions = {
     if (path.startsWith(`${FILES}/`)) {
       const filePath = path.slice(FILES.length)
       if (method === 'PUT') return putFile(filePath, query, raw, identity)
-      if (method === 'GET') return getFile(filePath)
+      if (method === 'GET' || method === 'HEAD') return getFile(filePath)
     }
     if (path.startsWith(`${DIRECTORIES}/`) && method === 'GET')
       return listDirectory(path.slice(DIRECTORIES.length), query)
-    if (!(filesApiForModels === undefined && path.endsWith(':is-databricks-sdk-models-artifact-repository-enabled'))) {
+    if (path.startsWith(`${DIRECTORIES}/`) && method === 'HEAD')
+      return directoryMetadata(path.slice(DIRECTORIES.length))
+    const known =
+      KNOWN_ABSENT.includes(key) ||
+      (filesApiForModels === undefined && path.endsWith(':is-databricks-sdk-models-artifact-repository-enabled'))
+    if (!known) {
       violations.push(`${method} ${path}: not an endpoint the double implements`)
     }
     return fail(404, 'ENDPOINT_NOT_FOUND', `No API found for '${method} ${path}'`)
@@ -603,6 +675,15 @@ export async function startDatabricksDouble(options: DatabricksDoubleOptions = {
     return ok({ model_version: versionJson(model, version, true) })
   }
 
+  /**
+   * MLflow's client reports what a version was loaded into (`EmitModelVersionLineageRequest`); the double checks
+   * the version exists and keeps nothing.
+   */
+  function emitLineage(fields: Record<string, unknown>): Reply {
+    existingVersion(fields)
+    return ok({})
+  }
+
   function setTag(fields: Record<string, unknown>, identity: Identity): Reply {
     const { model, version } = existingVersion(fields)
     requireWrite(identity, model.name)
@@ -697,6 +778,14 @@ export async function startDatabricksDouble(options: DatabricksDoubleOptions = {
     const file = files.get(canonicalPath(path))
     if (!file) fail(404, 'NOT_FOUND', 'The file being accessed is not found.')
     return { status: 200, raw: file!.bytes, headers: { 'last-modified': new Date(file!.modified).toUTCString() } }
+  }
+
+  /** HEAD on a directory: 200 with no body when it holds anything, else 404 (the API's "get directory metadata"). */
+  function directoryMetadata(path: string): Reply {
+    const dir = canonicalPath(path).replace(/\/+$/, '')
+    if (![...files.keys()].some(filePath => filePath.startsWith(`${dir}/`)))
+      fail(404, 'NOT_FOUND', 'The directory being accessed is not found.')
+    return { status: 200 }
   }
 
   function listDirectory(path: string, query: Record<string, string>): Reply {
@@ -892,6 +981,38 @@ export async function startDatabricksDouble(options: DatabricksDoubleOptions = {
       version.status = 'FAILED_REGISTRATION'
       version.statusMessage = message
       delete version.readyCountdown
+    },
+    serving: serving.controls,
+    addVersion(name) {
+      const full = name.toLowerCase()
+      let model = models.get(full)
+      if (!model) {
+        const now = Date.now()
+        model = {
+          name: full,
+          id: randomUUID(),
+          createdAt: now,
+          updatedAt: now,
+          userId: 'setup',
+          versions: new Map(),
+          nextVersion: 1,
+          aliases: new Map()
+        }
+        models.set(full, model)
+      }
+      const number = model.nextVersion++
+      model.versions.set(number, {
+        name: full,
+        version: number,
+        status: 'READY',
+        source: 'setup',
+        tags: new Map(),
+        storageLocation: `s3://double-metastore/models/${model.id}/versions/${randomUUID()}`,
+        createdAt: Date.now(),
+        updatedAt: Date.now(),
+        userId: 'setup'
+      })
+      return String(number)
     },
     expireTokens() {
       for (const token of issued.values()) token.expiresAt = 0

@@ -292,8 +292,22 @@ describe('where files go', () => {
     expect(double.versions(NAME)).toEqual([])
   })
 
-  it("uploads through the Files API when the workspace does not answer the question, or MLflow's switch says so", async () => {
-    const silent = await setup({ filesApiForModels: undefined })
+  it('refuses, before creating a version, a workspace that does not answer the question (404)', async () => {
+    const { registry, double } = await setup({ filesApiForModels: undefined })
+    await registry.ensureRegisteredModel(NAME)
+    const error = await configurationRejection(createVersion(registry, await newVersion()))
+    expect(error.place).toEqual({ source: 'MLFLOW_USE_DATABRICKS_SDK_MODEL_ARTIFACTS_REPO_FOR_UC' })
+    expect(error.detail).toContain('answered 404')
+    expect(error.detail).toContain('MLFLOW_USE_DATABRICKS_SDK_MODEL_ARTIFACTS_REPO_FOR_UC=true')
+    expect(double.versions(NAME)).toEqual([])
+    expect(double.requests.filter(r => r.path.startsWith('/api/2.0/fs/'))).toEqual([])
+  })
+
+  it("uploads through the Files API when MLflow's switch says so, whatever the workspace answers", async () => {
+    const silent = await setup(
+      { filesApiForModels: undefined },
+      { DATABRICKS_TOKEN: DOUBLE_PAT, MLFLOW_USE_DATABRICKS_SDK_MODEL_ARTIFACTS_REPO_FOR_UC: '1' }
+    )
     expect((await register(silent.registry, await newVersion())).version.status).toBe('READY')
     await silent.double.close()
 

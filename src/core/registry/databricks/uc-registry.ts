@@ -338,13 +338,22 @@ export class UnityCatalogRegistry implements ModelRegistry {
   /**
    * Refuses, before a version is created, a workspace that takes model files only through temporary cloud
    * credentials: the version could never be finished. MLflow's client asks the same question and lets
-   * MLFLOW_USE_DATABRICKS_SDK_MODEL_ARTIFACTS_REPO_FOR_UC answer it instead.
+   * MLFLOW_USE_DATABRICKS_SDK_MODEL_ARTIFACTS_REPO_FOR_UC answer it instead. A workspace that does not answer
+   * (404) is refused too: MLflow's client then falls back to temporary credentials, so the Files API is not known
+   * to take the files there, and a version created now could be left unfinished.
    */
   private async checkUploadPath(): Promise<void> {
     this.filesApi ??= this.decideUploadPath()
-    if ((await this.filesApi) === false) {
+    const answer = await this.filesApi
+    if (answer === false) {
       throw new ConfigurationError(
-        `Databricks at ${this.location} says this workspace takes model files through temporary cloud credentials, not the Files API (/Models/…), and modelgate uploads through the Files API only; register the model with mlflow.register_model from Python on this workspace, or set MLFLOW_USE_DATABRICKS_SDK_MODEL_ARTIFACTS_REPO_FOR_UC=true if the workspace does accept it`,
+        `Databricks at ${this.location} says this workspace takes model files through temporary cloud credentials, not the Files API (/Models/…), and modelgate uploads through the Files API only; register the model with mlflow.register_model from Python on this workspace, or set ${FILES_API_VARIABLE}=true if the workspace does accept it`,
+        { source: FILES_API_VARIABLE }
+      )
+    }
+    if (answer === undefined) {
+      throw new ConfigurationError(
+        `Databricks at ${this.location} does not say whether this workspace takes model files through the Files API (/Models/…): registered-models:is-databricks-sdk-models-artifact-repository-enabled answered 404, and MLflow's client then uploads through temporary cloud credentials, which modelgate does not use; set ${FILES_API_VARIABLE}=true if the workspace does take them through the Files API, or register the model with mlflow.register_model from Python`,
         { source: FILES_API_VARIABLE }
       )
     }

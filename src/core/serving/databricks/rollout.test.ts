@@ -1,0 +1,181 @@
+/**
+ * The rollout (rollout.ts) through the Databricks target against the workspace double: first deploy, an exact
+ * canary and its promotion, and the failures, each ending with the previous version proven serving.
+ */
+import { afterEach, describe, expect, it } from '@jest/globals'
+import {
+  DOUBLE_PAT,
+  startDatabricksDouble,
+  type DatabricksDouble,
+  type DatabricksDoubleOptions
+} from '../../../../test/databricks-double/server.js'
+import { openWorkspace } from '../../databricks/workspace.js'
+import { rollout, type RolloutOptions } from '../rollout.js'
+import { routingOf } from '../types.js'
+import { DatabricksServingTarget } from './target.js'
+
+const MODEL = 'main.ml.churn'
+const BODY = { dataframe_split: { columns: ['tenure_months'], data: [[3], [40]] } }
+
+let double: DatabricksDouble | undefined
+
+afterEach(async () => {
+  if (!double) return
+  expect(double.violations).toEqual([])
+  await double.close()
+  double = undefined
+})
+
+async function setup(options: DatabricksDoubleOptions = {}) {
+  double = await startDatabricksDouble({ serving: { deployMs: 60 }, ...options })
+  const d = double
+  const versions = [d.addVersion(MODEL), d.addVersion(MODEL)]
+  const target = new DatabricksServingTarget({
+    endpoint: 'churn',
+    workspace: openWorkspace({ host: d.url, env: { DATABRICKS_TOKEN: DOUBLE_PAT }, retryBaseMs: 1 }),
+    pollMinMs: 20,
+    pollMaxMs: 100,
+    retryBaseMs: 1
+  })
+  const run = (version: string, options: Partial<RolloutOptions> = {}) =>
+    rollout({
+      target,
+      candidate: { name: MODEL, version },
+      body: BODY,
+      requests: 20,
+      verifyRequests: 10,
+      timeoutMs: 10_000,
+      rollbackTimeoutMs: 10_000,
+      ...options
+    })
+  /** Version 1 serving all traffic, as before every failure here. */
+  const serveFirst = async () => {
+    const first = await run(versions[0]!)
+    expect(first.outcome).toBe('deployed')
+    return target.read()
+  }
+  const puts = () => d.requests.filter(r => r.method === 'PUT')
+  return { double: d, target, versions, run, serveFirst, puts }
+}
+
+describe('rollout on Databricks Model Serving', () => {
+  it('deploys first, then runs an exact 10% canary and promotes it; a re-run changes nothing', async () => {
+    const { double, versions, run, puts } = await setup()
+    const first = await run(versions[0]!)
+    expect(first).toMatchObject({ outcome: 'deployed', deployedVersion: '1', changed: true })
+    expect(first.plan.before.versions).toEqual([])
+    expect(double.requests.filter(r => r.method === 'POST' && r.path === '/api/2.0/serving-endpoints')).toHaveLength(1)
+
+    const canary = await run(versions[1]!, { traffic: 10 })
+    expect(canary).toMatchObject({ outcome: 'deployed', deployedVersion: '2', previousVersion: '1' })
+    expect(canary.steps[0]!.routes).toEqual({ '2': 10, '1': 90 })
+    expect(canary.steps[0]!.byVersion['2']!.requests).toBe(20)
+    expect(canary.steps[0]!.byVersion['1']!.requests).toBe(180)
+    expect(canary.steps[1]!.byVersion).toEqual({ '2': expect.objectContaining({ requests: 20, errors: 0 }) })
+    const endpoint = double.serving.endpoint('churn') as {
+      config: { served_entities: { name: string }[]; traffic_config: { routes: unknown[] } }
+    }
+    expect(endpoint.config.served_entities.map(e => e.name)).toEqual(['churn-2'])
+    expect(endpoint.config.traffic_config.routes).toEqual([
+      { served_model_name: 'churn-2', served_entity_name: 'churn-2', traffic_percentage: 100 }
+    ])
+
+    const writes = puts().length
+    const again = await run(versions[1]!)
+    expect(again).toMatchObject({ outcome: 'unchanged', changed: false })
+    expect(puts()).toHaveLength(writes)
+  })
+
+  it('rolls back a model that errors on every prediction, proven by the config read back and real answers', async () => {
+    const { double, versions, run, serveFirst } = await setup()
+    const before = await serveFirst()
+    double.serving.failPredictions(MODEL, versions[1]!)
+
+    const report = await run(versions[1]!, { traffic: 50 })
+    expect(report.outcome).toBe('rolled-back')
+    expect(report.failure!.phase).toBe('observe')
+    expect(report.failure!.message).toContain('deploy.error_rate 1 > max 0')
+    expect(report.rollback).toMatchObject({ stateRestored: true, proven: true, before: routingOf(before) })
+    expect(report.rollback!.verification!.byVersion).toEqual({
+      '1': expect.objectContaining({ requests: 10, errors: 0 })
+    })
+    expect(double.serving.endpoint('churn')).toMatchObject({ state: { ready: 'READY', config_update: 'NOT_UPDATING' } })
+  })
+
+  it('rolls back a slow model that breaks the latency rule', async () => {
+    const { double, versions, run, serveFirst } = await setup()
+    await serveFirst()
+    double.serving.slowPredictions(MODEL, versions[1]!, 150)
+    const report = await run(versions[1]!, {
+      traffic: 50,
+      requests: 4,
+      rules: [{ name: 'deploy.latency_p95_ms', max: 100 }]
+    })
+    expect(report.outcome).toBe('rolled-back')
+    expect(report.failure!.message).toContain('deploy.latency_p95_ms')
+    expect(report.steps[0]!.metrics['deploy.latency_p95_ms']).toBeGreaterThanOrEqual(150)
+    expect(report.rollback).toMatchObject({ stateRestored: true, proven: true })
+  })
+
+  it('reports a failed update (UPDATE_FAILED) and proves the old config still serves, with nothing put back', async () => {
+    const { double, versions, run, serveFirst, puts } = await setup()
+    await serveFirst()
+    double.serving.failDeployment(MODEL, versions[1]!, 'Container failed to start: the model could not be loaded')
+    const writes = puts().length
+
+    const report = await run(versions[1]!, { traffic: 10 })
+    expect(report.outcome).toBe('rolled-back')
+    expect(report.failure!.phase).toBe('wait')
+    expect(report.failure!.message).toContain('UPDATE_FAILED')
+    expect(report.failure!.message).toContain('churn-1 100%')
+    expect(report.rollback).toMatchObject({ stateRestored: true, proven: true })
+    // The canary's PUT only: the old config never stopped serving, so nothing was put back.
+    expect(puts()).toHaveLength(writes + 1)
+  })
+
+  it('stops at the deadline for an update that never finishes; the rollback waits until the workspace gives up', async () => {
+    const { double, versions, run, serveFirst } = await setup({ serving: { deployMs: 60, updateTimeoutMs: 2500 } })
+    await serveFirst()
+    double.serving.stallDeployment(MODEL, versions[1]!)
+
+    const report = await run(versions[1]!, { traffic: 10, timeoutMs: 1000 })
+    expect(report.failure!.phase).toBe('wait')
+    expect(report.failure!.message).toContain('ran out')
+    expect(report.outcome).toBe('rolled-back')
+    expect(report.rollback).toMatchObject({ stateRestored: true, proven: true })
+    expect(double.serving.endpoint('churn')).toMatchObject({ state: { config_update: 'UPDATE_FAILED' } })
+  })
+
+  it('says so when an update that never finishes outlives the rollback too, while the old version still answers', async () => {
+    const { double, versions, run, serveFirst } = await setup()
+    await serveFirst()
+    double.serving.stallDeployment(MODEL, versions[1]!)
+
+    const report = await run(versions[1]!, { traffic: 10, timeoutMs: 600, rollbackTimeoutMs: 600 })
+    expect(report.outcome).toBe('failed')
+    expect(report.rolledBack).toBe(false)
+    expect(report.rollback!.message).toContain('no call to cancel an update')
+    expect(double.serving.answeredBy('churn')).toEqual({ 'churn-1': expect.any(Number) })
+  })
+
+  it('waits out a 409 and a 429 with Retry-After on the way, and deploys', async () => {
+    const { double, versions, run, serveFirst } = await setup()
+    await serveFirst()
+    double.inject({ count: 1, status: 409, method: 'PUT', path: /\/config$/ })
+    double.inject({ count: 1, status: 429, retryAfterSeconds: 1, method: 'PUT', path: /\/config$/ })
+
+    const report = await run(versions[1]!, { traffic: 10 })
+    expect(report.outcome).toBe('deployed')
+    const statuses = double.requests.filter(r => r.method === 'PUT').map(r => r.status)
+    expect(statuses).toEqual(expect.arrayContaining([409, 429]))
+  })
+
+  it('rolls a failed first deploy back to no endpoint at all', async () => {
+    const { double, versions, run } = await setup()
+    double.serving.failPredictions(MODEL, versions[0]!, 500)
+    const report = await run(versions[0]!)
+    expect(report.outcome).toBe('rolled-back')
+    expect(report.rollback!.message).toContain('nothing served before')
+    expect(double.serving.endpoint('churn')).toBeUndefined()
+  })
+})
