@@ -13,7 +13,7 @@ if [ "$("$bin/actionlint" -version 2>/dev/null | head -n1)" = "$actionlint_versi
 fi
 if ! command -v go >/dev/null 2>&1; then
   echo "scripts/setup-tools.sh: Go is missing: it builds actionlint $actionlint_version into .tools/bin for the workflow tests." >&2
-  echo "Install Go 1.25 or later (actionlint's go.mod asks it) (https://go.dev/dl/) and run npm test again." >&2
+  echo "Install Go 1.25 or later from https://go.dev/dl/ (actionlint's go.mod requires it) and run npm test again." >&2
   exit 1
 fi
 mkdir -p "$bin"
