@@ -25,6 +25,7 @@ export const REGISTER_OPTIONS = {
   'validation-report': { type: 'string' },
   'comparison-report': { type: 'string' },
   config: { type: 'string' },
+  timeout: { type: 'string' },
   format: { type: 'string' },
   workspace: { type: 'string' }
 } as const
@@ -48,6 +49,7 @@ export async function runRegisterCommand(flags: Record<string, string | undefine
     validationReport: flags['validation-report'],
     comparisonReport: flags['comparison-report'],
     config: flags.config,
+    timeout: flags.timeout,
     describeInput: name => `--${name}`,
     log: line => output.error(line)
   })

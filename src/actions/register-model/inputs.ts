@@ -26,6 +26,8 @@ export interface RegisterActionSettings {
   validationReport?: string
   comparisonReport?: string
   config?: string
+  /** The whole registration's deadline, as the user wrote it (`10m`); the core parses it. */
+  timeout?: string
   /** Tests of the bundle shorten the registry client's backoff with MODELGATE_RETRY_BASE_MS; not an input. */
   retryBaseMs?: number
 }
@@ -68,6 +70,7 @@ export function getInputs(io: ActionIO, env: NodeJS.ProcessEnv = process.env): R
     validationReport: getOptionalInput(io, Inputs.ValidationReport),
     comparisonReport: getOptionalInput(io, Inputs.ComparisonReport),
     config: getOptionalInput(io, Inputs.Config),
+    timeout: getOptionalInput(io, Inputs.Timeout),
     retryBaseMs: env.MODELGATE_RETRY_BASE_MS ? Number(env.MODELGATE_RETRY_BASE_MS) : undefined
   }
 }
