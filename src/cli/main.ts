@@ -41,6 +41,7 @@ register options:
   --aliases <a,b>          aliases to point at the version, e.g. challenger
   --tags <yaml>            tags as a YAML map, e.g. "team: fraud"
   --validation-report, --comparison-report <file>   the earlier steps' JSON reports, recorded as tags
+  --timeout <duration>     the longest the whole registration may take, e.g. 10m (default), 90s, 1h
 
 Exit codes: 0 the gate passes (or the model is registered), 1 it fails (or the registry failed), 2 usage or
 configuration error.`

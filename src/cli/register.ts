@@ -26,6 +26,7 @@ export const REGISTER_OPTIONS = {
   'validation-report': { type: 'string' },
   'comparison-report': { type: 'string' },
   config: { type: 'string' },
+  timeout: { type: 'string' },
   format: { type: 'string' },
   workspace: { type: 'string' }
 } as const
@@ -54,6 +55,7 @@ export async function runRegisterCommand(
     comparisonReport: flags['comparison-report'],
     config: flags.config,
     ...tuning,
+    timeout: flags.timeout,
     describeInput: name => `--${name}`,
     log: line => output.error(line)
   })

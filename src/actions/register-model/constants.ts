@@ -12,7 +12,8 @@ export enum Inputs {
   Description = 'description',
   ValidationReport = 'validation-report',
   ComparisonReport = 'comparison-report',
-  Config = 'config'
+  Config = 'config',
+  Timeout = 'timeout'
 }
 
 export enum Outputs {

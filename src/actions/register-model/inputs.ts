@@ -26,6 +26,8 @@ export interface RegisterActionSettings extends TuningOptions {
   validationReport?: string | undefined
   comparisonReport?: string | undefined
   config?: string | undefined
+  /** The whole registration's deadline, as the user wrote it (`10m`); the core parses it. */
+  timeout?: string | undefined
 }
 
 export function getInputs(io: ActionIO, env: NodeJS.ProcessEnv = process.env): RegisterActionSettings {
@@ -62,6 +64,7 @@ export function getInputs(io: ActionIO, env: NodeJS.ProcessEnv = process.env): R
     validationReport: getOptionalInput(io, Inputs.ValidationReport),
     comparisonReport: getOptionalInput(io, Inputs.ComparisonReport),
     config: getOptionalInput(io, Inputs.Config),
+    timeout: getOptionalInput(io, Inputs.Timeout),
     // Not inputs: tests of the bundle play registry faults and slow servers without waiting real seconds.
     ...readTuningOptions(env)
   }

@@ -27,6 +27,8 @@ interface CredentialOptions {
   readonly fetch?: typeof fetch
   readonly retryBaseMs?: number
   readonly log?: (line: string) => void
+  /** The deadline of the operation (HttpClient's `signal`). */
+  readonly signal?: AbortSignal
 }
 
 const TOKEN_VARIABLE = 'DATABRICKS_TOKEN'
@@ -72,7 +74,8 @@ export function credentialsFromEnv(options: CredentialOptions): DatabricksCreden
     clientSecret,
     ...(options.fetch ? { fetch: options.fetch } : {}),
     ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
-    ...(options.log ? { log: options.log } : {})
+    ...(options.log ? { log: options.log } : {}),
+    ...(options.signal ? { signal: options.signal } : {})
   })
   return {
     auth: { kind: 'token-provider', token: () => tokens.token() },
@@ -95,6 +98,8 @@ interface OAuthTokenSourceOptions {
   readonly fetch?: typeof fetch
   readonly retryBaseMs?: number
   readonly log?: (line: string) => void
+  /** The deadline of the operation (HttpClient's `signal`). */
+  readonly signal?: AbortSignal
   /** For tests: the clock. */
   readonly now?: () => number
 }
@@ -121,7 +126,8 @@ class OAuthTokenSource {
       dialect: tokenDialect(options.host),
       ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
       ...(options.fetch ? { fetch: options.fetch } : {}),
-      ...(options.log ? { log: options.log } : {})
+      ...(options.log ? { log: options.log } : {}),
+      ...(options.signal ? { signal: options.signal } : {})
     })
   }
 

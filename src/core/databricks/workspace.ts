@@ -18,6 +18,8 @@ export interface WorkspaceOptions {
   readonly retryBaseMs?: number
   readonly fetch?: typeof fetch
   readonly log?: (line: string) => void
+  /** The deadline of the operation (HttpClient's `signal`). */
+  readonly signal?: AbortSignal
 }
 
 export interface DatabricksWorkspace {
@@ -36,7 +38,8 @@ export function openWorkspace(options: WorkspaceOptions): DatabricksWorkspace {
     env: options.env,
     ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
     ...(options.fetch ? { fetch: options.fetch } : {}),
-    ...(options.log ? { log: options.log } : {})
+    ...(options.log ? { log: options.log } : {}),
+    ...(options.signal ? { signal: options.signal } : {})
   })
   return { url, hostSource, credentials }
 }

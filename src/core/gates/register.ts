@@ -8,7 +8,7 @@ import { FAILSAFE_SCHEMA, loadAll, YAMLException } from 'js-yaml'
 import { checkYamlExpansion } from '../config/yaml-bounds.js'
 import { findModelConfig } from '../config/find.js'
 import { tuningOptions, type TuningOptions } from '../environment.js'
-import { ConfigurationError, describeValue } from '../errors.js'
+import { ConfigurationError, ServiceError, describeValue } from '../errors.js'
 import { readRunContext } from '../github/event.js'
 import { gateTags, lineageTags, readGateReports, runSourceTags, type GateReports } from '../registry/lineage.js'
 import { openChosenRegistry, type RegistryChoice } from '../registry/open.js'
@@ -32,6 +32,8 @@ export interface RegisterOptions extends TuningOptions {
   readonly comparisonReport?: string | undefined
   readonly config?: string | undefined
   readonly env?: NodeJS.ProcessEnv | undefined
+  /** The `timeout` input: the whole registration's deadline, as in `10m`, `90s` or `1h`. Default 10m. */
+  readonly timeout?: string | undefined
   readonly describeInput?: (name: string) => string
   readonly log?: (line: string) => void
 }
@@ -65,6 +67,28 @@ export async function runRegistration(options: RegisterOptions): Promise<Registe
     comparison: options.comparisonReport,
     describeInput: describe
   })
+  const deadline = startDeadline(options.timeout, describe('timeout'))
+  try {
+    return await register(options, { describe, env, found, name, tags, reports, deadline })
+  } finally {
+    deadline.stop()
+  }
+}
+
+/** The registration proper, under the deadline. */
+async function register(
+  options: RegisterOptions,
+  settled: {
+    describe: (name: string) => string
+    env: NodeJS.ProcessEnv
+    found: Awaited<ReturnType<typeof findModelConfig>>
+    name: string
+    tags: Record<string, string>
+    reports: GateReports
+    deadline: Deadline
+  }
+): Promise<RegisterRun> {
+  const { describe, env, found, name, tags, reports, deadline } = settled
   const { registry, choice } = await openChosenRegistry({
     workspace: options.workspace,
     kind: options.registry,
@@ -74,8 +98,10 @@ export async function runRegistration(options: RegisterOptions): Promise<Registe
     env,
     describeInput: describe,
     ...(options.log ? { log: options.log } : {}),
-    ...tuningOptions(options)
+    ...tuningOptions(options),
+    signal: deadline.signal
   })
+  deadline.describeRegistry(registry.location)
   const context = readRunContext(env)
   const registration = await registerModel({
     registry,
@@ -94,6 +120,60 @@ export async function runRegistration(options: RegisterOptions): Promise<Registe
     ...(options.log ? { log: options.log } : {})
   })
   return { ...registration, name, registry: { ...choice, location: registry.location }, reports }
+}
+
+export const DEFAULT_TIMEOUT = '10m'
+
+interface Deadline {
+  readonly signal: AbortSignal
+  /** Names the registry in the message when the time runs out. */
+  describeRegistry(location: string): void
+  stop(): void
+}
+
+/**
+ * One deadline for the whole registration: a server that accepts connections and never answers would otherwise keep
+ * the step through every attempt's timeout. When it runs out, the request in flight is abandoned and the error says
+ * which limit it was and how to change it.
+ */
+function startDeadline(text: string | undefined, source: string): Deadline {
+  const value = text?.trim() || DEFAULT_TIMEOUT
+  const ms = parseDuration(value, source)
+  const controller = new AbortController()
+  let where = 'the registry'
+  const timer = setTimeout(() => {
+    controller.abort(
+      new ServiceError(
+        `the registration did not finish within ${value} (${source}): ${where} was too slow or stopped answering. A re-run finishes what this one started; raise ${source} if the registry is slow for large models`,
+        undefined,
+        'TIMEOUT'
+      )
+    )
+  }, ms)
+  // The deadline must not keep a process alive that has nothing else to do.
+  timer.unref()
+  return {
+    signal: controller.signal,
+    describeRegistry: location => {
+      where = `the registry at ${location}`
+    },
+    stop: () => clearTimeout(timer)
+  }
+}
+
+const UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+
+/** `10m`, `90s`, `1h`, `1.5h`, `500ms`; a bare number is seconds. */
+function parseDuration(text: string, source: string): number {
+  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/i.exec(text)
+  const ms = match ? Number(match[1]) * UNITS_MS[(match[2] ?? 's').toLowerCase()]! : NaN
+  if (!Number.isFinite(ms) || ms <= 0 || ms > 2 ** 31 - 1) {
+    throw new ConfigurationError(
+      `expected a duration such as ${DEFAULT_TIMEOUT}, 90s or 1h (a bare number is seconds; at most 24 days), got ${JSON.stringify(text)}`,
+      { source }
+    )
+  }
+  return ms
 }
 
 /** The `tags` input: a YAML map of names to scalars; values become strings, as registries store them. */

@@ -31,6 +31,11 @@ export interface HttpClientOptions {
   readonly fetch?: typeof fetch
   /** Called before each retry, for the step log. */
   readonly onRetry?: (event: RetryEvent) => void
+  /**
+   * The deadline of the whole operation the requests serve: when it aborts, the request in flight and any wait
+   * between attempts stop at once, and the call throws the signal's reason.
+   */
+  readonly signal?: AbortSignal
 }
 
 export interface RetryEvent {
@@ -116,6 +121,7 @@ const RETRY_STATUSES = new Set([429, 500, 502, 503, 504])
 
 export class HttpClient {
   readonly baseUrl: string
+  readonly signal: AbortSignal | undefined
   private readonly fetch: typeof fetch
   private readonly retries: number
   private readonly retryBaseMs: number
@@ -124,6 +130,7 @@ export class HttpClient {
 
   constructor(private readonly options: HttpClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '')
+    this.signal = options.signal
     this.fetch = options.fetch ?? globalThis.fetch
     this.retries = options.retries ?? 5
     this.retryBaseMs = options.retryBaseMs ?? 500
@@ -146,6 +153,7 @@ export class HttpClient {
     const url = this.url(request.path, request.query)
     const idempotent = request.idempotent ?? request.method !== 'POST'
     for (let attempt = 0; ; attempt++) {
+      this.signal?.throwIfAborted()
       let failure: { reason: string; retryAfterMs?: number | undefined; error: Error }
       // Outside the try: a token provider's failure (refused client credentials) is its own error, not the network's.
       const authorization = await this.authorization()
@@ -159,6 +167,7 @@ export class HttpClient {
         failure = { reason: `HTTP ${response.status}`, retryAfterMs: retryAfter(response.headers), error }
       } catch (error) {
         if (error instanceof HttpError) throw error
+        this.signal?.throwIfAborted()
         const timedOut = (error as Error).name === 'TimeoutError' || (error as Error).name === 'AbortError'
         const reason = timedOut
           ? `no answer within ${duration(timeoutOf(request, this.timeoutMs))}`
@@ -178,9 +187,12 @@ export class HttpClient {
    */
   async stream(url: string): Promise<ReadableStream<Uint8Array>> {
     for (let attempt = 0; ; attempt++) {
+      this.signal?.throwIfAborted()
       const authorization = await this.authorization()
       const controller = new AbortController()
       const timer = setTimeout(() => controller.abort(), this.timeoutMs)
+      const stop = () => controller.abort()
+      this.signal?.addEventListener('abort', stop, { once: true })
       let response: Response
       try {
         response = await this.fetch(url, {
@@ -188,6 +200,7 @@ export class HttpClient {
           signal: controller.signal
         })
       } catch (error) {
+        this.signal?.throwIfAborted()
         const timedOut = controller.signal.aborted
         const failure = new NetworkError(
           'GET',
@@ -200,6 +213,7 @@ export class HttpClient {
         continue
       } finally {
         clearTimeout(timer)
+        this.signal?.removeEventListener('abort', stop)
       }
       if (response.ok && response.body) return response.body
       const text = await response.text()
@@ -219,7 +233,7 @@ export class HttpClient {
     const backoff = Math.min(this.maxRetryDelayMs, this.retryBaseMs * 2 ** attempt)
     const delayMs = Math.min(this.maxRetryDelayMs, retryAfterMs ?? backoff * (0.5 + Math.random() / 2))
     this.options.onRetry?.({ method, path, attempt: attempt + 1, delayMs, reason })
-    await new Promise(resolve => setTimeout(resolve, delayMs))
+    await sleep(delayMs, this.signal)
   }
 
   private async attempt(url: string, request: HttpRequest, authorization: string | undefined): Promise<HttpResponse> {
@@ -243,7 +257,9 @@ export class HttpClient {
       method: request.method,
       headers,
       body,
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: this.signal
+        ? AbortSignal.any([AbortSignal.timeout(timeoutMs), this.signal])
+        : AbortSignal.timeout(timeoutMs),
       ...(request.file ? { duplex: 'half' } : {})
     } as RequestInit)
     const text = await response.text()
@@ -257,6 +273,23 @@ export class HttpClient {
     if (auth.kind === 'bearer') return `Bearer ${auth.token}`
     return `Bearer ${await auth.token()}`
   }
+}
+
+/** Waits ms, or less when the signal aborts: then it throws the signal's reason. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (!signal) return new Promise(resolve => setTimeout(resolve, ms))
+  signal.throwIfAborted()
+  return new Promise((resolve, reject) => {
+    const stop = () => {
+      clearTimeout(timer)
+      reject(signal.reason as Error)
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', stop)
+      resolve()
+    }, ms)
+    signal.addEventListener('abort', stop, { once: true })
+  })
 }
 
 /** A body as JSON, or undefined when it is empty or not JSON (a proxy's HTML page, a bare 404). */

@@ -107,9 +107,11 @@ export class RestClient<C> {
     for (let attempt = 1; ; attempt++) {
       try {
         const body = await this.http.stream(url)
-        await pipeline(Readable.fromWeb(body as never), createWriteStream(destination))
+        const signal = this.http.signal
+        await pipeline(Readable.fromWeb(body as never), createWriteStream(destination), signal ? { signal } : {})
         return
       } catch (error) {
+        this.http.signal?.throwIfAborted()
         // Refused credentials and the like are not a broken stream, and an error status was retried already.
         if (error instanceof ConfigurationError || error instanceof ServiceError) throw error
         if (attempt >= DOWNLOAD_ATTEMPTS || error instanceof HttpError) throw this.translate(call, error, url)

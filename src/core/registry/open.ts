@@ -86,6 +86,8 @@ function experiment(config: RegistryConfig | undefined): { experiment?: string }
 export interface OpenOptions extends TuningOptions {
   readonly env?: NodeJS.ProcessEnv | undefined
   readonly log?: (line: string) => void
+  /** The deadline of the operation the registry serves (HttpClient's `signal`). */
+  readonly signal?: AbortSignal | undefined
 }
 
 /** Settles which registry the settings name and opens it: what every caller of the registry layer starts with. */
@@ -96,7 +98,8 @@ export async function openChosenRegistry(
   const registry = await openRegistry(choice, {
     ...(options.env ? { env: options.env } : {}),
     ...(options.log ? { log: options.log } : {}),
-    ...tuningOptions(options)
+    ...tuningOptions(options),
+    ...(options.signal ? { signal: options.signal } : {})
   })
   return { registry, choice }
 }
@@ -116,7 +119,8 @@ export async function openRegistry(choice: RegistryChoice, options: OpenOptions 
         ...(choice.trackingUriSource ? { source: choice.trackingUriSource } : {}),
         ...(choice.experiment ? { experiment: choice.experiment } : {}),
         ...(options.log ? { log: options.log } : {}),
-        ...tuningOptions(options)
+        ...tuningOptions(options),
+        ...(options.signal ? { signal: options.signal } : {})
       })
     }
     case 'databricks-uc': {
@@ -126,7 +130,8 @@ export async function openRegistry(choice: RegistryChoice, options: OpenOptions 
         env,
         ...(choice.trackingUriSource ? { hostSource: choice.trackingUriSource } : {}),
         ...(options.log ? { log: options.log } : {}),
-        ...tuningOptions(options)
+        ...tuningOptions(options),
+        ...(options.signal ? { signal: options.signal } : {})
       })
     }
   }

@@ -4,11 +4,20 @@
  * with words that say a re-run finishes the work.
  */
 import { ServiceError } from '../errors.js'
+import { sleep } from '../http/client.js'
 import type { ModelVersion } from './types.js'
 
 export async function pollUntilReady(
   get: () => Promise<ModelVersion | undefined>,
-  options: { service: string; name: string; version: string; timeoutMs: number; intervalMs: number }
+  options: {
+    service: string
+    name: string
+    version: string
+    timeoutMs: number
+    intervalMs: number
+    /** The whole operation's deadline: the wait stops with it. */
+    signal?: AbortSignal | undefined
+  }
 ): Promise<ModelVersion> {
   const { service, name, version } = options
   const deadline = Date.now() + options.timeoutMs
@@ -26,6 +35,6 @@ export async function pollUntilReady(
         `version ${version} of ${name} is still ${current.status} after waiting; run again later (a re-run finishes it)`
       )
     }
-    await new Promise(resolve => setTimeout(resolve, options.intervalMs))
+    await sleep(options.intervalMs, options.signal)
   }
 }

@@ -12,11 +12,12 @@ import { fileURLToPath } from 'node:url'
 import { startFaultProxy, type FaultProxy } from '../../../test/mlflow/fault-proxy.js'
 import { runPythonClient } from '../../../test/mlflow/python-client.js'
 import { startMlflowServer, type MlflowServer } from '../../../test/mlflow/server.js'
-import { ServiceError } from '../errors.js'
+import { ConfigurationError, ServiceError } from '../errors.js'
 import { createManifest } from '../model-dir/manifest.js'
 import { walkModelDir } from '../model-dir/walk.js'
 import { createMlflowRegistry, type MlflowRegistry } from './mlflow/registry.js'
 import { createVersion } from './register.js'
+import { runRegistration } from '../gates/register.js'
 import { DIGEST_TAG, type NewVersion } from './types.js'
 
 const EXAMPLE_MODEL = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../examples/churn-classifier/model')
@@ -132,4 +133,54 @@ describe('createVersion', () => {
     const winner = await a.getVersion(request.name, '1')
     expect(left).toEqual({ runs: [winner!.runId], models: [winner!.modelId] })
   }, 60_000)
+})
+
+describe('the timeout of a registration', () => {
+  async function workspace(): Promise<string> {
+    const dir = await mkdtemp(join(scratch, 'workspace-'))
+    await cp(EXAMPLE_MODEL, join(dir, 'model'), { recursive: true })
+    await writeFile(join(dir, 'model', 'variant.txt'), `${dir}\n`)
+    return dir
+  }
+
+  it('stops a registration whose server never answers at the deadline, and says which limit it was', async () => {
+    proxy.delay(20_000)
+    const started = Date.now()
+    const error = await runRegistration({
+      workspace: await workspace(),
+      registry: 'mlflow',
+      trackingUri: proxy.url,
+      name: `timeout-${randomBytes(4).toString('hex')}`,
+      modelPath: 'model',
+      aliases: [],
+      env: {},
+      retryBaseMs: 5,
+      timeout: '2s'
+    }).then(
+      () => new Error('expected the registration to fail'),
+      (e: unknown) => e as Error
+    )
+    expect(Date.now() - started).toBeLessThan(10_000)
+    expect(error).toBeInstanceOf(ServiceError)
+    expect(error.message).toContain("did not finish within 2s (input 'timeout')")
+    expect(error.message).toContain(`the registry at ${proxy.url}`)
+  }, 60_000)
+
+  it('refuses a timeout that is not a duration, naming the input', async () => {
+    const error = await runRegistration({
+      workspace: await workspace(),
+      registry: 'file',
+      name: 'churn',
+      modelPath: 'model',
+      aliases: [],
+      env: {},
+      timeout: 'ten minutes'
+    }).then(
+      () => new Error('expected the registration to fail'),
+      (e: unknown) => e as Error
+    )
+    expect(error).toBeInstanceOf(ConfigurationError)
+    expect((error as ConfigurationError).place).toEqual({ source: "input 'timeout'" })
+    expect(error.message).toContain('expected a duration such as 10m')
+  })
 })

@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { createManifest } from '../model-dir/manifest.js'
 import { walkModelDir } from '../model-dir/walk.js'
 import { ConfigurationError, ServiceError } from '../errors.js'
+import { sleep } from '../http/client.js'
 import {
   DIGEST_TAG,
   type CreatedVersion,
@@ -189,10 +190,6 @@ async function settled(registry: ModelRegistry, version: ModelVersion): Promise<
     if (error instanceof ServiceError) return undefined
     throw error
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise(resolve => setTimeout(resolve, ms))
 }
 
 /** On a version that already existed: the user's tags as given now, modelgate's only where missing. */

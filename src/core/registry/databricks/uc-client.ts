@@ -92,6 +92,8 @@ export interface UcClientOptions {
   readonly fetch?: typeof fetch
   /** The step log, for retries. */
   readonly log?: (line: string) => void
+  /** The deadline of the operation (HttpClient's `signal`). */
+  readonly signal?: AbortSignal
   /** The variables the credentials came from (`DATABRICKS_TOKEN`, …), named by 401 and 403 errors. */
   readonly credentialSource: string
   readonly credentialKind: 'pat' | 'oauth-m2m'

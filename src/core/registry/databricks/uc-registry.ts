@@ -63,6 +63,11 @@ export interface UnityCatalogRegistryOptions {
   readonly concurrency?: number
   /** Longest wait for a version to become READY. Default 300 s, as MLflow's client. */
   readonly readyTimeoutMs?: number
+  /**
+   * The deadline of the whole registration: when it aborts, requests and waits stop and the operation throws its
+   * reason.
+   */
+  readonly signal?: AbortSignal
 }
 
 const READY_TIMEOUT_MS = 300_000
@@ -95,6 +100,7 @@ export class UnityCatalogRegistry implements ModelRegistry {
   private readonly readyTimeoutMs: number
   private readonly nameSource: string
   private readonly log: (line: string) => void
+  private readonly signal: AbortSignal | undefined
   private readonly env: NodeJS.ProcessEnv
   private filesApi: Promise<boolean | undefined> | undefined
 
@@ -109,8 +115,10 @@ export class UnityCatalogRegistry implements ModelRegistry {
       retryBaseMs: this.retryBaseMs,
       log: this.log,
       ...(options.hostSource ? { hostSource: options.hostSource } : {}),
-      ...(options.fetch ? { fetch: options.fetch } : {})
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+      ...(options.signal ? { signal: options.signal } : {})
     })
+    this.signal = options.signal
     const hostSource = workspace.hostSource
     this.location = workspace.url
     this.credentials = workspace.credentials
@@ -122,6 +130,7 @@ export class UnityCatalogRegistry implements ModelRegistry {
       log: this.log,
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
       ...(options.fetch ? { fetch: options.fetch } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
       credentialSource: this.credentials.source,
       credentialKind: this.credentials.kind,
       nameSource: this.nameSource,
@@ -222,7 +231,8 @@ export class UnityCatalogRegistry implements ModelRegistry {
       name,
       version,
       timeoutMs: options.timeoutMs ?? this.readyTimeoutMs,
-      intervalMs: this.pollIntervalMs
+      intervalMs: this.pollIntervalMs,
+      signal: this.signal
     })
   }
 

@@ -27,6 +27,8 @@ export interface MlflowClientOptions {
   readonly fetch?: typeof fetch
   /** The step log, for retries. */
   readonly log?: (line: string) => void
+  /** The deadline of the operation (HttpClient's `signal`). */
+  readonly signal?: AbortSignal
   /** How errors name where the URL came from: `input 'tracking-uri'`, `--tracking-uri`, `MLFLOW_TRACKING_URI`. */
   readonly source: string
   /** Where the credentials sent came from (`MLFLOW_TRACKING_TOKEN`), for a 401's message; undefined when none were. */

@@ -49,6 +49,11 @@ export interface MlflowRegistryOptions {
   readonly concurrency?: number
   readonly log?: (line: string) => void
   readonly fetch?: typeof fetch
+  /**
+   * The deadline of the whole registration: when it aborts, requests and waits stop and the operation throws its
+   * reason.
+   */
+  readonly signal?: AbortSignal
 }
 
 const DEFAULT_EXPERIMENT = 'modelgate'
@@ -63,6 +68,7 @@ export class MlflowRegistry implements ModelRegistry {
   private readonly pollIntervalMs: number
   private readonly concurrency: number
   private readonly log: (line: string) => void
+  private readonly signal: AbortSignal | undefined
 
   constructor(options: MlflowRegistryOptions) {
     const env = options.env ?? process.env
@@ -80,8 +86,10 @@ export class MlflowRegistry implements ModelRegistry {
       ...credentialSource(options.auth, env),
       ...(auth ? { auth } : {}),
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-      ...(options.fetch ? { fetch: options.fetch } : {})
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+      ...(options.signal ? { signal: options.signal } : {})
     })
+    this.signal = options.signal
     this.experiment = options.experiment ?? DEFAULT_EXPERIMENT
     this.pollIntervalMs = options.pollIntervalMs ?? 3000
     this.concurrency = options.concurrency ?? 4
@@ -143,7 +151,8 @@ export class MlflowRegistry implements ModelRegistry {
       name,
       version,
       timeoutMs: options.timeoutMs ?? READY_TIMEOUT_MS,
-      intervalMs: this.pollIntervalMs
+      intervalMs: this.pollIntervalMs,
+      signal: this.signal
     })
   }
 
