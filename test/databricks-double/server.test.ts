@@ -346,6 +346,220 @@ describe('search, tags and aliases', () => {
   })
 })
 
+describe('what real clients need', () => {
+  beforeEach(() => start())
+
+  it('answers the discovery documents without credentials, pointing at its own OAuth endpoints', async () => {
+    const metadata = await call('GET', '/.well-known/databricks-config', { token: null })
+    expect(metadata.status).toBe(200)
+    expect(metadata.json).toEqual({
+      oidc_endpoint: `${double.url}/oidc`,
+      workspace_id: '1234567890123456',
+      cloud: 'AWS'
+    })
+    const oauth = await call('GET', '/oidc/.well-known/oauth-authorization-server', { token: null })
+    expect(oauth.status).toBe(200)
+    expect(oauth.json).toMatchObject({ token_endpoint: `${double.url}/oidc/v1/token` })
+  })
+
+  it("reads a DELETE's parameters from the query string as from a JSON body, and takes emit-lineage", async () => {
+    await createModel()
+    const version = await createVersion()
+    await upload(version, 'MLmodel')
+    await finalize(version)
+    for (const alias of ['a', 'b'])
+      await call('POST', `${UC}/registered-models/alias`, { json: { name: MODEL, alias, version } })
+    expect((await call('DELETE', `${UC}/registered-models/alias`, { query: { name: MODEL, alias: 'a' } })).status).toBe(
+      200
+    )
+    expect((await call('DELETE', `${UC}/registered-models/alias`, { json: { name: MODEL, alias: 'b' } })).status).toBe(
+      200
+    )
+    expect(double.version(MODEL, version)!.aliases).toEqual([])
+    const lineage = await call('POST', `${UC}/model-versions/emit-lineage`, {
+      json: { name: MODEL, version, securable_list: [], direction: 'DOWNSTREAM' }
+    })
+    expect(lineage.status).toBe(200)
+    expect(
+      (await call('POST', `${UC}/model-versions/emit-lineage`, { json: { name: MODEL, version: '9' } })).status
+    ).toBe(404)
+  })
+})
+
+/** The parts of a serving endpoint object these tests read. */
+interface EndpointAnswer {
+  state: { ready: string; config_update: string }
+  config: { config_version: number; served_entities: Record<string, unknown>[] }
+  pending_config?: unknown
+}
+
+describe('Model Serving', () => {
+  const SERVING = '/api/2.0/serving-endpoints'
+  const SERVED = 'main.ml.churn'
+  let versions: string[]
+  const entity = (version: string, name = `churn-${version}`) => ({
+    name,
+    entity_name: SERVED,
+    entity_version: version,
+    workload_size: 'Small',
+    scale_to_zero_enabled: false
+  })
+  const traffic = (...pairs: [string, number][]) => ({
+    routes: pairs.map(([name, traffic_percentage]) => ({ served_entity_name: name, traffic_percentage }))
+  })
+  const create = (config: unknown, name = 'churn', token?: string) =>
+    call('POST', SERVING, { json: { name, config }, ...(token ? { token } : {}) })
+  const invoke = (name = 'churn', json: unknown = { dataframe_split: { columns: ['x'], data: [[1], [2], [3]] } }) =>
+    call('POST', `/serving-endpoints/${name}/invocations`, { json })
+  const read = async (name = 'churn') => (await call('GET', `${SERVING}/${name}`)).json as unknown as EndpointAnswer
+  const settle = () => new Promise(resolve => setTimeout(resolve, 80))
+
+  beforeEach(async () => {
+    await start({ serving: { deployMs: 50, updateLimit: { count: 6, windowMs: 60_000 } } })
+    versions = [double.addVersion(SERVED), double.addVersion(SERVED), double.addVersion(SERVED)]
+  })
+
+  it('creates an endpoint whose first config is pending until deployed, then serves it', async () => {
+    const created = await create({ served_entities: [entity('1')], traffic_config: traffic(['churn-1', 100]) })
+    expect(created.status).toBe(200)
+    expect(created.json).toMatchObject({
+      name: 'churn',
+      state: { ready: 'NOT_READY', config_update: 'IN_PROGRESS' },
+      pending_config: {
+        config_version: 1,
+        served_entities: [{ name: 'churn-1', state: { deployment: 'DEPLOYMENT_CREATING' } }]
+      }
+    })
+    expect(created.json!.config).toBeUndefined()
+    expect((await invoke()).status).toBe(503)
+    await settle()
+    const ready = await read()
+    expect(ready.state).toEqual({ ready: 'READY', config_update: 'NOT_UPDATING' })
+    expect(ready.pending_config).toBeUndefined()
+    expect(ready.config.served_entities[0]).toMatchObject({
+      name: 'churn-1',
+      entity_name: SERVED,
+      entity_version: '1',
+      state: { deployment: 'DEPLOYMENT_READY' }
+    })
+    const answer = await invoke()
+    expect(answer.status).toBe(200)
+    expect(answer.json).toEqual({ predictions: [0, 0, 0] })
+    expect(answer.headers.get('served-model-name')).toBe('churn-1')
+    expect((await create({ served_entities: [entity('1')] })).json).toMatchObject({
+      error_code: 'RESOURCE_ALREADY_EXISTS'
+    })
+  })
+
+  it('keeps serving the active config while an update is in progress, refuses a second update 409, then switches', async () => {
+    await create({ served_entities: [entity('1')] })
+    await settle()
+    const put = await call('PUT', `${SERVING}/churn/config`, {
+      json: { served_entities: [entity('1'), entity('2')], traffic_config: traffic(['churn-1', 75], ['churn-2', 25]) }
+    })
+    expect(put.status).toBe(200)
+    expect(put.json).toMatchObject({
+      state: { ready: 'READY', config_update: 'IN_PROGRESS' },
+      config: { config_version: 1 },
+      pending_config: { config_version: 2 }
+    })
+    const conflict = await call('PUT', `${SERVING}/churn/config`, { json: { served_entities: [entity('1')] } })
+    expect(conflict.status).toBe(409)
+    expect(conflict.json).toMatchObject({ error_code: 'RESOURCE_CONFLICT' })
+    expect((await invoke()).headers.get('served-model-name')).toBe('churn-1')
+    await settle()
+    const names: string[] = []
+    for (let i = 0; i < 8; i++) names.push((await invoke()).headers.get('served-model-name')!)
+    expect(names.filter(n => n === 'churn-2')).toHaveLength(2)
+    expect(double.serving.answeredBy('churn')).toEqual({ 'churn-1': 7, 'churn-2': 2 })
+  })
+
+  it('leaves the active config in place when an update fails, and reports UPDATE_FAILED', async () => {
+    await create({ served_entities: [entity('1')] })
+    await settle()
+    double.serving.failDeployment(SERVED, versions[2]!, 'boom')
+    await call('PUT', `${SERVING}/churn/config`, { json: { served_entities: [entity('3')] } })
+    await settle()
+    const after = await read()
+    expect(after.state).toEqual({ ready: 'READY', config_update: 'UPDATE_FAILED' })
+    expect(after.config.config_version).toBe(1)
+    expect(after.pending_config).toBeUndefined()
+    expect((await invoke()).headers.get('served-model-name')).toBe('churn-1')
+  })
+
+  it('validates configs as the workspace does', async () => {
+    const refused = async (config: unknown, name = 'churn') => {
+      const answer = await create(config, name)
+      expect(answer.status).toBeGreaterThanOrEqual(400)
+      return `${answer.status} ${(answer.json as { message: string }).message}`
+    }
+    expect(await refused({ served_entities: [entity('1')] }, 'no spaces')).toContain('400 Invalid endpoint name')
+    expect(await refused({ served_entities: [] })).toContain('at least one served entity')
+    expect(await refused({ served_entities: [entity('1'), entity('2')] })).toContain('traffic_config is required')
+    expect(
+      await refused({ served_entities: [entity('1'), entity('2')], traffic_config: traffic(['churn-1', 100]) })
+    ).toContain("'churn-2' has 0")
+    expect(
+      await refused({
+        served_entities: [entity('1'), entity('2')],
+        traffic_config: traffic(['churn-1', 60], ['churn-2', 30])
+      })
+    ).toContain('sum to 100, not 90')
+    expect(
+      await refused({
+        served_entities: [entity('1'), entity('2', 'churn-1')],
+        traffic_config: traffic(['churn-1', 100])
+      })
+    ).toContain('unique')
+    expect(await refused({ served_entities: [entity('1')], traffic_config: traffic(['other', 100]) })).toContain(
+      'not a served entity'
+    )
+    expect(await refused({ served_entities: [entity('9')] })).toContain(
+      `404 served_entities[0]: model version '${SERVED}/9'`
+    )
+    expect(await refused({ served_entities: [{ ...entity('1'), workload_size: 'Huge' }] })).toContain('workload_size')
+    expect(await refused({ served_entities: [{ ...entity('1'), entity_version: 1 }] })).toContain('entity_version')
+    const reader = await create({ served_entities: [entity('1')] }, 'churn', DOUBLE_READ_PAT)
+    expect(reader.status).toBe(403)
+    expect((await invoke('nope')).status).toBe(404)
+  })
+
+  it('refuses an invocation without exactly one input field, and answers test-made errors and slowness', async () => {
+    await create({ served_entities: [entity('1')] })
+    await settle()
+    expect((await invoke('churn', { rows: [] })).status).toBe(400)
+    expect((await invoke('churn', { inputs: [1], instances: [1] })).status).toBe(400)
+    double.serving.failPredictions(SERVED, versions[0]!, 500)
+    const failed = await invoke()
+    expect(failed.status).toBe(500)
+    expect(failed.headers.get('served-model-name')).toBe('churn-1')
+    double.serving.failPredictions(SERVED, versions[0]!, 400)
+    double.serving.slowPredictions(SERVED, versions[0]!, 120)
+    const started = performance.now()
+    expect((await invoke()).status).toBe(400)
+    expect(performance.now() - started).toBeGreaterThanOrEqual(110)
+  })
+
+  it('answers the update limit 429 with Retry-After, and deletes', async () => {
+    await create({ served_entities: [entity('1')] })
+    for (let i = 0; i < 5; i++) {
+      await settle()
+      const answer = await call('PUT', `${SERVING}/churn/config`, {
+        json: { served_entities: [entity(i % 2 ? '1' : '2')] }
+      })
+      expect(answer.status).toBe(200)
+    }
+    await settle()
+    const limited = await call('PUT', `${SERVING}/churn/config`, { json: { served_entities: [entity('1')] } })
+    expect(limited.status).toBe(429)
+    expect(limited.json).toMatchObject({ error_code: 'REQUEST_LIMIT_EXCEEDED' })
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(50)
+    expect((await call('DELETE', `${SERVING}/churn`)).status).toBe(200)
+    expect((await call('GET', `${SERVING}/churn`)).status).toBe(404)
+    expect((await call('GET', SERVING)).json).toEqual({ endpoints: [] })
+  })
+})
+
 describe('the Files API', () => {
   beforeEach(async () => {
     await start({ pageSize: 2 })
@@ -381,6 +595,27 @@ describe('the Files API', () => {
     expect(missingDir.json).toMatchObject({ error_code: 'NOT_FOUND' })
     const missingFile = await call('GET', '/api/2.0/fs/files/Models/main/default/churn/1/nope')
     expect(missingFile.status).toBe(404)
+  })
+
+  it("answers HEAD with a file's length and a directory's existence, and says the length of a download", async () => {
+    const version = await createVersion()
+    await upload(version, 'MLmodel', Buffer.from('flavors: {}\n'))
+    const head = await call('HEAD', '/api/2.0/fs/files/Models/main/default/churn/1/MLmodel')
+    expect(head.status).toBe(200)
+    expect(head.headers.get('content-length')).toBe('12')
+    expect(head.text).toBe('')
+    const get = await call('GET', '/api/2.0/fs/files/Models/main/default/churn/1/MLmodel')
+    expect(get.headers.get('content-length')).toBe('12')
+    expect(get.headers.get('transfer-encoding')).toBeNull()
+    expect((await call('HEAD', '/api/2.0/fs/directories/Models/main/default/churn/1')).status).toBe(200)
+    expect((await call('HEAD', '/api/2.0/fs/directories/Models/main/default/churn/2')).status).toBe(404)
+    expect((await call('HEAD', '/api/2.0/fs/files/Models/main/default/churn/1/nope')).status).toBe(404)
+  })
+
+  it("answers the SDK's probes for faster transfers 404, as a workspace without them, without a violation", async () => {
+    expect((await call('GET', '/api/2.0/fs/endpoints')).status).toBe(404)
+    expect((await call('POST', '/api/2.0/fs/create-download-url', { query: { path: '/Models/x' } })).status).toBe(404)
+    expect(double.violations).toEqual([])
   })
 
   it('decodes percent-encoded path segments', async () => {

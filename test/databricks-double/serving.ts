@@ -27,6 +27,7 @@
  *   through IN_PROGRESS.
  * - An update that never finishes stays IN_PROGRESS until `updateTimeoutMs` (default: forever), then fails as
  *   UPDATE_FAILED with the entity DEPLOYMENT_FAILED; a real workspace gives up after a time not documented.
+ * - UPDATE_CANCELED is never produced: no documented request cancels an update.
  * - The first config of a new endpoint is `pending_config` until ready, with no `config`; if it fails, the endpoint
  *   stays without a config, NOT_READY and UPDATE_FAILED.
  * - Invoking an endpoint that has no active config answers 503 TEMPORARILY_UNAVAILABLE; a model error answers

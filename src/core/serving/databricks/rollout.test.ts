@@ -34,7 +34,7 @@ async function setup(options: DatabricksDoubleOptions = {}) {
     endpoint: 'churn',
     workspace: openWorkspace({ host: d.url, env: { DATABRICKS_TOKEN: DOUBLE_PAT }, retryBaseMs: 1 }),
     pollMinMs: 20,
-    pollMaxMs: 100,
+    pollMaxMs: 1000,
     retryBaseMs: 1
   })
   const run = (version: string, options: Partial<RolloutOptions> = {}) =>
@@ -168,6 +168,32 @@ describe('rollout on Databricks Model Serving', () => {
     expect(report.outcome).toBe('deployed')
     const statuses = double.requests.filter(r => r.method === 'PUT').map(r => r.status)
     expect(statuses).toEqual(expect.arrayContaining([409, 429]))
+  })
+
+  it('ends its waits at once when the job is cancelled, and leaves the old config serving, proven', async () => {
+    const { double, versions, run, serveFirst } = await setup({ serving: { deployMs: 1500 } })
+    const before = await serveFirst()
+    const controller = new AbortController()
+    let cancelledAt = 0
+    let rollbackAt = 0
+    const report = await run(versions[1]!, {
+      traffic: 10,
+      signal: controller.signal,
+      onEvent: event => {
+        if (event.phase === 'wait') {
+          setTimeout(() => {
+            cancelledAt = performance.now()
+            controller.abort()
+          }, 200)
+        }
+        if (event.phase === 'rollback' && !rollbackAt) rollbackAt = performance.now()
+      }
+    })
+    expect(report.failure).toMatchObject({ phase: 'wait', cancelled: true })
+    expect(rollbackAt - cancelledAt).toBeLessThan(500)
+    expect(report.outcome).toBe('rolled-back')
+    expect(report.rollback).toMatchObject({ stateRestored: true, proven: true, after: routingOf(before) })
+    expect(double.serving.endpoint('churn')).toMatchObject({ state: { ready: 'READY', config_update: 'NOT_UPDATING' } })
   })
 
   it('rolls a failed first deploy back to no endpoint at all', async () => {

@@ -14,6 +14,7 @@ import {
 } from '../../../../test/databricks-double/server.js'
 import { ConfigurationError } from '../../errors.js'
 import { openWorkspace } from '../../databricks/workspace.js'
+import { UnityCatalogRegistry } from '../../registry/databricks/uc-registry.js'
 import { probe } from '../probe.js'
 import { DeadlineExceededError, deadlineIn, routingOf, type DesiredState, type EndpointState } from '../types.js'
 import { DatabricksServingTarget, entityName, type DatabricksTargetOptions } from './target.js'
@@ -231,6 +232,25 @@ describe('DatabricksServingTarget', () => {
     const ready = await target.waitReady(routes(['1', 100]), soon())
     if (!ready.ready) throw new Error(ready.reason)
     expect((await send(target, ready.state, 3)).errors).toBe(0)
+    expect(double.tokensIssued).toBe(1)
+  })
+
+  it("shares the Unity Catalog registry's credentials: one OAuth token for the registry and the endpoint", async () => {
+    const { double } = await setup()
+    const registry = new UnityCatalogRegistry({
+      host: double.url,
+      env: { DATABRICKS_CLIENT_ID: DOUBLE_CLIENT_ID, DATABRICKS_CLIENT_SECRET: DOUBLE_CLIENT_SECRET },
+      retryBaseMs: 1
+    })
+    expect(await registry.getVersionByAlias(MODEL, 'champion')).toBeUndefined()
+    const target = new DatabricksServingTarget({
+      endpoint: 'churn',
+      workspace: { url: registry.location, hostSource: 'DATABRICKS_HOST', credentials: registry.credentials },
+      pollMinMs: 20,
+      pollMaxMs: 100
+    })
+    await target.apply(routes(['1', 100]), soon())
+    expect((await target.waitReady(routes(['1', 100]), soon())).ready).toBe(true)
     expect(double.tokensIssued).toBe(1)
   })
 

@@ -334,7 +334,7 @@ export class DatabricksServingTarget implements ServingTarget {
         )
       }
       this.log(`Databricks limits serving endpoint updates (HTTP 429); retrying in ${Math.ceil(waitMs / 1000)} s`)
-      await sleep(waitMs)
+      await sleep(waitMs, deadline)
     }
   }
 
@@ -381,7 +381,7 @@ export class DatabricksServingTarget implements ServingTarget {
   private async pause(attempt: number, deadline: Deadline, waitingFor: string): Promise<void> {
     const left = remainingMs(deadline)
     if (left <= 0) throw new DeadlineExceededError(deadline, waitingFor)
-    await sleep(Math.min(left, this.backoff(attempt)))
+    await sleep(Math.min(left, this.backoff(attempt)), deadline)
   }
 
   /** 1 s, 2 s, 4 s, 8 s, then 10 s, each between half and all of it. */
@@ -535,8 +535,18 @@ function describe(state: EndpointState): string {
   return state.versions.map(v => `${v.member} ${v.weight}%`).join(', ') || 'nothing'
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise(resolve => setTimeout(resolve, ms))
+/** Sleeps `ms`, or less when the deadline's signal (a cancelled job) fires, so a cancel is not held up by a poll. */
+function sleep(ms: number, deadline: Deadline): Promise<void> {
+  const signal = (deadline as Deadline & { readonly signal?: AbortSignal }).signal
+  return new Promise(resolve => {
+    const done = () => {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal?.addEventListener('abort', done, { once: true })
+  })
 }
 
 /** Model Serving's answers in words: credentials and permissions are the user's to fix. */
