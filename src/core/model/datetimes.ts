@@ -81,7 +81,7 @@ export function pandasDatetimeColumnProblem(values: readonly unknown[]): string 
   if (present.every(v => typeof v === 'number')) {
     return present.every(v => Number.isInteger(v))
       ? undefined
-      : 'pandas reads numbers in a datetime column as nanoseconds since 1970 and refuses fractions of them'
+      : 'pandas reads numbers in a datetime column as nanoseconds since 1970 and rounds fractions of them away'
   }
   const number = present.find(v => typeof v === 'number')
   if (number !== undefined) {

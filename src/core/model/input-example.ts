@@ -7,13 +7,20 @@
  * `infer_and_parse_data`, then `models/utils.py` `_enforce_schema`):
  * - the body holds exactly one of `dataframe_split`, `dataframe_records`, `instances`, `inputs`, plus `params`;
  * - a missing required column fails ("Model is missing inputs"); an extra column warns (MLflow drops it);
- * - a top-level column is first converted to its declared type, so any JSON number fits a double column, but a
- *   value that conversion would change or refuse fails: 1.5 for a long (truncated by the server, refused by
- *   pyfunc), a string for a double, a number for a boolean, null for a long;
+ * - a top-level column is first converted to its declared type, by pandas for `dataframe_*` bodies and by numpy,
+ *   value by value or column by column, for `inputs`/`instances`; a value that conversion would change or refuse
+ *   fails: 1.5 for a long (truncated), a string for a double, a number for a boolean, null for a long; dates are
+ *   read as the converting library reads them (datetimes.ts);
+ * - how the body becomes a frame matters: a list of rows in `inputs`/`instances` is converted to the first
+ *   column's type as a whole, a map body is one row or columns depending on the schema, instances' records are
+ *   stacked per column, and a key some records lack becomes NaN;
  * - values inside arrays, objects and maps get no conversion, and MLflow's stricter pandas rules apply (see
  *   signature.ts: `2` is refused where double is declared, `2.0` is not; JSON numbers never fit `integer`/`float`);
- * - tensors: the shape must match (-1 matches any size) and the values must convert to the dtype without loss;
+ * - tensors: every named tensor is checked; the shape must match (-1 matches any size, ragged rows only an object
+ *   tensor) and the values must convert to the dtype without loss;
  * - params: unknown ones warn (MLflow ignores them), the rest are checked as `_enforce_param_datatype` does.
+ * Where MLflow converts silently (text to numbers, anything to a boolean), the check fails on purpose. The
+ * differential test in test/serving-differential holds all of this against MLflow 3.17.2 itself.
  */
 import { readFile } from 'node:fs/promises'
 import { describeValue } from '../errors.js'

@@ -78,7 +78,7 @@ export class SignatureError extends Error {
 
 export interface ParsedSchema {
   readonly schema: Schema
-  /** Things MLflow accepts that we cannot vouch for (a numpy dtype we do not know). */
+  /** Things MLflow accepts that we cannot vouch for; none today (a dtype we cannot check against now fails). */
   readonly warnings: readonly string[]
 }
 
