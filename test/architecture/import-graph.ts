@@ -21,7 +21,7 @@ const CORE = 'src/core/'
  */
 export const TIERS: ReadonlyArray<readonly string[]> = [
   ['vocabulary'],
-  ['errors', 'format', 'json', 'concurrency'],
+  ['errors', 'format', 'json', 'concurrency', 'paths'],
   ['environment'],
   ['http', 'config'],
   ['databricks', 'github'],

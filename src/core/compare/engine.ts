@@ -73,7 +73,7 @@ export function compareMetrics(
 
 /** Said in the report and the log when a comparison had nothing to gate with. */
 export const NO_RULES =
-  'No rules were given (no metrics: in the config and no rules input), so nothing was gated: the metrics are only shown.'
+  'No rules were given (no metrics in the config, no rules input), so nothing was gated; the metrics are only shown.'
 
 function evaluate(
   name: string,

@@ -5,7 +5,7 @@
  */
 import { realpath } from 'node:fs/promises'
 import { ConfigurationError } from '../errors.js'
-import { isInside } from '../model-dir/walk.js'
+import { isInside } from '../paths.js'
 
 /** Throws unless `absolute` (which exists), with every link resolved, lies inside `workspace`. */
 export async function requireInsideWorkspace(

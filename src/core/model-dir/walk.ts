@@ -8,9 +8,13 @@
  */
 import { constants, type Stats } from 'node:fs'
 import { lstat, open, readdir, readlink, realpath, stat, type FileHandle } from 'node:fs/promises'
-import { isAbsolute, join, relative, sep } from 'node:path'
+import { join, relative, sep } from 'node:path'
 import { ConfigurationError } from '../errors.js'
+import { isInside } from '../paths.js'
 import type { Finding, ModelFile } from './types.js'
+
+// The containment rule lives in paths.ts so the metric sources share it without loading the walker.
+export { isInside }
 
 export interface WalkOptions {
   /**
@@ -201,12 +205,6 @@ export function sortByPath<T extends { readonly path: string }>(items: readonly 
     .map(item => ({ item, key: Buffer.from(item.path, 'utf8') }))
     .sort((a, b) => Buffer.compare(a.key, b.key))
     .map(k => k.item)
-}
-
-/** Whether `path` is `dir` or below it; both must be real (link-free) absolute paths. */
-export function isInside(dir: string, path: string): boolean {
-  const rel = relative(dir, path)
-  return rel === '' || (!isAbsolute(rel) && rel !== '..' && !rel.startsWith(`..${sep}`))
 }
 
 function describeSpecial(info: { isFIFO(): boolean; isSocket(): boolean; isBlockDevice(): boolean }): string {

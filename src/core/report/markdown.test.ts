@@ -178,6 +178,8 @@ describe('renderMarkdown: what a reviewer sees', () => {
       compare(metrics, { notices: ['No rules were given, so nothing was gated.'] }),
       context()
     )
+    // The notice says it once: no second "nothing was gated" line below the provenance.
+    expect(text).not.toContain('No rule matched any metric')
     expect(text.split('\n').slice(2, 5)).toEqual([
       '**Nothing gated** · **1 metric without a rule**',
       '',

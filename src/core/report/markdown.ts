@@ -372,17 +372,20 @@ function render(comparison: Comparison, context: ReportContext, target: Target):
       omitted: `**${plural(attention.length, 'metric needs', 'metrics need')} attention**${elsewhere}\n\n`
     })
   } else {
-    const gated = passing.length
+    const gated = groups.passing.length
     sections.push({
       count: 0,
       open: '',
       row: () => '',
       more,
       close: '',
+      // With no rules at all, the notice under the counts has said so already.
       omitted:
         gated > 0
           ? `All ${plural(gated, 'gated metric passes', 'gated metrics pass')}.\n\n`
-          : 'No rule matched any metric, so nothing was gated.\n\n'
+          : notices.length > 0
+            ? ''
+            : 'No rule matched any metric, so nothing was gated.\n\n'
     })
   }
   if (worsened.length > 0) {
