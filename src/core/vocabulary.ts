@@ -42,3 +42,15 @@ export type Direction = (typeof DIRECTIONS)[number]
 /** What breaking a metric rule does to the comparison's verdict. */
 export const RULE_SEVERITIES = ['fail', 'warn'] as const
 export type RuleSeverity = (typeof RULE_SEVERITIES)[number]
+
+/**
+ * The metrics a rollout measures (`deploy.error_rate`, `deploy.latency_p50_ms`, `deploy.latency_p95_ms`) share this
+ * prefix. Rules on them are deploy-endpoint's limits and only its: an evaluation's metrics never hold them, so
+ * compare-metrics and validate-model would otherwise read them as missing.
+ */
+export const DEPLOY_METRIC_PREFIX = 'deploy.'
+
+/** Whether a rule's name or glob only ever matches a rollout's metrics. */
+export function isDeployRule(pattern: string): boolean {
+  return pattern.startsWith(DEPLOY_METRIC_PREFIX)
+}

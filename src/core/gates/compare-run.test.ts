@@ -42,6 +42,22 @@ describe('runComparison', () => {
     expect(typo.warnings).toEqual([expect.stringMatching(/^per_clas\.\*\.recall: no metric matches this pattern/)])
   })
 
+  it('leaves the rules on deploy.* metrics to deploy-endpoint: an evaluation never reports them', async () => {
+    writeFileSync(
+      join(workspace, 'deploy-rules.yml'),
+      'metrics:\n  accuracy: {min: 0.8}\n  deploy.error_rate: {max: 0.01}\n  "deploy.*": {max: 500}\n'
+    )
+    const result = await runComparison({
+      workspace,
+      candidate: 'c.json',
+      baseline: 'b.json',
+      config: 'deploy-rules.yml'
+    })
+    expect(result.passed).toBe(true)
+    expect(result.rules.map(rule => rule.pattern)).toEqual(['accuracy'])
+    expect(result.comparison.metrics.map(metric => metric.name)).not.toContain('deploy.error_rate')
+  })
+
   it('says when there is no baseline yet', async () => {
     mkdirSync(join(workspace, 'registry'))
     writeFileSync(join(workspace, 'gate.yml'), 'registry: {path: registry}\nmetrics: {accuracy: {min: 0.8}}\n')
