@@ -5,7 +5,8 @@
  * because of the user's `allow-imports` is reported with the entry that let it through.
  */
 import { checkResult, skippedCheck, type CheckResult, type Finding, type ModelFile } from '../types.js'
-import { isPickleCandidate, readFirstBytes, scanModelFile, type FileScanReport } from './containers.js'
+import type { FileScanReport } from './containers.js'
+import { isPickleCandidate, readFirstBytes } from './sniff.js'
 import { createPolicy } from './policy.js'
 import type { ImportRecord } from './result.js'
 
@@ -259,6 +260,8 @@ export async function checkPickles(
   const candidates = sniffed.filter((f): f is ModelFile => f !== undefined)
   if (!candidates.length) return skippedCheck('pickle', PICKLE_CHECK_TITLE, 'no pickle files in the model')
 
+  // The readers and the interpreter load only for a model that has something for them to read.
+  const { scanModelFile } = await import('./containers.js')
   const reports = await mapLimit(candidates, options.concurrency ?? 4, file =>
     scanModelFile(file, {
       policy,
