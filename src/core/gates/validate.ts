@@ -9,12 +9,10 @@ import { join, resolve } from 'node:path'
 import { findModelConfig } from '../config/find.js'
 import type { SelectedModel } from '../config/load.js'
 import type { ValidationSettings } from '../config/schema.js'
-import { compareMetrics } from '../compare/engine.js'
-import { rulesMatching, toRules } from '../compare/rules.js'
+import type { toRules } from '../compare/rules.js'
 import type { MetricResult } from '../compare/types.js'
 import { tuningOptions, type TuningOptions } from '../environment.js'
-import { loadMetrics } from '../metrics/source.js'
-import { numberValue, type MetricSet, type MetricValue } from '../metrics/types.js'
+import type { MetricSet, MetricValue } from '../metrics/types.js'
 import { DEFAULT_VALIDATE_FAIL_ON, gatePasses, isDeployRule, type ValidateFailOn } from '../vocabulary.js'
 import { checkManifest, checkPaths, checkSecrets, checkSize } from '../model/integrity-checks.js'
 import {
@@ -25,7 +23,6 @@ import {
   checkSignature
 } from '../model/model-checks.js'
 import { checkPickles, mlmodelReferences } from '../model/pickle/check.js'
-import { runSmokeTest, skippedSmokeTest, SMOKE_DEFAULTS, smokeTestMetrics } from '../model/smoke-test.js'
 import {
   checkResult,
   skippedCheck,
@@ -172,6 +169,8 @@ async function smokeTest(
 ): Promise<CheckResult | undefined> {
   const configured = settings['smoke-test']
   if (configured === undefined || configured === 'none') return undefined
+  // Imported only when a smoke test is configured: it brings child processes and sockets.
+  const { runSmokeTest, skippedSmokeTest, SMOKE_DEFAULTS } = await import('../model/smoke-test.js')
   const blocking = checks.filter(c => GUARDS.has(c.id) && c.status === 'fail')
   if (blocking.length > 0) {
     return skippedSmokeTest(`not served: ${blocking.map(c => c.title).join(', ')} failed`)
@@ -202,8 +201,17 @@ async function checkMetricBounds(
   rules: Parameters<typeof toRules>[0],
   smoke: CheckResult | undefined
 ): Promise<CheckResult | undefined> {
-  const smokeMetrics = smoke ? smokeTestMetrics(smoke) : {}
+  const smokeMetrics: Record<string, number> = smoke
+    ? (await import('../model/smoke-test.js')).smokeTestMetrics(smoke)
+    : {}
   if (!options.metrics && Object.keys(smokeMetrics).length === 0) return undefined
+  // Loaded only when there are metrics to bound: a plain validation pays nothing for the comparison engine.
+  const [{ compareMetrics }, { rulesMatching, toRules }, { loadMetrics }, { numberValue }] = await Promise.all([
+    import('../compare/engine.js'),
+    import('../compare/rules.js'),
+    import('../metrics/source.js'),
+    import('../metrics/types.js')
+  ])
   const loaded = options.metrics
     ? await loadMetrics(options.metrics, { workspace: options.workspace, role: 'metrics' })
     : undefined

@@ -8,8 +8,7 @@
  *
  * Protocol: the parent posts `{ id, path, flags, chunk }`; the worker answers `{ id, sha256, size }` or
  * `{ id, error, code }`, one job at a time. `flags` come from the parent so that both sides open files the same
- * way (see MODEL_FILE_OPEN_FLAGS). The read loop is the same as hashFile's in manifest.ts: two reused buffers, the
- * next read in flight while the current chunk is hashed, until a read returns 0 bytes.
+ * way (see MODEL_FILE_OPEN_FLAGS). A worker reads synchronously into one reused buffer until a read returns 0 bytes.
  */
 
 export interface HashJob {
@@ -30,39 +29,36 @@ const fs = require('node:fs')
 
 let buffers = []
 
-function call(fn, ...args) {
-  return new Promise((resolve, reject) => fn(...args, (error, value) => (error ? reject(error) : resolve(value))))
-}
-
-async function hash(path, flags, chunk) {
-  if (buffers.length === 0 || buffers[0].length !== chunk) buffers = [Buffer.allocUnsafe(chunk), Buffer.allocUnsafe(chunk)]
-  const fd = await call(fs.open, path, flags)
+// Synchronous reads: a worker has nothing else to do while it waits, and a blocking read costs less CPU than a
+// hand-off to libuv's thread pool and back. When every core is busy hashing, CPU time is wall time.
+function hash(path, flags, chunk) {
+  if (buffers.length === 0 || buffers[0].length !== chunk) buffers = [Buffer.allocUnsafe(chunk)]
+  const fd = fs.openSync(path, flags)
   try {
-    const info = await call(fs.fstat, fd)
-    if (!info.isFile()) throw Object.assign(new Error(path + ' is no longer a regular file'), { code: 'ENOTREGULAR' })
+    if (!fs.fstatSync(fd).isFile()) throw Object.assign(new Error(path + ' is no longer a regular file'), { code: 'ENOTREGULAR' })
     const digest = createHash('sha256')
+    const buffer = buffers[0]
     let size = 0
-    let current = 0
-    let pending = call(fs.read, fd, buffers[0], 0, chunk, 0)
     for (;;) {
-      const read = await pending
+      const read = fs.readSync(fd, buffer, 0, chunk, size)
       if (read === 0) break
-      const buffer = buffers[current]
       size += read
-      current ^= 1
-      pending = call(fs.read, fd, buffers[current], 0, chunk, size)
       digest.update(read === chunk ? buffer : buffer.subarray(0, read))
     }
     return { sha256: digest.digest('hex'), size }
   } finally {
-    await call(fs.close, fd).catch(() => {})
+    try {
+      fs.closeSync(fd)
+    } catch {}
   }
 }
 
 parentPort.on('message', job => {
-  hash(job.path, job.flags, job.chunk).then(
-    result => parentPort.postMessage({ id: job.id, sha256: result.sha256, size: result.size }),
-    error => parentPort.postMessage({ id: job.id, error: String((error && error.message) || error), code: error && error.code })
-  )
+  try {
+    const result = hash(job.path, job.flags, job.chunk)
+    parentPort.postMessage({ id: job.id, sha256: result.sha256, size: result.size })
+  } catch (error) {
+    parentPort.postMessage({ id: job.id, error: String((error && error.message) || error), code: error && error.code })
+  }
 })
 `

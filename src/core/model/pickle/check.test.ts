@@ -155,6 +155,10 @@ describe('files the MLmodel names', () => {
     const broken = await checkPickles(files('ref2', { 'model.weights': odd }), { referenced: refs })
     expect(broken.findings).toEqual([expect.objectContaining({ severity: 'error' })])
     expect(broken.summary).not.toContain('only allowlisted imports')
+    // A native model file MLmodel names (xgboost's model.ubj) is read, found not to be a pickle, and not counted.
+    const native = mlmodelReferences({ xgboost: { data: 'model.ubj' } })
+    const ubj = await checkPickles(files('ref3', { 'model.ubj': b('{\x00\x00binary json') }), { referenced: native })
+    expect(ubj).toMatchObject({ status: 'skip', summary: 'no pickle files in the model' })
     const skops = mlmodelReferences({ sklearn: { pickled_model: 'model.skops', serialization_format: 'skops' } })
     expect(skops.get('model.skops')).toBe('any')
   })

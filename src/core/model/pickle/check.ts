@@ -5,7 +5,8 @@
  * because of the user's `allow-imports` is reported with the entry that let it through.
  */
 import { checkResult, skippedCheck, type CheckResult, type Finding, type ModelFile } from '../types.js'
-import { isPickleCandidate, readFirstBytes, scanModelFile, type FileScanReport } from './containers.js'
+import type { FileScanReport, ScannedStream } from './containers.js'
+import { isPickleCandidate, readFirstBytes } from './sniff.js'
 import { createPolicy } from './policy.js'
 import type { ImportRecord } from './result.js'
 
@@ -259,6 +260,8 @@ export async function checkPickles(
   const candidates = sniffed.filter((f): f is ModelFile => f !== undefined)
   if (!candidates.length) return skippedCheck('pickle', PICKLE_CHECK_TITLE, 'no pickle files in the model')
 
+  // The readers and the interpreter load only for a model that has something for them to read.
+  const { scanModelFile } = await import('./containers.js')
   const reports = await mapLimit(candidates, options.concurrency ?? 4, file =>
     scanModelFile(file, {
       policy,
@@ -267,11 +270,15 @@ export async function checkPickles(
     })
   )
   // A zip without pickle entries (an .npz, a .keras archive) is not a pickle file.
-  const relevant = reports.filter(r => r.streams.length || r.problems.length)
+  // A file that turned out not to be a pickle (a speculative read that found none) is no pickle file; it is left
+  // out of the count unless it imported something, so the summary speaks only of what was decoded.
+  const counted = (s: ScannedStream): boolean =>
+    s.result.pickles > 0 || s.encoding === 'skops-schema' || s.result.imports.length > 0 || s.result.problems.length > 0
+  const relevant = reports.filter(r => r.streams.some(counted) || r.problems.some(p => p.severity !== 'info'))
   if (!relevant.length) return skippedCheck('pickle', PICKLE_CHECK_TITLE, 'no pickle files in the model')
 
   const findings = relevant.flatMap(findingsFor)
-  const streams = relevant.flatMap(r => r.streams)
+  const streams = relevant.flatMap(r => r.streams.filter(counted))
   const isDanger = (f: Finding): boolean =>
     f.severity === 'error' && (f.fix === FIX_DANGEROUS || f.fix === FIX_BYTECODE)
   const isUnknown = (f: Finding): boolean => f.fix === FIX_UNKNOWN

@@ -16,20 +16,21 @@ import { errorMessage } from '../../errors.js'
 import { decompress, sniffCompression, type Codec } from './compression.js'
 import type { PicklePolicy } from './policy.js'
 import type { PickleScanResult } from './result.js'
-import { PickleScanner } from './scanner.js'
+import type { PickleScanner } from './interpreter.js'
 import { scanSkopsSchema } from './skops.js'
+import {
+  COMPRESSED_PICKLE,
+  DEFINITE_EXTENSIONS,
+  hasExtension,
+  isHeaderlessPickle,
+  isNpy,
+  isPickleHeader,
+  SNIFF
+} from './sniff.js'
 import { bufferSource, CHUNK, fileSource, type Source } from './source.js'
 import { isTar, readTar } from './tar.js'
+export { isPickleCandidate, PICKLE_EXTENSIONS, readFirstBytes } from './sniff.js'
 import { dataStart, isZip, readZipDirectory, type ZipEntry } from './zip.js'
-
-/** Extensions loaded with pickle (or joblib, or torch.load) in practice. */
-export const PICKLE_EXTENSIONS = ['.pkl', '.pickle', '.joblib', '.pt', '.pth', '.bin', '.ckpt', '.dat', '.sav']
-/** Extensions that say "this is a pickle": anything else in them is a broken pickle, not some other format. */
-const DEFINITE_EXTENSIONS = ['.pkl', '.pickle', '.joblib']
-/** joblib's compressor suffixes after a pickle extension (`model.joblib.gz`, `model.pkl.z`). */
-const COMPRESSED_PICKLE = /\.(pkl|pickle|joblib)\.(z|gz|gzip|bz2|xz|lzma|lz4)$/i
-/** How a protocol 0 or 1 pickle (no PROTO header) starts: a MARK, a GLOBAL line pair, an empty dict or list. */
-const HEADERLESS_PICKLE = /^(\([(dltiScVILFNp}\]]|c[A-Za-z_][\w.]*\n[A-Za-z_][\w.]*\n|[}\]][(qp])/
 
 /** Skips at least this long become seeks (no read) when every view agrees to skip. */
 const SEEK_MIN = 256 * 1024
@@ -43,7 +44,6 @@ const MAX_RATIO: Readonly<Record<Codec | 'deflate', number>> = {
   xz: 10_000,
   lzma: 10_000
 }
-const SNIFF = 512
 /** A zip inside a zip is read into memory (within the file's decompression budget) up to this size. */
 const NESTED_MAX = 1024 * 1024 * 1024
 const MAX_NESTING = 2
@@ -94,23 +94,6 @@ export interface FileScanOptions {
   readonly definite?: boolean
 }
 
-function hasExtension(path: string, extensions: readonly string[]): boolean {
-  const lower = path.toLowerCase()
-  return extensions.some(e => lower.endsWith(e))
-}
-
-function isPickleHeader(b: Uint8Array): boolean {
-  return b.length >= 2 && b[0] === 0x80 && b[1]! >= 2 && b[1]! <= 5
-}
-
-function isHeaderlessPickle(b: Uint8Array): boolean {
-  return HEADERLESS_PICKLE.test(Buffer.from(b.subarray(0, 64)).toString('latin1'))
-}
-
-function isNpy(b: Uint8Array): boolean {
-  return b.length >= 6 && Buffer.from(b.subarray(0, 6)).toString('latin1') === '\x93NUMPY'
-}
-
 /**
  * A .npy header (magic, version, header length, a Python dict literal). Object arrays are stored as a pickle right
  * after it, which numpy.load(allow_pickle=True) unpickles; other arrays are raw data.
@@ -126,35 +109,6 @@ function npyLayout(head: Buffer): { dataStart: number; object: boolean } | strin
   const text = head.toString(major >= 3 ? 'utf8' : 'latin1', start, start + length)
   if (!/'descr'\s*:/.test(text)) return '.npy header has no descr'
   return { dataStart: start + length, object: /['"]\|O['"]/.test(text) }
-}
-
-/**
- * Whether a file is worth opening as a pickle: a pickle extension, a pickle protocol header (`\x80` + 2..5), the
- * start of a protocol 0 or 1 pickle, a zip (PyTorch archives, skops; the scan then reads its directory), a tar
- * (torch's oldest format) or a .npy.
- */
-export function isPickleCandidate(path: string, firstBytes: Uint8Array): boolean {
-  return (
-    hasExtension(path, PICKLE_EXTENSIONS) ||
-    COMPRESSED_PICKLE.test(path) ||
-    isPickleHeader(firstBytes) ||
-    isHeaderlessPickle(firstBytes) ||
-    isZip(firstBytes) ||
-    isTar(firstBytes) ||
-    isNpy(firstBytes)
-  )
-}
-
-/** Reads the first bytes of a file, for isPickleCandidate. */
-export async function readFirstBytes(absolute: string, count = SNIFF): Promise<Buffer> {
-  const fh = await open(absolute, 'r')
-  try {
-    const buf = Buffer.alloc(count)
-    const { bytesRead } = await fh.read(buf, 0, count, 0)
-    return buf.subarray(0, bytesRead)
-  } finally {
-    await fh.close()
-  }
 }
 
 /** Decompressed bytes allowed for the rest of this file. */
@@ -265,9 +219,16 @@ interface StreamPlan {
   readonly strict?: boolean
 }
 
+let interpreter: typeof import('./interpreter.js') | undefined
+
+/** The interpreter, imported on first use: a model whose only container is a skops file never loads it. */
+async function loadInterpreter(): Promise<void> {
+  interpreter ??= await import('./interpreter.js')
+}
+
 function newScanner(scan: Scan, plan: StreamPlan, totalSize?: number, first?: Uint8Array): PickleScanner {
   const speculative = plan.speculative && !(first && isPickleHeader(first))
-  return new PickleScanner({
+  return new interpreter!.PickleScanner({
     policy: scan.options.policy,
     mode: speculative ? 'speculative' : 'full',
     ...(totalSize !== undefined ? { totalSize } : {}),
@@ -296,6 +257,7 @@ async function scanRange(
   first: Buffer,
   plan: StreamPlan
 ): Promise<ScannedStream | undefined> {
+  await loadInterpreter()
   const codec = sniffCompression(first)
   if (codec && typeof codec === 'object') {
     scan.problems.push({
@@ -453,6 +415,7 @@ async function scanZip(scan: Scan, source: Source, display: string, depth: numbe
       else await scanZip(scan, bufferSource(inner), path, depth + 1)
       continue
     }
+    await loadInterpreter()
     if (isNpy(first) || NPY_ENTRY.test(entry.name)) {
       // .npz members: only object arrays hold a pickle.
       const layout = npyLayout(await sniffEntry(source, entry, start, NPY_HEAD))
