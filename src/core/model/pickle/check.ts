@@ -9,6 +9,7 @@ import type { FileScanReport, ScannedStream } from './containers.js'
 import { isPickleCandidate, readFirstBytes } from './sniff.js'
 import { createPolicy } from './policy.js'
 import type { ImportRecord } from './result.js'
+import { mapConcurrently } from '../../concurrency.js'
 
 export const PICKLE_CHECK_TITLE = 'Unsafe deserialization'
 
@@ -98,19 +99,6 @@ const FIX_UNKNOWN =
   "'mypackage.*'); otherwise rebuild the model from trusted code."
 const FIX_CORRUPT = 'Re-export the model: a pickle that does not parse cannot be checked, and may not load.'
 const UNKNOWN_LISTED = 10
-
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length)
-  let next = 0
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++
-      out[i] = await fn(items[i]!)
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker))
-  return out
-}
 
 function importName(r: ImportRecord): string {
   return r.module === '?' && r.name.startsWith('extension code') ? r.name : `${r.module}.${r.name}`
@@ -248,7 +236,7 @@ export async function checkPickles(
     source: options.allowSource ?? 'allow-imports',
     ...(options.allowPath ? { path: options.allowPath } : {})
   })
-  const sniffed = await mapLimit(files, 16, async file => {
+  const sniffed = await mapConcurrently(files, 16, async file => {
     if (referenceOf(file.path, options.referenced)) return file
     try {
       return isPickleCandidate(file.path, await readFirstBytes(file.absolute)) ? file : undefined
@@ -262,7 +250,7 @@ export async function checkPickles(
 
   // The readers and the interpreter load only for a model that has something for them to read.
   const { scanModelFile } = await import('./containers.js')
-  const reports = await mapLimit(candidates, options.concurrency ?? 4, file =>
+  const reports = await mapConcurrently(candidates, options.concurrency ?? 4, file =>
     scanModelFile(file, {
       policy,
       ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}),
