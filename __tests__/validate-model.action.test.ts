@@ -119,6 +119,33 @@ describe('validate-model, bundled', () => {
     expect(run.summary).toMatch(/extra\.txt/)
   })
 
+  it("validates with the settings of the model the model input names, of a config's models: list", async () => {
+    const name = modelCopy('two-models')
+    // Two models: only churn-eu caps the size below the example's 94 KiB.
+    writeFileSync(
+      join(workspace, 'two-models.yml'),
+      dump({
+        models: [
+          { model: 'churn-us', validation: { 'max-size-mb': 100 } },
+          { model: 'churn-eu', validation: { 'max-size-mb': 0.01 } }
+        ]
+      })
+    )
+    const inputs = { 'model-path': name, config: 'two-models.yml' }
+    const unnamed = await runAction('validate-model', { workspace, inputs })
+    expect(unnamed.exitCode).toBe(1)
+    expect(unnamed.errors).toEqual([
+      "two-models.yml (models): lists 2 models (churn-us, churn-eu); say which one with input 'model'"
+    ])
+    const us = await runAction('validate-model', { workspace, inputs: { ...inputs, model: 'churn-us' } })
+    expect(us.exitCode).toBe(0)
+    expect(us.outputs.passed).toBe('true')
+    const eu = await runAction('validate-model', { workspace, inputs: { ...inputs, model: 'churn-eu' } })
+    expect(eu.exitCode).toBe(1)
+    expect(eu.outputs.passed).toBe('false')
+    expect(eu.errors[0]).toMatch(/Size within the limit/)
+  })
+
   const badInputs: Array<[string, Record<string, string>, RegExp]> = [
     ['no model at all', {}, /^input 'model-path': is required/],
     ['both model-path and model-uri', { 'model-path': 'm', 'model-uri': 'models:/m/1' }, /both set/],

@@ -459,6 +459,13 @@ describe('the promises the workflows keep', () => {
     expect(job.name).toContain('${{ matrix.model }}')
     const compare = job.steps!.find(s => ourAction(s.uses) === 'compare-metrics')!
     expect(compare.with?.['report-id']).toBe('${{ matrix.model }}')
+    // Validation reads the same model's settings of a models: list; without the input a list of two is an error.
+    for (const workflow of [gate, promote]) {
+      const validate = Object.values(workflow.jobs)
+        .flatMap(j => j.steps ?? [])
+        .find(s => ourAction(s.uses) === 'validate-model')!
+      expect(validate.with?.model).toBe('${{ matrix.model }}')
+    }
   })
 
   it('on a fork the gate posts nothing and leaves the comment as an artifact for model-pr-comment.yml', () => {

@@ -7,24 +7,14 @@ import { renderMarkdown, renderSummaryMarkdown, type ReportContext } from '../co
 import { renderText } from '../core/report/text.js'
 import { COMPARE_FAIL_ON } from '../core/vocabulary.js'
 import { choiceFlag, formatFlag, type ReportFormat } from './flags.js'
-import { UsageError, type Output } from './output.js'
-
-export const COMPARE_OPTIONS = {
-  candidate: { type: 'string' },
-  baseline: { type: 'string' },
-  config: { type: 'string' },
-  rules: { type: 'string' },
-  'report-id': { type: 'string' },
-  'fail-on': { type: 'string' },
-  'tracking-uri': { type: 'string' },
-  format: { type: 'string' },
-  workspace: { type: 'string' }
-} as const
+import { plainUi, UsageError, type CommandUi, type Output } from './output.js'
+import { paintReport } from './style.js'
 
 export async function runCompareCommand(
   flags: Record<string, string | undefined>,
   output: Output,
-  tuning: TuningOptions = {}
+  tuning: TuningOptions = {},
+  ui: CommandUi = plainUi(output)
 ): Promise<number> {
   if (!flags.candidate) throw new UsageError('--candidate is required')
   const format = formatFlag(flags.format, output.isTerminal)
@@ -41,8 +31,8 @@ export async function runCompareCommand(
     ...tuning,
     describeInput: name => `--${name}`
   })
-  output.out(render(result, format))
-  for (const warning of result.warnings) output.error(`warning: ${warning}`)
+  output.out(format === 'text' ? paintReport(render(result, format), ui.style) : render(result, format))
+  for (const warning of result.warnings) ui.warn(warning)
   return result.passed ? 0 : 1
 }
 

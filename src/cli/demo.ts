@@ -7,7 +7,11 @@ import { dirname, join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { runComparison } from '../core/gates/compare.js'
 import { render } from './compare.js'
-import type { Output } from './output.js'
+import { choiceFlag } from './flags.js'
+import { plainUi, type CommandUi, type Output } from './output.js'
+import { paintReport } from './style.js'
+
+const DEMO_FORMATS = ['markdown', 'text', 'json'] as const
 
 /** The example lives in the package, found from this file whether it runs from src/ (tests) or dist/cli/. */
 function findExampleDir(from = dirname(fileURLToPath(import.meta.url))): string {
@@ -18,7 +22,12 @@ function findExampleDir(from = dirname(fileURLToPath(import.meta.url))): string 
   throw new Error(`the bundled example (examples/churn-classifier) was not found above ${from}`)
 }
 
-export async function runDemoCommand(flags: Record<string, string | undefined>, output: Output): Promise<number> {
+export async function runDemoCommand(
+  flags: Record<string, string | undefined>,
+  output: Output,
+  ui: CommandUi = plainUi(output)
+): Promise<number> {
+  const format = choiceFlag('--format', flags.format, DEMO_FORMATS) ?? 'markdown'
   const example = findExampleDir()
   const result = await runComparison({
     workspace: example,
@@ -26,14 +35,18 @@ export async function runDemoCommand(flags: Record<string, string | undefined>, 
     baseline: 'metrics/baseline.json',
     describeInput: name => `--${name}`
   })
+  // JSON is for scripts: only the report on stdout.
+  if (format === 'json') {
+    output.out(render(result, format))
+    return 0
+  }
   const where = relative(process.cwd(), example) || '.'
-  const format = flags.format === 'json' || flags.format === 'text' ? flags.format : 'markdown'
   output.out(`modelgate demo: the pull-request gate on ${where}\n`)
   output.out(
     `candidate: ${where}/metrics/candidate.json   baseline: ${where}/metrics/baseline.json   rules: ${where}/.modelgate.yml\n`
   )
   output.out(format === 'markdown' ? '--- the comment modelgate would post on the pull request ---\n' : '')
-  output.out(render(result, format))
+  output.out(format === 'text' ? paintReport(render(result, format), ui.style) : render(result, format))
   output.out(
     `\nverdict: ${result.comparison.verdict} — the gate ${result.passed ? 'passes: the merge may go ahead' : 'fails: the required check would block the merge'}`
   )

@@ -1,110 +1,115 @@
 /**
  * The `modelgate` command: the same engine as the actions, outside GitHub.
  * Exit codes: 0 the gate passes, 1 it fails (or a registry failed), 2 a usage or configuration error.
+ * stdout carries only the report (with `--format json`, only JSON); progress, warnings and errors go to stderr.
  */
 import { parseArgs } from 'node:util'
 import { readTuningOptions } from '../core/environment.js'
 import { isConfigurationError, isServiceError } from '../core/errors.js'
-import { REGISTRY_KINDS, VALIDATE_FAIL_ON } from '../core/vocabulary.js'
-import { UsageError, type Output } from './output.js'
+import { findCommand, parserOptions, type CommandSpec } from './commands.js'
+import { renderCommandHelp, renderOverview } from './help.js'
+import { UsageError, type CommandUi, type Output } from './output.js'
+import { startProgress, type ProgressOptions } from './progress.js'
+import { colourWanted, makeStyle } from './style.js'
 
 const EXIT_PASS = 0
 const EXIT_FAIL = 1
 const EXIT_USAGE = 2
 
-const USAGE = `modelgate: MLOps promotion gates for ML models
-
-Usage:
-  modelgate compare --candidate <source> [--baseline <source>] [options]
-  modelgate demo
-  modelgate validate --model-path <dir> [--config <file>] [--metrics <file>] [--fail-on ${VALIDATE_FAIL_ON.join('|')}]
-  modelgate register --name <name> --model-path <dir> [--registry ${REGISTRY_KINDS.join('|')}] [options]
-  modelgate deploy   (not in this version yet)
-
-compare options:
-  --candidate <source>     metrics file (.json, .yaml, .csv), git:<ref>:<path>, mlflow-run:<id>, models:/<name>@<alias>
-  --baseline <source>      the same kinds of source; default: the config's compare.baseline
-  --config <file>          default .modelgate.yml when present
-  --rules <yaml>           inline rules, overriding the config's rule of the same name
-  --report-id <id>         which model of a models: list; default the model name
-  --fail-on <when>         regression (default), warning or never
-  --tracking-uri <uri>     MLflow tracking server, for mlflow-run: and models:/ sources
-  --format <format>        text (default on a terminal), markdown or json
-  --workspace <dir>        resolve relative paths against this directory (default: the current one)
-
-register options:
-  --registry <type>        file (default without a tracking URI), mlflow or databricks-uc
-  --registry-path <dir>    the file registry's folder (default .modelgate/registry)
-  --tracking-uri <uri>     MLflow tracking server or Databricks workspace (or MLFLOW_TRACKING_URI)
-  --model-path <dir>       a local MLflow model directory to upload; or --source <uri> for an existing artifact
-  --run-id <id>            the run the version belongs to
-  --aliases <a,b>          aliases to point at the version, e.g. challenger
-  --tags <yaml>            tags as a YAML map, e.g. "team: fraud"
-  --validation-report, --comparison-report <file>   the earlier steps' JSON reports, recorded as tags
-  --timeout <duration>     the longest the whole registration may take, e.g. 10m (default), 90s, 1h
-
-Exit codes: 0 the gate passes (or the model is registered), 1 it fails (or the registry failed), 2 usage or
-configuration error.`
-
-export async function main(argv: string[], output: Output, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export async function main(
+  argv: string[],
+  output: Output,
+  env: NodeJS.ProcessEnv = process.env,
+  progressOptions: ProgressOptions = {}
+): Promise<number> {
   const [command, ...rest] = argv
+  const errStyle = makeStyle(colourWanted(output.isErrorTerminal ?? false, env))
+  const outStyle = makeStyle(colourWanted(output.isTerminal, env))
+  const progress = startProgress(output, errStyle, progressOptions)
+  const ui: CommandUi = { log: progress.log, warn: progress.warn, style: outStyle }
+  let spec: CommandSpec | undefined
   try {
     switch (command) {
-      // Each command's module loads when it runs: `modelgate compare` never pays for the pickle scanner.
-      case 'compare': {
-        const { runCompareCommand, COMPARE_OPTIONS } = await import('./compare.js')
-        return await runCompareCommand(parse(rest, COMPARE_OPTIONS), output, readTuningOptions(env))
-      }
-      case 'demo': {
-        const { runDemoCommand } = await import('./demo.js')
-        return await runDemoCommand(parse(rest, { format: { type: 'string' } }), output)
-      }
-      case 'validate': {
-        const { runValidateCommand, VALIDATE_OPTIONS } = await import('./validate.js')
-        return await runValidateCommand(parse(rest, VALIDATE_OPTIONS), output, readTuningOptions(env))
-      }
-      case 'register': {
-        const { runRegisterCommand, REGISTER_OPTIONS } = await import('./register.js')
-        return await runRegisterCommand(parse(rest, REGISTER_OPTIONS), output, readTuningOptions(env))
-      }
-      case 'deploy':
-        output.error(`modelgate ${command} is not available in this version yet; see the README for what is.`)
-        return EXIT_USAGE
       case undefined:
+        output.error(renderOverview(errStyle))
+        return EXIT_USAGE
       case 'help':
       case '--help':
-      case '-h':
-        output.out(USAGE)
-        return command === undefined ? EXIT_USAGE : EXIT_PASS
+      case '-h': {
+        const topic = command === 'help' ? rest[0] : undefined
+        if (topic === undefined) {
+          output.out(renderOverview(outStyle))
+          return EXIT_PASS
+        }
+        spec = findCommand(topic)
+        if (!spec) throw new UsageError(`unknown command "${topic}"`)
+        output.out(renderCommandHelp(spec, outStyle))
+        return EXIT_PASS
+      }
       case '--version':
         output.out('modelgate 0.1.0')
         return EXIT_PASS
+      case 'deploy':
+        output.error(`modelgate ${command} is not available in this version yet; see the README for what is.`)
+        return EXIT_USAGE
+    }
+    spec = findCommand(command)
+    if (!spec) throw new UsageError(`unknown command "${command}"`)
+    const flags = parse(rest, spec)
+    if (flags.help) {
+      output.out(renderCommandHelp(spec, outStyle))
+      return EXIT_PASS
+    }
+    switch (spec.name) {
+      // Each command's module loads when it runs: `modelgate compare` never pays for the pickle scanner.
+      case 'compare': {
+        const { runCompareCommand } = await import('./compare.js')
+        return await runCompareCommand(flags, output, readTuningOptions(env), ui)
+      }
+      case 'demo': {
+        const { runDemoCommand } = await import('./demo.js')
+        return await runDemoCommand(flags, output, ui)
+      }
+      case 'validate': {
+        const { runValidateCommand } = await import('./validate.js')
+        return await runValidateCommand(flags, output, readTuningOptions(env), ui)
+      }
+      case 'register': {
+        const { runRegisterCommand } = await import('./register.js')
+        return await runRegisterCommand(flags, output, readTuningOptions(env), ui)
+      }
       default:
         throw new UsageError(`unknown command "${command}"`)
     }
   } catch (error) {
     if (error instanceof UsageError) {
-      output.error(`modelgate: ${error.message}\n\n${USAGE}`)
+      const help = spec ? `modelgate ${spec.name} --help` : 'modelgate --help'
+      output.error(`${errStyle.red('modelgate:')} ${error.message}\nRun \`${help}\` for the flags and their defaults.`)
       return EXIT_USAGE
     }
     if (isConfigurationError(error)) {
-      output.error(`modelgate: ${error.message}`)
+      output.error(`${errStyle.red('modelgate:')} ${error.message}`)
       return EXIT_USAGE
     }
     if (isServiceError(error)) {
-      output.error(`modelgate: ${error.message}`)
+      output.error(`${errStyle.red('modelgate:')} ${error.message}`)
       return EXIT_FAIL
     }
     throw error
+  } finally {
+    progress.stop()
   }
 }
 
-type OptionSpec = NonNullable<Parameters<typeof parseArgs>[0]>['options']
+/** Flags by name; a switch (`--help`) reads as `'true'`. */
+export type Flags = Record<string, string | undefined> & { help?: string }
 
-function parse(args: string[], options: OptionSpec): Record<string, string | undefined> {
+function parse(args: string[], spec: CommandSpec): Flags {
   try {
-    const { values } = parseArgs({ args, options: { ...options, help: { type: 'boolean' } }, strict: true })
-    return values as Record<string, string | undefined>
+    const { values } = parseArgs({ args, options: parserOptions(spec), strict: true, allowPositionals: false })
+    return Object.fromEntries(
+      Object.entries(values).map(([name, value]) => [name, value === true ? 'true' : (value as string | undefined)])
+    )
   } catch (error) {
     throw new UsageError((error as Error).message)
   }

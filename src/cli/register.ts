@@ -10,31 +10,14 @@ import {
 } from '../core/report/registration.js'
 import { REGISTRY_KINDS } from '../core/vocabulary.js'
 import { choiceFlag, formatFlag } from './flags.js'
-import { UsageError, type Output } from './output.js'
-
-export const REGISTER_OPTIONS = {
-  registry: { type: 'string' },
-  'registry-path': { type: 'string' },
-  'tracking-uri': { type: 'string' },
-  name: { type: 'string' },
-  'model-path': { type: 'string' },
-  source: { type: 'string' },
-  'run-id': { type: 'string' },
-  aliases: { type: 'string' },
-  tags: { type: 'string' },
-  description: { type: 'string' },
-  'validation-report': { type: 'string' },
-  'comparison-report': { type: 'string' },
-  config: { type: 'string' },
-  timeout: { type: 'string' },
-  format: { type: 'string' },
-  workspace: { type: 'string' }
-} as const
+import { plainUi, UsageError, type CommandUi, type Output } from './output.js'
+import { paintReport } from './style.js'
 
 export async function runRegisterCommand(
   flags: Record<string, string | undefined>,
   output: Output,
-  tuning: TuningOptions = {}
+  tuning: TuningOptions = {},
+  ui: CommandUi = plainUi(output)
 ): Promise<number> {
   if (!flags['model-path'] && !flags.source) throw new UsageError('--model-path (or --source) is required')
   if (flags['model-path'] && flags.source) throw new UsageError('--model-path and --source are exclusive')
@@ -57,14 +40,14 @@ export async function runRegisterCommand(
     ...tuning,
     timeout: flags.timeout,
     describeInput: name => `--${name}`,
-    log: line => output.error(line)
+    log: ui.log
   })
   output.out(
     format === 'json'
       ? JSON.stringify(buildRegistrationJson(result), null, 2)
       : format === 'markdown'
         ? renderRegistrationMarkdown(result)
-        : renderRegistrationText(result)
+        : paintReport(renderRegistrationText(result), ui.style)
   )
   return 0
 }

@@ -7,24 +7,14 @@ import { runValidation } from '../core/gates/validate.js'
 import { buildValidationJson, renderValidationMarkdown, renderValidationText } from '../core/report/validation.js'
 import { VALIDATE_FAIL_ON } from '../core/vocabulary.js'
 import { choiceFlag, formatFlag } from './flags.js'
-import { UsageError, type Output } from './output.js'
-
-export const VALIDATE_OPTIONS = {
-  'model-path': { type: 'string' },
-  'model-uri': { type: 'string' },
-  'tracking-uri': { type: 'string' },
-  config: { type: 'string' },
-  metrics: { type: 'string' },
-  'fail-on': { type: 'string' },
-  format: { type: 'string' },
-  workspace: { type: 'string' },
-  'report-dir': { type: 'string' }
-} as const
+import { plainUi, UsageError, type CommandUi, type Output } from './output.js'
+import { paintReport } from './style.js'
 
 export async function runValidateCommand(
   flags: Record<string, string | undefined>,
   output: Output,
-  tuning: TuningOptions = {}
+  tuning: TuningOptions = {},
+  ui: CommandUi = plainUi(output)
 ): Promise<number> {
   if (!flags['model-path'] && !flags['model-uri']) throw new UsageError('--model-path (or --model-uri) is required')
   const format = formatFlag(flags.format, output.isTerminal)
@@ -37,19 +27,20 @@ export async function runValidateCommand(
     modelUri: flags['model-uri'],
     trackingUri: flags['tracking-uri'],
     config: flags.config,
+    model: flags.model,
     metrics: flags.metrics,
     failOn: choiceFlag('--fail-on', flags['fail-on'], VALIDATE_FAIL_ON),
     reportDir,
     ...tuning,
     describeInput: name => `--${name}`,
-    log: line => output.error(line)
+    log: ui.log
   })
   output.out(
     format === 'json'
       ? JSON.stringify(buildValidationJson(report), null, 2)
       : format === 'markdown'
         ? renderValidationMarkdown(report)
-        : renderValidationText(report)
+        : paintReport(renderValidationText(report), ui.style)
   )
   return report.passed ? 0 : 1
 }

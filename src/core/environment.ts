@@ -32,6 +32,10 @@ export enum EnvVar {
   DatabricksFilesApiOverride = 'MLFLOW_USE_DATABRICKS_SDK_MODEL_ARTIFACTS_REPO_FOR_UC',
   /** Where the smoke test finds `python` when the configured interpreter is a bare name. */
   Path = 'PATH',
+  /** Set to anything but empty: the command line prints no colours, even on a terminal (no-color.org). */
+  NoColor = 'NO_COLOR',
+  /** Set to anything but empty, `0` or `false`: the command line prints colours even to a pipe. */
+  ForceColor = 'FORCE_COLOR',
 
   // Set by the GitHub Actions runner.
   /** The checkout every file input resolves against (the current directory outside Actions). */

@@ -4,6 +4,7 @@ export enum Inputs {
   ModelUri = 'model-uri',
   TrackingUri = 'tracking-uri',
   Config = 'config',
+  Model = 'model',
   Metrics = 'metrics',
   FailOn = 'fail-on'
 }

@@ -15,6 +15,8 @@ export interface ValidateActionSettings extends TuningOptions {
   modelUri?: string | undefined
   trackingUri?: string | undefined
   config?: string | undefined
+  /** Picks the model of the config's `models:` list. */
+  model?: string | undefined
   metrics?: string | undefined
   failOn?: ValidateFailOn | undefined
 }
@@ -39,6 +41,7 @@ export function getInputs(io: ActionIO, env: NodeJS.ProcessEnv = process.env): V
     modelUri,
     trackingUri: getOptionalInput(io, Inputs.TrackingUri),
     config: getOptionalInput(io, Inputs.Config),
+    model: getOptionalInput(io, Inputs.Model),
     metrics: getOptionalInput(io, Inputs.Metrics),
     failOn: getChoiceInput(io, Inputs.FailOn, VALIDATE_FAIL_ON),
     // Not inputs: tests play registry faults (for model-uri) without waiting real seconds.

@@ -24,6 +24,7 @@ export async function run(io: ActionIO, env: NodeJS.ProcessEnv = process.env): P
     trackingUri: settings.trackingUri,
     env,
     config: settings.config,
+    model: settings.model,
     metrics: settings.metrics,
     failOn: settings.failOn,
     reportDir,

@@ -25,6 +25,8 @@ export async function findModelConfig(options: {
   config?: string | undefined
   /** Picks the model of a `models:` list. */
   modelName?: string | undefined
+  /** The input or flag that names the model, for the message when a list needs one: `input 'model'`, `--model`. */
+  modelInput?: string | undefined
   /** Import the loader even without a config file (inline YAML needs it). */
   needLoader?: boolean
 }): Promise<FoundConfig> {
@@ -41,7 +43,9 @@ export async function findModelConfig(options: {
   const loaded = present
     ? await loader.loadConfigFile(path, options.workspace, options.config !== undefined)
     : undefined
-  const model = loaded ? loader.selectModel(loaded.config, options.modelName, loaded.path) : undefined
+  const model = loaded
+    ? loader.selectModel(loaded.config, options.modelName, loaded.path, options.modelInput)
+    : undefined
   return {
     ...(model ? { model } : {}),
     ...(loaded ? { path: loaded.path } : {}),

@@ -127,7 +127,13 @@ export type SelectedModel = Omit<ModelConfig, 'model'> & { model?: string | unde
  * The settings of one model. A config holds either one model at the top level or a `models:` list; with a list,
  * `name` picks the entry (the compare action passes its report id), and a single entry needs no name.
  */
-export function selectModel(config: Config, name: string | undefined, source: string): SelectedModel | undefined {
+export function selectModel(
+  config: Config,
+  name: string | undefined,
+  source: string,
+  /** What names the model where this is called, for the message: compare's report id by default. */
+  nameInput = 'the report-id input or --report-id'
+): SelectedModel | undefined {
   if (!config.models) {
     const { models: _none, $schema: _schema, ...settings } = config
     return Object.keys(settings).length > 0 ? settings : undefined
@@ -140,7 +146,7 @@ export function selectModel(config: Config, name: string | undefined, source: st
   if (!name) {
     if (config.models.length === 1) return config.models[0]
     throw new ConfigurationError(
-      `lists ${config.models.length} models (${config.models.map(m => m.model).join(', ')}); say which one with the report-id input or --report-id`,
+      `lists ${config.models.length} models (${config.models.map(m => m.model).join(', ')}); say which one with ${nameInput}`,
       { source, path: 'models' }
     )
   }

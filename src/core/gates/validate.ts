@@ -41,6 +41,8 @@ export interface ValidateOptions extends TuningOptions {
   trackingUri?: string | undefined
   env?: NodeJS.ProcessEnv | undefined
   config?: string | undefined
+  /** Picks the model of a `models:` list by name (the `model` input), as compare picks one by report id. */
+  model?: string | undefined
   metrics?: string | undefined
   failOn?: ValidateFailOn | undefined
   /** Where the manifest is written. */
@@ -57,7 +59,9 @@ export async function runValidation(options: ValidateOptions): Promise<Validatio
   const describe = options.describeInput ?? ((name: string) => `input '${name}'`)
   const { model: modelConfig, path: configPath } = await findModelConfig({
     workspace: options.workspace,
-    config: options.config
+    config: options.config,
+    modelName: options.model,
+    modelInput: describe('model')
   })
   if (!options.modelUri) {
     const dir = resolve(options.workspace, options.modelPath!)
@@ -97,6 +101,8 @@ async function validateModelDir(
   const settings: ValidationSettings = modelConfig?.validation ?? {}
 
   const walk = await walkModelDir(dir, { source })
+  const megabytes = (walk.files.reduce((sum, file) => sum + file.size, 0) / MB).toFixed(1)
+  options.log?.(`hashing and scanning ${walk.files.length} files (${megabytes} MB)`)
   const mlmodel = await checkMLmodel(dir)
   const model = mlmodel.model
   const notRead = (id: 'flavors' | 'signature' | 'input-example' | 'environment', title: string) =>

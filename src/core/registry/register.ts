@@ -80,6 +80,9 @@ export async function registerModel(request: RegisterRequest): Promise<Registrat
       created = false
       await repairTags(registry, version, request)
     } else {
+      if (content.kind === 'directory') {
+        log(`uploading ${content.files.length} files (${megabytes(content.files)}) to ${registry.location}`)
+      }
       const result = await createVersion(registry, newVersion, log)
       version = result.version
       created = result.created
@@ -205,7 +208,7 @@ async function prepareContent(
 ): Promise<{ content: ModelContent; digest: string; cleanup: () => Promise<void> }> {
   const none = async () => {}
   if (request.modelDir) {
-    const { content, digest } = await hashDirectory(request.modelDir, request.describeInput('model-path'))
+    const { content, digest } = await hashDirectory(request.modelDir, request.describeInput('model-path'), request.log)
     checkValidatedDigest(request, digest)
     return { content, digest, cleanup: none }
   }
@@ -216,8 +219,9 @@ async function prepareContent(
   const temp = await mkdtemp(join(tmpdir(), 'modelgate-source-'))
   const cleanup = () => rm(temp, { recursive: true, force: true })
   try {
+    request.log?.(`downloading ${source} to hash it`)
     await request.registry.downloadModel(source, temp)
-    const { digest } = await hashDirectory(temp, request.describeInput('source'))
+    const { digest } = await hashDirectory(temp, request.describeInput('source'), request.log)
     return { content: { kind: 'uri', uri: source }, digest, cleanup }
   } catch (error) {
     await cleanup()
@@ -225,7 +229,11 @@ async function prepareContent(
   }
 }
 
-async function hashDirectory(dir: string, source: string): Promise<{ content: ModelContent; digest: string }> {
+async function hashDirectory(
+  dir: string,
+  source: string,
+  log?: (line: string) => void
+): Promise<{ content: ModelContent; digest: string }> {
   const walk = await walkModelDir(dir, { source })
   const problem = walk.findings.find(finding => finding.severity === 'error')
   if (problem) {
@@ -236,6 +244,7 @@ async function hashDirectory(dir: string, source: string): Promise<{ content: Mo
   }
   if (walk.files.length === 0)
     throw new ConfigurationError(`${dir} holds no files; expected an MLflow model directory`, { source })
+  log?.(`hashing ${walk.files.length} files (${megabytes(walk.files)})`)
   const { manifest, failures } = await createManifest(walk.files)
   if (!manifest) {
     throw new ConfigurationError(
@@ -253,4 +262,9 @@ function checkValidatedDigest(request: RegisterRequest, digest: string): void {
       { source: request.describeInput('validation-report') }
     )
   }
+}
+
+/** A size for progress lines only; the reports format sizes with core/format, which this package sits beside. */
+function megabytes(files: readonly { readonly size: number }[]): string {
+  return `${(files.reduce((sum, file) => sum + file.size, 0) / 1024 / 1024).toFixed(1)} MB`
 }
