@@ -359,6 +359,39 @@ const PICKLE_ENTRY = /\.(pkl|pickle|joblib)$/i
 const NPY_ENTRY = /\.npy$/i
 const TORCH_DATA = /(^|\/)data\.pkl$/
 
+/**
+ * Scans a zip entry's pickle from byte `skip` of its content on (past an .npy header), stored or compressed alike.
+ * `first` holds the stored bytes at `skip` when they were already read; a compressed entry is decompressed from its
+ * start.
+ */
+async function scanEntry(
+  scan: Scan,
+  source: Source,
+  entry: ZipEntry,
+  start: number,
+  plan: StreamPlan,
+  skip: number,
+  first?: Buffer
+): Promise<void> {
+  if (entry.method === 0) {
+    const head = first ?? (await source.read(start + skip, SNIFF))
+    await scanRange(scan, source, start + skip, entry.csize - skip, head, plan)
+    return
+  }
+  const { input, codec } = entryStream(source, entry, start)
+  const { result } = await feedDecompressed(
+    input,
+    codec!,
+    entry.csize,
+    scan.budget,
+    entry.usize,
+    piece => newScanner(scan, plan, undefined, piece),
+    `zip entry ${entry.name}`,
+    skip
+  )
+  scan.streams.push({ path: plan.display, encoding: codec!, result })
+}
+
 async function scanZip(scan: Scan, source: Source, display: string, depth: number): Promise<FileFormat> {
   const directory = await readZipDirectory(source)
   if (typeof directory === 'string') {
@@ -425,42 +458,11 @@ async function scanZip(scan: Scan, source: Source, display: string, depth: numbe
       }
       if (!layout.object) continue
       const plan: StreamPlan = { display: path, speculative: false, baseOffset: layout.dataStart }
-      if (entry.method === 0) {
-        const body = await source.read(start + layout.dataStart, SNIFF)
-        await scanRange(scan, source, start + layout.dataStart, entry.csize - layout.dataStart, body, plan)
-      } else {
-        const { input, codec } = entryStream(source, entry, start)
-        const { result } = await feedDecompressed(
-          input,
-          codec!,
-          entry.csize,
-          scan.budget,
-          entry.usize,
-          piece => newScanner(scan, plan, undefined, piece),
-          `zip entry ${entry.name}`,
-          layout.dataStart
-        )
-        scan.streams.push({ path, encoding: codec!, result })
-      }
+      await scanEntry(scan, source, entry, start, plan, layout.dataStart)
       continue
     }
     if (!named && !isPickleHeader(first) && !isHeaderlessPickle(first)) continue
-    const plan: StreamPlan = { display: path, speculative: !named }
-    if (entry.method === 0) {
-      await scanRange(scan, source, start, entry.csize, first, plan)
-    } else {
-      const { input, codec } = entryStream(source, entry, start)
-      const { result } = await feedDecompressed(
-        input,
-        codec!,
-        entry.csize,
-        scan.budget,
-        entry.usize,
-        piece => newScanner(scan, plan, undefined, piece),
-        `zip entry ${entry.name}`
-      )
-      scan.streams.push({ path, encoding: codec!, result })
-    }
+    await scanEntry(scan, source, entry, start, { display: path, speculative: !named }, 0, first)
   }
   // Entries sharing compressed bytes are the overlapping-file zip bomb (and never written by zipfile or torch).
   ranges.sort((a, b) => a[0] - b[0])
