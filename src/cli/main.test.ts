@@ -55,7 +55,9 @@ describe('modelgate compare', () => {
       [['compare', '--workspace', EXAMPLE, '--candidate', 'missing.csv'], /missing\.csv/],
       [['frobnicate'], /unknown command "frobnicate"/],
       [['register'], /--model-path \(or --source\) is required/],
-      [['deploy'], /not available in this version/]
+      [['deploy'], /--model-uri is required/],
+      [['deploy', '--model-uri', 'models:/churn/1', '--traffic', '150'], /--traffic: expected a whole percentage/],
+      [['deploy', '--model-uri', 'models:/churn/1', '--timeout', 'soon'], /--timeout: expected a duration/]
     ]
     for (const [argv, expected] of cases) {
       const output = recorder()

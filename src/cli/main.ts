@@ -1,6 +1,20 @@
 /**
  * The `modelgate` command: the same engine as the actions, outside GitHub.
- * Exit codes: 0 the gate passes, 1 it fails (or a registry failed), 2 a usage or configuration error.
+ * deploy options:
+  --model-uri <uri>        models:/<name>/<version> or models:/<name>@<alias>, resolved through the registry
+  --target <kind>          haproxy or databricks; default the config's deploy.target
+  --endpoint <name>        the endpoint (HAProxy backend); default the config's deploy.endpoint
+  --haproxy-socket <addr>  HAProxy's Runtime API; default the config's deploy.runtime-api
+  --traffic <percent>      share the new version takes while observed (below 100: a canary), default 100
+  --smoke-input <file>     the scoring request (JSON); default the model's serving input example
+  --requests <n>           requests to observe per step, default 50
+  --timeout <duration>     deadline of the whole rollout, e.g. 15m
+  --rollback <mode>        on-failure (default) or never
+  --promote-alias <alias>  alias to move to the version after success
+  --environment <name>     GitHub deployment environment to record (needs GITHUB_TOKEN, GITHUB_REPOSITORY)
+  --dry-run                print the plan (current state, desired state, checks) and change nothing
+
+Exit codes: 0 the gate passes, 1 it fails (or a registry failed), 2 a usage or configuration error.
  */
 import { parseArgs } from 'node:util'
 import { readTuningOptions } from '../core/environment.js'
@@ -19,7 +33,7 @@ Usage:
   modelgate demo
   modelgate validate --model-path <dir> [--config <file>] [--metrics <file>] [--fail-on ${VALIDATE_FAIL_ON.join('|')}]
   modelgate register --name <name> --model-path <dir> [--registry ${REGISTRY_KINDS.join('|')}] [options]
-  modelgate deploy   (not in this version yet)
+  modelgate deploy --model-uri <models:/name@alias> [--target haproxy|databricks] [--dry-run] [options]
 
 compare options:
   --candidate <source>     metrics file (.json, .yaml, .csv), git:<ref>:<path>, mlflow-run:<id>, models:/<name>@<alias>
@@ -41,6 +55,20 @@ register options:
   --aliases <a,b>          aliases to point at the version, e.g. challenger
   --tags <yaml>            tags as a YAML map, e.g. "team: fraud"
   --validation-report, --comparison-report <file>   the earlier steps' JSON reports, recorded as tags
+
+deploy options:
+  --model-uri <uri>        models:/<name>/<version> or models:/<name>@<alias>, resolved through the registry
+  --target <kind>          haproxy or databricks; default the config's deploy.target
+  --endpoint <name>        the endpoint (HAProxy backend); default the config's deploy.endpoint
+  --haproxy-socket <addr>  HAProxy's Runtime API; default the config's deploy.runtime-api
+  --traffic <percent>      share the new version takes while observed (below 100: a canary), default 100
+  --smoke-input <file>     the scoring request (JSON); default the model's serving input example
+  --requests <n>           requests to observe per step, default 50
+  --timeout <duration>     deadline of the whole rollout, e.g. 15m
+  --rollback <mode>        on-failure (default) or never
+  --promote-alias <alias>  alias to move to the version after success
+  --environment <name>     GitHub deployment environment to record (needs GITHUB_TOKEN, GITHUB_REPOSITORY)
+  --dry-run                print the plan (current state, desired state, checks) and change nothing
 
 Exit codes: 0 the gate passes (or the model is registered), 1 it fails (or the registry failed), 2 usage or
 configuration error.`
@@ -66,9 +94,10 @@ export async function main(argv: string[], output: Output, env: NodeJS.ProcessEn
         const { runRegisterCommand, REGISTER_OPTIONS } = await import('./register.js')
         return await runRegisterCommand(parse(rest, REGISTER_OPTIONS), output, readTuningOptions(env))
       }
-      case 'deploy':
-        output.error(`modelgate ${command} is not available in this version yet; see the README for what is.`)
-        return EXIT_USAGE
+      case 'deploy': {
+        const { runDeployCommand, DEPLOY_OPTIONS } = await import('./deploy.js')
+        return await runDeployCommand(parse(rest, DEPLOY_OPTIONS), output, readTuningOptions(env), env)
+      }
       case undefined:
       case 'help':
       case '--help':
