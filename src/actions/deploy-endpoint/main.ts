@@ -8,7 +8,7 @@
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { runDeploy } from '../../core/gates/deploy.js'
-import { buildDeployJson, deployHeadline, renderDeployMarkdown } from '../../core/report/deploy.js'
+import { buildDeployJson, clip, deployHeadline, renderDeployMarkdown } from '../../core/report/deploy.js'
 import type { RolloutEvent } from '../../core/serving/rollout.js'
 import type { ActionIO } from '../shared/action-io.js'
 import { describeInput } from '../shared/input-helper.js'
@@ -80,7 +80,7 @@ export async function run(io: ActionIO, env: NodeJS.ProcessEnv = process.env): P
   io.setOutput(Outputs.Report, reportPath)
   io.info(deployHeadline(result))
   if (!result.passed) {
-    const failure = report.failure?.message ?? report.outcome
+    const failure = clip(report.failure?.message ?? report.outcome)
     const rollback = report.rollback ? ` ${report.rollback.message}` : ' The endpoint was left as the failure found it.'
     io.setFailed(`deploy-endpoint: ${failure}.${rollback}`)
   }

@@ -47,7 +47,7 @@ const pct = (value: number) => (Number.isFinite(value) ? `${(value * 100).toFixe
 function stepRow(step: StepReport, index: number, candidate: string): string {
   const c = step.candidate
   const answered = Object.entries(step.byVersion)
-    .map(([member, stats]) => `${member}: ${stats.requests}`)
+    .map(([version, stats]) => `v${version}: ${stats.requests}`)
     .concat(step.unattributed.requests ? [`none: ${step.unattributed.requests}`] : [])
     .join(', ')
   return `| ${index + 1} | ${routesText(step.routes, candidate)} | ${answered} | ${c.requests} | ${c.errors} | ${pct(c.errorRate)} | ${ms(c.latencyP50Ms)} | ${ms(c.latencyP95Ms)} | ${step.passed ? 'pass' : '**fail**'} |`
@@ -68,7 +68,7 @@ export function renderDeployMarkdown(run: DeployRun): string {
   ]
   if (run.promotedAlias) lines.push(`| Alias | ${run.promotedAlias} → version ${run.version} |`)
   if (run.deployment) lines.push(`| GitHub deployment | ${run.deployment.id} (${run.deployment.state}) |`)
-  if (r.failure) lines.push(`| Failure | ${r.failure.phase}: ${escapeCell(r.failure.message)} |`)
+  if (r.failure) lines.push(`| Failure | ${r.failure.phase}: ${escapeCell(clip(r.failure.message))} |`)
   if (r.steps.length) {
     lines.push(
       '',
@@ -84,7 +84,7 @@ export function renderDeployMarkdown(run: DeployRun): string {
     if (failed) {
       const broken = failed.judgements.filter(j => !j.pass).map(j => `${j.name} ${ms(j.value)} > ${j.max}`)
       if (broken.length) lines.push('', `Broken rules: ${broken.join(', ')}.`)
-      if (failed.firstErrors.length) lines.push('', `First error: \`${escapeCell(failed.firstErrors[0]!)}\``)
+      if (failed.firstErrors.length) lines.push('', `First error: \`${escapeCell(clip(failed.firstErrors[0]!))}\``)
     }
   }
   if (r.rollback) {
@@ -105,7 +105,7 @@ export function renderDeployMarkdown(run: DeployRun): string {
       lines.push(
         '',
         `Verification: ${v.requests} requests, ${v.errors} errors, answered by ${Object.entries(v.byVersion)
-          .map(([m, s]) => `${m} (${s.requests})`)
+          .map(([version, s]) => `v${version} (${s.requests})`)
           .join(', ')}.`
       )
     }
@@ -144,7 +144,7 @@ export function renderDeployText(run: DeployRun): string {
       `  step ${i + 1} ${routesText(step.routes, r.plan.candidateVersion)}: ${c.requests} requests, ${c.errors} errors (${pct(c.errorRate)}), p50 ${ms(c.latencyP50Ms)} ms, p95 ${ms(c.latencyP95Ms)} ms: ${step.passed ? 'pass' : 'FAIL'}`
     )
   }
-  if (r.failure) lines.push(`  failure:  ${r.failure.phase}: ${r.failure.message}`)
+  if (r.failure) lines.push(`  failure:  ${r.failure.phase}: ${clip(r.failure.message)}`)
   if (r.rollback) lines.push(`  rollback: ${r.rollback.message}`)
   if (run.promotedAlias) lines.push(`  alias:    ${run.promotedAlias} → ${run.version}`)
   return `${lines.join('\n')}\n`
@@ -167,6 +167,11 @@ export function buildDeployJson(run: DeployRun): Record<string, unknown> {
     ...(run.deployment ? { deployment: run.deployment } : {}),
     rollout: run.report
   }
+}
+
+/** Model servers answer errors with whole stack traces; the summary shows their start, the JSON report all of it. */
+export function clip(text: string, max = 240): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`
 }
 
 function escapeCell(text: string): string {
