@@ -6,6 +6,8 @@
 // (c) hashing a 1 GiB model and 8 x 128 MiB files, against openssl dgst -sha256 on the same files (bench/hash.ts).
 // (d) the pickle scanner's throughput on a ~200 MB pickle (bench/pickle-scan.ts).
 // (e) registering a 200 MB model on a local MLflow server against MLflow's own Python client (bench/register.ts).
+// (f) a rollout on HAProxy: apply → new version answers, failure → previous version proven, against the model
+//     server's own start-up in the same run (bench/deploy.ts).
 import { spawnSync } from 'node:child_process'
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -148,6 +150,10 @@ scale()
 section('(c) model manifest hashing against openssl dgst -sha256 (validate-model)', 'hash.ts')
 section('(d) pickle scanner throughput (validate-model)', 'pickle-scan.ts')
 section('(e) upload and registration of a 200 MB model on a local MLflow server (register-model)', 'register.ts')
+section(
+  '(f) rollout on HAProxy with mlflow models serve, against the model server start-up (deploy-endpoint)',
+  'deploy.ts'
+)
 console.log(
   `\nsummary: the action starts and finishes a small comparison (the example, with its config) in ` +
     `${(action.median / reference.median).toFixed(2)}x (median) / ${(action.min / reference.min).toFixed(2)}x (min) ` +
