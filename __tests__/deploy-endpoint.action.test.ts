@@ -12,6 +12,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { mlflowServeLauncher, ModelServers } from '../src/core/serving/model-server.js'
 import { probe } from '../src/core/serving/probe.js'
+import { main } from '../src/cli/main.js'
+import { startGitHubDouble, type GitHubDouble } from '../test/github-double/server.js'
 import { ROOT, runAction, type ActionRun } from '../test/harness/run-action.js'
 import { startTestHaproxy, type TestHaproxy } from '../test/serving/haproxy.js'
 
@@ -21,6 +23,7 @@ const BODY = JSON.parse(readFileSync(join(GOOD, 'serving_input_example.json'), '
 
 let workspace: string
 let haproxy: TestHaproxy
+let github: GitHubDouble
 let servers: ModelServers
 const stateDir = () => join(workspace, 'serving-state')
 
@@ -28,6 +31,7 @@ beforeAll(async () => {
   if (!existsSync(PYTHON))
     throw new Error(`these tests need the project's Python environment: run scripts/setup-python.sh`)
   haproxy = await startTestHaproxy('churn')
+  github = await startGitHubDouble()
   workspace = mkdtempSync(join(tmpdir(), 'modelgate-deploy-action-'))
   execFileSync(PYTHON, [join(ROOT, 'test', 'serving', 'make_models.py'), join(workspace, 'models')], { stdio: 'pipe' })
   mkdirSync(join(workspace, 'requests'))
@@ -67,6 +71,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const record of (await servers?.list()) ?? []) await servers.stop(record.version)
   await haproxy?.close()
+  await github?.close()
   if (workspace) rmSync(workspace, { recursive: true, force: true })
 }, 60_000)
 
@@ -74,7 +79,8 @@ async function deploy(inputs: Record<string, string>): Promise<ActionRun> {
   return runAction('deploy-endpoint', {
     workspace,
     inputs: { requests: '20', timeout: '3m', ...inputs },
-    env: { MODELGATE_RETRY_BASE_MS: '20' }
+    githubToken: 'ghs_write_token',
+    env: { MODELGATE_RETRY_BASE_MS: '20', GITHUB_API_URL: github.url }
   })
 }
 
@@ -95,8 +101,8 @@ function report(run: ActionRun): Record<string, unknown> {
 }
 
 describe('deploy-endpoint (bundle) on HAProxy with mlflow models serve', () => {
-  it('a first deploy puts version 1 behind the endpoint and reports it', async () => {
-    const run = await deploy({ 'model-uri': 'models:/churn/1' })
+  it('a first deploy puts version 1 behind the endpoint, reports it, records it and moves the alias', async () => {
+    const run = await deploy({ 'model-uri': 'models:/churn/1', environment: 'staging', 'promote-alias': 'champion' })
     expect(run.errors).toEqual([])
     expect(run.exitCode).toBe(0)
     expect(run.outputs).toMatchObject({
@@ -105,9 +111,16 @@ describe('deploy-endpoint (bundle) on HAProxy with mlflow models serve', () => {
       'previous-version': '',
       'rolled-back': 'false',
       changed: 'true',
-      'error-rate': '0',
-      'deployment-id': ''
+      'error-rate': '0'
     })
+    const [recorded] = github.deployments('acme', 'churn')
+    expect(run.outputs['deployment-id']).toBe(String(recorded!.deployment.id))
+    expect(recorded!.deployment).toMatchObject({ environment: 'staging', task: 'deploy:churn' })
+    expect(recorded!.statuses.map(s => [s.state, s.environment_url])).toEqual([
+      ['in_progress', ''],
+      ['success', haproxy.url]
+    ])
+    expect(run.summary).toContain('| Alias | champion → version 1 |')
     expect(Number(run.outputs['latency-p95-ms'])).toBeGreaterThan(0)
     expect(run.summary).toContain('churn version 1 → churn (haproxy): deployed')
     expect(run.summary).toContain('deploy.error_rate ≤ 0, deploy.latency_p95_ms ≤ 5000')
@@ -119,13 +132,14 @@ describe('deploy-endpoint (bundle) on HAProxy with mlflow models serve', () => {
     await expectServing('1')
   }, 240_000)
 
-  it('a re-run changes nothing', async () => {
+  it('a re-run (by the alias now on version 1) changes nothing and records nothing', async () => {
     const pid = (await servers.find('1'))!.pid
-    const run = await deploy({ 'model-uri': 'models:/churn/1' })
+    const run = await deploy({ 'model-uri': 'models:/churn@champion', environment: 'staging' })
     expect(run.exitCode).toBe(0)
     expect(run.outputs).toMatchObject({ changed: 'false', 'deployed-version': '1', 'rolled-back': 'false' })
     expect(run.summary).toContain('already serving, nothing changed')
     expect((await servers.find('1'))!.pid).toBe(pid)
+    expect(github.deployments('acme', 'churn')).toHaveLength(1)
   }, 60_000)
 
   it('a dry run prints the plan and starts nothing', async () => {
@@ -141,8 +155,44 @@ describe('deploy-endpoint (bundle) on HAProxy with mlflow models serve', () => {
     await expectServing('1')
   }, 60_000)
 
+  it('modelgate deploy --dry-run prints the plan as JSON and exits 0', async () => {
+    const out: string[] = []
+    const err: string[] = []
+    const code = await main(
+      [
+        'deploy',
+        '--workspace',
+        workspace,
+        '--model-uri',
+        'models:/churn/2',
+        '--traffic',
+        '25',
+        '--dry-run',
+        '--format',
+        'json'
+      ],
+      { out: text => void out.push(text), error: text => void err.push(text), isTerminal: false },
+      {}
+    )
+    expect(err.join('\n')).not.toMatch(/error/i)
+    expect(code).toBe(0)
+    const printed = JSON.parse(out.join('')) as { rollout: { outcome: string; plan: { steps: unknown[] } } }
+    expect(printed.rollout.outcome).toBe('planned')
+    expect(printed.rollout.plan.steps).toEqual([
+      { routes: { '1': 75, '2': 25 }, requests: 200 },
+      { routes: { '1': 0, '2': 100 }, requests: 50 }
+    ])
+    expect(await servers.find('2')).toBeUndefined()
+  }, 60_000)
+
   it('a canary of a model that raises on every prediction fails and is rolled back, proven', async () => {
-    const run = await deploy({ 'model-uri': 'models:/churn/2', traffic: '10', 'smoke-input': 'requests/churn.json' })
+    const run = await deploy({
+      'model-uri': 'models:/churn/2',
+      traffic: '10',
+      'smoke-input': 'requests/churn.json',
+      environment: 'staging',
+      'promote-alias': 'champion'
+    })
     expect(run.exitCode).toBe(1)
     expect(run.outputs).toMatchObject({
       'rolled-back': 'true',
@@ -161,6 +211,13 @@ describe('deploy-endpoint (bundle) on HAProxy with mlflow models serve', () => {
     expect(run.summary).toContain('### Rollback')
     expect(run.summary).toContain('Verification: 20 requests, 0 errors, answered by v1 (20)')
     expect(report(run).rollout).toMatchObject({ outcome: 'rolled-back', rolledBack: true })
+    const failed = github.deployments('acme', 'churn')[1]!
+    expect(failed.statuses.map(s => s.state)).toEqual(['in_progress', 'failure'])
+    expect(run.outputs['deployment-id']).toBe(String(failed.deployment.id))
+    expect(github.violations).toEqual([])
+    // The alias stays on the version that serves.
+    const champion = await deploy({ 'model-uri': 'models:/churn@champion', 'dry-run': 'true' })
+    expect(champion.summary).toContain('churn version 1 → churn (haproxy): planned')
     await expectServing('1')
     expect((await servers.list()).map(r => r.version)).toEqual(['1'])
   }, 240_000)
