@@ -11,7 +11,8 @@
   --timeout <duration>     deadline of the whole rollout, e.g. 15m
   --rollback <mode>        on-failure (default) or never
   --promote-alias <alias>  alias to move to the version after success
-  --environment <name>     GitHub deployment environment to record (needs GITHUB_TOKEN, GITHUB_REPOSITORY)
+  --environment <name>     GitHub deployment environment to record (with GITHUB_REPOSITORY and GITHUB_SHA)
+  --github-token <token>   token that records it (default GITHUB_TOKEN)
   --dry-run                print the plan (current state, desired state, checks) and change nothing
 
 Exit codes: 0 the gate passes, 1 it fails (or a registry failed), 2 a usage or configuration error.
@@ -67,7 +68,8 @@ deploy options:
   --timeout <duration>     deadline of the whole rollout, e.g. 15m
   --rollback <mode>        on-failure (default) or never
   --promote-alias <alias>  alias to move to the version after success
-  --environment <name>     GitHub deployment environment to record (needs GITHUB_TOKEN, GITHUB_REPOSITORY)
+  --environment <name>     GitHub deployment environment to record (with GITHUB_REPOSITORY and GITHUB_SHA)
+  --github-token <token>   token that records it (default GITHUB_TOKEN)
   --dry-run                print the plan (current state, desired state, checks) and change nothing
 
 Exit codes: 0 the gate passes (or the model is registered), 1 it fails (or the registry failed), 2 usage or
