@@ -123,7 +123,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployRun> {
   if (options.traffic !== undefined) parseTraffic(String(options.traffic), describe('traffic'))
   if (options.promoteAlias) checkAlias(options.promoteAlias, describe('promote-alias'))
 
-  const { registry } = await openChosenRegistry({
+  const { registry, choice } = await openChosenRegistry({
     workspace: options.workspace,
     trackingUri: options.trackingUri,
     config: found.model?.registry,
@@ -155,7 +155,13 @@ export async function runDeploy(options: DeployOptions): Promise<DeployRun> {
     configFile,
     stateDir,
     haproxySocket: options.haproxySocket,
-    trackingUri: options.trackingUri,
+    // Unity Catalog and Model Serving live on the same workspace, with the same credentials.
+    workspaceUrl:
+      choice.kind === 'databricks-uc'
+        ? { value: choice.trackingUri!, source: choice.trackingUriSource ?? 'DATABRICKS_HOST' }
+        : options.trackingUri && /^https?:\/\//.test(options.trackingUri)
+          ? { value: options.trackingUri, source: describe('tracking-uri') }
+          : undefined,
     env,
     describe,
     log,
@@ -351,7 +357,8 @@ interface TargetContext extends TuningOptions {
   readonly configFile: string
   readonly stateDir: string
   readonly haproxySocket?: string | undefined
-  readonly trackingUri?: string | undefined
+  /** The Databricks workspace, when the registry is Unity Catalog's or the tracking-uri names one. */
+  readonly workspaceUrl?: { readonly value: string; readonly source: string } | undefined
   readonly env: NodeJS.ProcessEnv
   readonly describe: (name: string) => string
   readonly log: (line: string) => void
@@ -390,8 +397,9 @@ const TARGETS: Readonly<Record<DeployTargetKind, (context: TargetContext) => Pro
     return new HaproxyTarget({ endpoint: context.endpoint, runtimeApi, url: deploy.url, servers, log: context.log })
   },
   databricks: async context => {
-    const uri = context.trackingUri
-    const host = uri && /^https?:\/\//.test(uri) ? uri : context.env.DATABRICKS_HOST
+    const host =
+      context.workspaceUrl ??
+      (context.env.DATABRICKS_HOST ? { value: context.env.DATABRICKS_HOST, source: 'DATABRICKS_HOST' } : undefined)
     if (!host) {
       throw new ConfigurationError(
         'the databricks target needs the workspace URL; set DATABRICKS_HOST (as in https://adb-123.4.azuredatabricks.net) or pass it as tracking-uri',
@@ -401,8 +409,8 @@ const TARGETS: Readonly<Record<DeployTargetKind, (context: TargetContext) => Pro
     const { openWorkspace } = await import('../databricks/workspace.js')
     const { DatabricksServingTarget } = await import('../serving/databricks/target.js')
     const workspace = openWorkspace({
-      host,
-      hostSource: host === uri ? context.describe('tracking-uri') : 'DATABRICKS_HOST',
+      host: host.value,
+      hostSource: host.source,
       env: context.env,
       log: context.log,
       ...(context.retryBaseMs !== undefined ? { retryBaseMs: context.retryBaseMs } : {})
