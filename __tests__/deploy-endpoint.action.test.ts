@@ -6,7 +6,7 @@
  * raises on every prediction (failed, rolled back, proven), and a bad input.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,7 +14,14 @@ import { mlflowServeLauncher, ModelServers } from '../src/core/serving/model-ser
 import { probe } from '../src/core/serving/probe.js'
 import { main } from '../src/cli/main.js'
 import { startGitHubDouble, type GitHubDouble } from '../test/github-double/server.js'
-import { ROOT, runAction, type ActionRun } from '../test/harness/run-action.js'
+import {
+  inputVariable,
+  parseOutputFile,
+  readActionMetadata,
+  ROOT,
+  runAction,
+  type ActionRun
+} from '../test/harness/run-action.js'
 import { startTestHaproxy, type TestHaproxy } from '../test/serving/haproxy.js'
 
 const PYTHON = join(ROOT, '.venv', 'bin', 'python')
@@ -56,7 +63,8 @@ beforeAll(async () => {
   // Both versions registered as a workflow would: the good model is version 1, the one that raises version 2.
   for (const [path, version] of [
     [GOOD, '1'],
-    [join(workspace, 'models', 'raises'), '2']
+    [join(workspace, 'models', 'raises'), '2'],
+    [join(workspace, 'models', 'slow'), '3']
   ] as const) {
     const registered = await runAction('register-model', { workspace, inputs: { name: 'churn', 'model-path': path } })
     expect(registered.errors).toEqual([])
@@ -218,6 +226,52 @@ describe('deploy-endpoint (bundle) on HAProxy with mlflow models serve', () => {
     // The alias stays on the version that serves.
     const champion = await deploy({ 'model-uri': 'models:/churn@champion', 'dry-run': 'true' })
     expect(champion.summary).toContain('churn version 1 → churn (haproxy): planned')
+    await expectServing('1')
+    expect((await servers.list()).map(r => r.version)).toEqual(['1'])
+  }, 240_000)
+
+  it('a cancelled job (SIGTERM mid-rollout) leaves the previous version serving, proven', async () => {
+    // The runner's way: the step's process gets SIGINT, then SIGTERM, then is killed; here SIGTERM while the new
+    // version's model server is starting.
+    const temp = mkdtempSync(join(tmpdir(), 'modelgate-deploy-cancel-'))
+    const inputs: Record<string, string> = {}
+    for (const [name, spec] of Object.entries(readActionMetadata('deploy-endpoint').inputs ?? {})) {
+      if (spec.default !== undefined) inputs[inputVariable(name)] = String(spec.default).replace(/\$\{\{.*\}\}/, '')
+    }
+    writeFileSync(join(temp, 'output'), '')
+    writeFileSync(join(temp, 'summary'), '')
+    const child = spawn(process.execPath, [join(ROOT, 'dist', 'deploy-endpoint', 'index.js')], {
+      cwd: workspace,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? temp,
+        GITHUB_WORKSPACE: workspace,
+        GITHUB_OUTPUT: join(temp, 'output'),
+        GITHUB_STEP_SUMMARY: join(temp, 'summary'),
+        RUNNER_TEMP: temp,
+        ...inputs,
+        [inputVariable('model-uri')]: 'models:/churn/3',
+        [inputVariable('traffic')]: '10',
+        [inputVariable('requests')]: '20',
+        [inputVariable('smoke-input')]: 'requests/churn.json'
+      },
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    let stdout = ''
+    let signalled = false
+    child.stdout.on('data', chunk => {
+      stdout += chunk
+      if (stdout.includes('[apply 1]') && !signalled) {
+        signalled = true
+        setTimeout(() => child.kill('SIGTERM'), 1500)
+      }
+    })
+    const code = await new Promise<number | null>(done => child.on('close', done))
+    const outputs = parseOutputFile(readFileSync(join(temp, 'output'), 'utf8'))
+    rmSync(temp, { recursive: true, force: true })
+    expect(stdout).toContain('received SIGTERM')
+    expect(code).toBe(1)
+    expect(outputs).toMatchObject({ 'rolled-back': 'true', 'deployed-version': '1', 'previous-version': '1' })
     await expectServing('1')
     expect((await servers.list()).map(r => r.version)).toEqual(['1'])
   }, 240_000)
