@@ -463,7 +463,12 @@ async function localCopy(
     await rename(partial, dir)
   } catch (error) {
     await rm(partial, { recursive: true, force: true })
-    throw error
+    // Another run on this machine finished the same copy first: its copy is as good as ours.
+    const finished = await stat(join(dir, 'MLmodel')).then(
+      () => true,
+      () => false
+    )
+    if (!finished) throw error
   }
   return dir
 }
