@@ -9,10 +9,9 @@
  * from, so a rule on those names that asks for anything else is refused rather than silently ignored. Globs do not
  * select deploy rules: `deploy.*` in a config written for compare-metrics must not change what a rollout accepts.
  */
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises'
 import { homedir, tmpdir } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
-import { mkdtemp } from 'node:fs/promises'
 import { findModelConfig } from '../config/find.js'
 import type { DeploySettings, MetricRules, RuleSpec } from '../config/schema.js'
 import { tuningOptions, type TuningOptions } from '../environment.js'
