@@ -6,6 +6,8 @@
 // (c) hashing a 1 GiB model and 8 x 128 MiB files, against openssl dgst -sha256 on the same files (bench/hash.ts).
 // (d) the pickle scanner's throughput on a ~200 MB pickle (bench/pickle-scan.ts).
 // (e) registering a 200 MB model on a local MLflow server against MLflow's own Python client (bench/register.ts).
+// (f) a rollout on HAProxy: apply → new version answers, failure → previous version proven, against the model
+//     server's own start-up in the same run (bench/deploy.ts).
 import { spawnSync } from 'node:child_process'
 import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -149,14 +151,20 @@ function section(title, script) {
   if (result.status !== 0) throw new Error(`bench/${script} exited ${result.status}`)
 }
 
-// BENCH_ONLY=startup,hash (any of startup, scale, hash, pickle, register) runs only those sections.
-const only = new Set((process.env.BENCH_ONLY ?? 'startup,scale,hash,pickle,register').split(','))
+// BENCH_ONLY=startup,hash (any of startup, scale, hash, pickle, register, deploy) runs only those sections.
+const only = new Set((process.env.BENCH_ONLY ?? 'startup,scale,hash,pickle,register,deploy').split(','))
 const started = only.has('startup') ? startup() : undefined
 if (only.has('scale')) scale()
 if (only.has('hash')) section('(c) model manifest hashing against openssl dgst -sha256 (validate-model)', 'hash.ts')
 if (only.has('pickle')) section('(d) pickle scanner throughput (validate-model)', 'pickle-scan.ts')
 if (only.has('register')) {
   section('(e) upload and registration of a 200 MB model on a local MLflow server (register-model)', 'register.ts')
+}
+if (only.has('deploy')) {
+  section(
+    '(f) rollout on HAProxy with mlflow models serve, against the model server start-up (deploy-endpoint)',
+    'deploy.ts'
+  )
 }
 if (started) {
   const { reference, action, validate } = started

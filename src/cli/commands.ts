@@ -173,6 +173,64 @@ export const COMMANDS: readonly CommandSpec[] = [
     ]
   },
   {
+    name: 'deploy',
+    summary: 'roll a registered version out to a serving endpoint, proven, or roll back (the deploy-endpoint action)',
+    usage: 'modelgate deploy --model-uri <models:/name@alias> [--target haproxy|databricks] [--dry-run] [options]',
+    action: 'deploy-endpoint',
+    flags: [
+      {
+        name: 'model-uri',
+        value: '<uri>',
+        help: 'models:/<name>/<version> or models:/<name>@<alias>, resolved through the registry'
+      },
+      { name: 'target', value: 'haproxy|databricks', default: "the config's deploy.target", help: 'where it serves' },
+      {
+        name: 'endpoint',
+        value: '<name>',
+        default: "the config's deploy.endpoint",
+        help: 'the serving endpoint (the HAProxy backend)'
+      },
+      {
+        name: 'haproxy-socket',
+        value: '<addr>',
+        default: "the config's deploy.runtime-api",
+        help: "HAProxy's Runtime API: a socket path or host:port"
+      },
+      TRACKING_URI,
+      {
+        name: 'traffic',
+        value: '<percent>',
+        default: '100',
+        help: 'the share the new version takes while it is observed; below 100 is a canary'
+      },
+      {
+        name: 'smoke-input',
+        value: '<file>',
+        default: "the model's serving input example",
+        help: 'the scoring request to send (JSON)'
+      },
+      { name: 'requests', value: '<n>', default: '50', help: 'real requests to observe before promoting' },
+      { name: 'timeout', value: '<duration>', help: 'the deadline of the whole rollout, e.g. 15m' },
+      { name: 'rollback', value: 'on-failure|never', default: 'on-failure', help: 'what a failed rollout does' },
+      { name: 'promote-alias', value: '<alias>', help: 'the alias to move to the version after success' },
+      {
+        name: 'environment',
+        value: '<name>',
+        help: 'the GitHub deployment environment to record (with GITHUB_REPOSITORY and GITHUB_SHA)'
+      },
+      { name: 'dry-run', help: 'print the plan (current state, desired state, checks) and change nothing' },
+      {
+        name: 'github-token',
+        value: '<token>',
+        default: 'GITHUB_TOKEN',
+        help: 'the token that records the deployment'
+      },
+      CONFIG,
+      FORMAT,
+      WORKSPACE
+    ]
+  },
+  {
     name: 'demo',
     summary: 'run the pull-request gate on the bundled example model, with no server and no token',
     usage: 'modelgate demo [--format markdown|text|json]',

@@ -49,9 +49,6 @@ export async function main(
       case '--version':
         output.out('modelgate 0.1.0')
         return EXIT_PASS
-      case 'deploy':
-        output.error(`modelgate ${command} is not available in this version yet; see the README for what is.`)
-        return EXIT_USAGE
     }
     spec = findCommand(command)
     if (!spec) throw new UsageError(`unknown command "${command}"`)
@@ -77,6 +74,10 @@ export async function main(
       case 'register': {
         const { runRegisterCommand } = await import('./register.js')
         return await runRegisterCommand(flags, output, readTuningOptions(env), ui)
+      }
+      case 'deploy': {
+        const { runDeployCommand } = await import('./deploy.js')
+        return await runDeployCommand(flags, output, readTuningOptions(env), ui, env)
       }
       default:
         throw new UsageError(`unknown command "${command}"`)

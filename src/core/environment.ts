@@ -30,6 +30,8 @@ export enum EnvVar {
   DatabricksClientSecret = 'DATABRICKS_CLIENT_SECRET',
   /** `true` or `false`: whether the workspace takes model files through the Files API, instead of asking it. */
   DatabricksFilesApiOverride = 'MLFLOW_USE_DATABRICKS_SDK_MODEL_ARTIFACTS_REPO_FOR_UC',
+  /** `modelgate deploy --environment`: the token that records the GitHub deployment, when --github-token is not given. */
+  GitHubToken = 'GITHUB_TOKEN',
   /** Where the smoke test finds `python` when the configured interpreter is a bare name. */
   Path = 'PATH',
   /** Set to anything but empty: the command line prints no colours, even on a terminal (no-color.org). */

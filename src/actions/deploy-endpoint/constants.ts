@@ -1,8 +1,4 @@
-/**
- * The names of deploy-endpoint's inputs and outputs, as action.yml declares them. Only the names for now: the
- * action's code comes with the serving core (src/core/serving), and __tests__/action-metadata.test.ts holds both to
- * these.
- */
+/** The names of deploy-endpoint's inputs and outputs, as action.yml declares them. */
 export enum Inputs {
   Target = 'target',
   Endpoint = 'endpoint',

@@ -138,7 +138,7 @@ export function selectModel(
     const { models: _none, $schema: _schema, ...settings } = config
     return Object.keys(settings).length > 0 ? settings : undefined
   }
-  if (config.model || config.metrics || config.compare || config.registry || config.validation) {
+  if (config.model || config.metrics || config.compare || config.registry || config.validation || config.deploy) {
     throw new ConfigurationError('sets both top-level model settings and a models: list; expected one or the other', {
       source
     })

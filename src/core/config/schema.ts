@@ -222,6 +222,37 @@ const ValidationSettingsSchema = z.strictObject({
   'fail-on': z.optional(described(z.enum(VALIDATE_FAIL_ON), 'When validate-model fails the step.'))
 })
 
+export const DEPLOY_TARGETS = ['haproxy', 'databricks'] as const
+export const DEPLOY_SERVERS = ['mlflow', 'mlserver'] as const
+
+const nonEmpty = (description: string) => z.optional(described(z.string().check(z.minLength(1)), description))
+
+const DeploySettingsSchema = z
+  .strictObject({
+    target: z.optional(
+      described(
+        z.enum(DEPLOY_TARGETS),
+        'haproxy: model server processes behind HAProxy (self-hosted); databricks: Databricks Model Serving.'
+      )
+    ),
+    endpoint: nonEmpty("The serving endpoint's name; for haproxy the backend's name."),
+    url: nonEmpty('The address clients use (reported as endpoint-url), e.g. http://127.0.0.1:8080.'),
+    'runtime-api': nonEmpty("HAProxy's Runtime API: a socket path or host:port."),
+    server: z.optional(
+      described(
+        z.enum(DEPLOY_SERVERS),
+        'haproxy: the model server run per version: mlflow (mlflow models serve, the default) or mlserver.'
+      )
+    ),
+    python: nonEmpty(
+      'haproxy: the Python with mlflow and the model requirements that serves each version (default python3 on PATH).'
+    ),
+    'state-dir': nonEmpty(
+      'haproxy: where modelgate keeps the model server processes it started (default ~/.modelgate/serving); never the runner temporary folder, which a later job does not see.'
+    )
+  })
+  .check(z.meta({ title: 'Deployment settings' }))
+
 const ModelNameSchema = described(
   z.string().check(z.minLength(1)),
   'The model name; also the default report id of its PR comment.'
@@ -232,7 +263,8 @@ const modelShape = {
   metrics: z.optional(MetricRulesSchema),
   compare: z.optional(CompareSettingsSchema),
   registry: z.optional(RegistrySettingsSchema),
-  validation: z.optional(ValidationSettingsSchema)
+  validation: z.optional(ValidationSettingsSchema),
+  deploy: z.optional(DeploySettingsSchema)
 }
 
 const ModelConfigSchema = z.strictObject(modelShape)
@@ -253,3 +285,4 @@ export type ModelConfig = z.infer<typeof ModelConfigSchema>
 export type Config = z.infer<typeof ConfigSchema>
 export type ValidationSettings = z.infer<typeof ValidationSettingsSchema>
 export type RegistrySettings = z.infer<typeof RegistrySettingsSchema>
+export type DeploySettings = z.infer<typeof DeploySettingsSchema>

@@ -1,0 +1,78 @@
+/**
+ * The deploy gate with `target: databricks` against the Databricks workspace double: the version resolved through
+ * Unity Catalog on the same workspace (and credentials) as Model Serving, a first deploy, a canary promoted with the
+ * alias moved, and a re-run that changes nothing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { runDeploy, type DeployOptions } from '../src/core/gates/deploy.js'
+import { renderDeployMarkdown } from '../src/core/report/deploy.js'
+import { DOUBLE_PAT, startDatabricksDouble, type DatabricksDouble } from '../test/databricks-double/server.js'
+
+const MODEL = 'main.ml.churn'
+let double: DatabricksDouble
+let workspace: string
+
+beforeAll(async () => {
+  double = await startDatabricksDouble({ serving: { deployMs: 60 } })
+  double.addVersion(MODEL)
+  double.addVersion(MODEL)
+  workspace = mkdtempSync(join(tmpdir(), 'modelgate-deploy-databricks-'))
+  writeFileSync(
+    join(workspace, '.modelgate.yml'),
+    `model: ${MODEL}\nregistry:\n  type: databricks-uc\n  tracking-uri: ${double.url}\ndeploy:\n  target: databricks\n  endpoint: churn\n`
+  )
+  writeFileSync(
+    join(workspace, 'request.json'),
+    JSON.stringify({ dataframe_split: { columns: ['tenure_months'], data: [[3]] } })
+  )
+})
+
+afterAll(async () => {
+  expect(double.violations).toEqual([])
+  await double?.close()
+  if (workspace) rmSync(workspace, { recursive: true, force: true })
+})
+
+function deploy(options: Partial<DeployOptions> & Pick<DeployOptions, 'modelUri'>) {
+  return runDeploy({
+    workspace,
+    smokeInput: 'request.json',
+    requests: 10,
+    verifyRequests: 5,
+    rolloutTimeoutMs: 60_000,
+    retryBaseMs: 1,
+    env: { DATABRICKS_TOKEN: DOUBLE_PAT },
+    ...options
+  })
+}
+
+describe('deploy-endpoint on Databricks Model Serving (double)', () => {
+  it('deploys version 1 to a new endpoint', async () => {
+    const run = await deploy({ modelUri: `models:/${MODEL}/1` })
+    expect(run.report).toMatchObject({ outcome: 'deployed', deployedVersion: '1', changed: true })
+    expect(run).toMatchObject({ target: 'databricks', endpoint: 'churn', passed: true })
+    expect(run.endpointUrl).toBe(`${double.url}/serving-endpoints/churn/invocations`)
+  }, 60_000)
+
+  it('runs a 20% canary of version 2, promotes it and moves the alias', async () => {
+    const run = await deploy({ modelUri: `models:/${MODEL}/2`, traffic: 20, promoteAlias: 'champion' })
+    expect(run.report).toMatchObject({ outcome: 'deployed', deployedVersion: '2', previousVersion: '1' })
+    expect(run.report.steps.map(s => s.routes)).toEqual([
+      { '2': 20, '1': 80 },
+      { '2': 100, '1': 0 }
+    ])
+    expect(run.promotedAlias).toBe('champion')
+    expect(double.version(MODEL, '2')!.aliases).toEqual(['champion'])
+    expect(renderDeployMarkdown(run)).toContain('| 1 | v2 20% / v1 80% | v1: 40, v2: 10 | 10 | 0 | 0.0% |')
+  }, 60_000)
+
+  it('a re-run by the alias changes nothing', async () => {
+    const puts = double.requests.filter(r => r.method === 'PUT').length
+    const run = await deploy({ modelUri: `models:/${MODEL}@champion` })
+    expect(run.report).toMatchObject({ outcome: 'unchanged', changed: false, deployedVersion: '2' })
+    expect(double.requests.filter(r => r.method === 'PUT')).toHaveLength(puts)
+  }, 60_000)
+})

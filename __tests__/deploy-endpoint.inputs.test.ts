@@ -1,0 +1,183 @@
+/**
+ * deploy-endpoint's inputs and the config's `deploy:` section, without serving anything: typed settings from the
+ * runner's INPUT_ variables, the parsers the action and the CLI share, the deploy rules taken from `metrics:`, and
+ * the section's own errors.
+ */
+import { describe, expect, it } from '@jest/globals'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { getInputs } from '../src/actions/deploy-endpoint/inputs.js'
+import type { ActionIO } from '../src/actions/shared/action-io.js'
+import { loadConfigFile } from '../src/core/config/load.js'
+import { deployRules, parseDuration, parseTraffic, runDeploy } from '../src/core/gates/deploy.js'
+
+function io(inputs: Record<string, string>): ActionIO & { secrets: string[] } {
+  const secrets: string[] = []
+  return {
+    secrets,
+    getInput: name => inputs[name] ?? '',
+    setOutput: () => undefined,
+    appendSummary: async () => undefined,
+    setSecret: value => void secrets.push(value),
+    debug: () => undefined,
+    info: () => undefined,
+    warning: () => undefined,
+    setFailed: () => undefined
+  }
+}
+
+describe('deploy-endpoint inputs', () => {
+  it('reads every input into typed settings, with the defaults of action.yml', () => {
+    const recorder = io({ 'model-uri': 'models:/churn@challenger', 'github-token': 'ghs_secret' })
+    const settings = getInputs(recorder, { GITHUB_WORKSPACE: '/work/repo' })
+    expect(settings).toMatchObject({
+      workspace: '/work/repo',
+      modelUri: 'models:/churn@challenger',
+      traffic: 100,
+      requests: 50,
+      rollback: 'on-failure',
+      dryRun: false,
+      githubToken: 'ghs_secret'
+    })
+    expect(settings.rolloutTimeoutMs).toBeUndefined()
+    expect(recorder.secrets).toEqual(['ghs_secret'])
+  })
+
+  it('parses traffic, requests, timeout, rollback, target and dry-run', () => {
+    const settings = getInputs(
+      io({
+        'model-uri': 'models:/churn/3',
+        target: 'haproxy',
+        traffic: '10%',
+        requests: '200',
+        timeout: '1h30m',
+        rollback: 'never',
+        'dry-run': 'true'
+      }),
+      {}
+    )
+    expect(settings).toMatchObject({
+      target: 'haproxy',
+      traffic: 10,
+      requests: 200,
+      rolloutTimeoutMs: 90 * 60_000,
+      rollback: 'never',
+      dryRun: true
+    })
+  })
+
+  it.each([
+    [{ traffic: '0' }, `input 'traffic': expected a whole percentage from 1 to 100`],
+    [{ traffic: '12.5' }, `input 'traffic': expected a whole percentage from 1 to 100`],
+    [{ requests: 'many' }, `input 'requests': expected a whole number of requests`],
+    [{ timeout: '15 minutes' }, `input 'timeout': expected a duration such as 15m, 90s or 1h30m, got "15 minutes"`],
+    [{ rollback: 'always' }, `input 'rollback': expected "on-failure", "never", got "always"`],
+    [{ target: 'kubernetes' }, `input 'target': expected "haproxy", "databricks", got "kubernetes"`],
+    [{ 'dry-run': 'yes' }, `input 'dry-run': expected true or false, got "yes"`],
+    [{ 'model-uri': '' }, `input 'model-uri': is required`]
+  ])('refuses %j', (inputs, message) => {
+    expect(() => getInputs(io({ 'model-uri': 'models:/churn/1', ...inputs }), {})).toThrow(message)
+  })
+
+  it('reads durations as users write them', () => {
+    expect(parseDuration('15m', 't')).toBe(900_000)
+    expect(parseDuration('90s', 't')).toBe(90_000)
+    expect(parseDuration('500ms', 't')).toBe(500)
+    expect(parseDuration('120', 't')).toBe(120_000)
+    expect(() => parseDuration('0s', 't')).toThrow('expected a duration')
+    expect(() => parseDuration('m15', 't')).toThrow('expected a duration')
+    expect(parseTraffic(' 25 ', 't')).toBe(25)
+  })
+})
+
+describe('deploy rules from metrics:', () => {
+  it('takes upper bounds on the deploy metrics and nothing else', () => {
+    const warnings: string[] = []
+    const rules = deployRules(
+      {
+        accuracy: { direction: 'higher', min: 0.8 },
+        'deploy.error_rate': { max: 0.01 },
+        'deploy.latency_p95_ms': { direction: 'lower', threshold: 200 },
+        'deploy.*': 'lower',
+        'deploy.latency_p99_ms': { max: 300 }
+      },
+      '.modelgate.yml',
+      line => warnings.push(line)
+    )
+    expect(rules).toEqual([
+      { name: 'deploy.error_rate', max: 0.01 },
+      { name: 'deploy.latency_p95_ms', max: 200 }
+    ])
+    expect(warnings).toEqual([
+      '.modelgate.yml: metrics.deploy.latency_p99_ms is not a deploy metric (deploy.error_rate, deploy.latency_p50_ms, deploy.latency_p95_ms); a rollout ignores it'
+    ])
+  })
+
+  it.each([
+    [{ 'deploy.error_rate': 'lower' as const }, 'sets only a direction'],
+    [{ 'deploy.error_rate': { min: 0 } }, 'sets min'],
+    [
+      { 'deploy.latency_p50_ms': { direction: 'lower' as const, 'max-regression-pct': 10, max: 5 } },
+      'sets max-regression-pct'
+    ],
+    [{ 'deploy.latency_p50_ms': { direction: 'higher' as const, max: 5 } }, 'says higher is better'],
+    [{ 'deploy.latency_p50_ms': { required: false, max: 5 } }, 'sets required: false'],
+    [{ 'deploy.latency_p50_ms': { direction: 'lower' as const } }, 'has no max']
+  ])('refuses a rule a rollout cannot judge: %j', (metrics, message) => {
+    expect(() => deployRules(metrics, '.modelgate.yml')).toThrow(
+      new RegExp(`^\\.modelgate\\.yml \\(metrics\\.deploy\\.\\w+\\): ${message}.*expected an upper bound`)
+    )
+  })
+})
+
+describe('the deploy: section of .modelgate.yml', () => {
+  function load(yaml: string) {
+    const dir = mkdtempSync(join(tmpdir(), 'modelgate-deploy-config-'))
+    writeFileSync(join(dir, '.modelgate.yml'), yaml)
+    return loadConfigFile('.modelgate.yml', dir, true).finally(() => rmSync(dir, { recursive: true, force: true }))
+  }
+
+  it('accepts the documented keys', async () => {
+    const loaded = await load(
+      'model: churn\ndeploy:\n  target: haproxy\n  endpoint: churn\n  url: http://127.0.0.1:8080\n  runtime-api: /run/haproxy/admin.sock\n  server: mlflow\n  state-dir: /srv/modelgate\n'
+    )
+    expect(loaded!.config.deploy).toEqual({
+      target: 'haproxy',
+      endpoint: 'churn',
+      url: 'http://127.0.0.1:8080',
+      'runtime-api': '/run/haproxy/admin.sock',
+      server: 'mlflow',
+      'state-dir': '/srv/modelgate'
+    })
+  })
+
+  it.each([
+    [
+      'model: churn\ndeploy:\n  target: kubernetes\n',
+      /\.modelgate\.yml:3 \(deploy\.target\): .*"haproxy".*"databricks"/
+    ],
+    ['model: churn\ndeploy:\n  server: torchserve\n', /\.modelgate\.yml:3 \(deploy\.server\): .*"mlflow".*"mlserver"/],
+    [
+      'model: churn\ndeploy:\n  runtime_api: /x\n',
+      /\.modelgate\.yml:3 \(deploy\.runtime_api\): unknown key "runtime_api"; did you mean "runtime-api"\?/
+    ]
+  ])('names the mistake in %j', async (yaml, message) => {
+    await expect(load(yaml)).rejects.toThrow(message)
+  })
+
+  it('a deploy with no target anywhere is a ConfigurationError before anything is opened', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'modelgate-deploy-config-'))
+    try {
+      writeFileSync(join(dir, '.modelgate.yml'), 'model: churn\n')
+      await expect(runDeploy({ workspace: dir, modelUri: 'models:/churn/1' })).rejects.toThrow(
+        `input 'target': is required: expected "haproxy" or "databricks" (or deploy.target in .modelgate.yml)`
+      )
+      await expect(runDeploy({ workspace: dir, modelUri: 'runs:/abc/model', target: 'haproxy' })).rejects.toThrow(
+        `input 'model-uri': "runs:/abc/model" is not a registered version`
+      )
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})

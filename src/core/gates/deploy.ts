@@ -1,0 +1,538 @@
+/**
+ * One deploy-endpoint run from user-level settings to a rollout: the config's `deploy:` section and its deploy rules,
+ * the version resolved through the registry (and, for `haproxy`, its files put where a later job finds them), the
+ * serving target chosen by name, the GitHub deployment, the rollout itself, and the alias moved after success. The
+ * action and the CLI both call this and render the result their own way.
+ *
+ * Only rules on `deploy.error_rate`, `deploy.latency_p50_ms` and `deploy.latency_p95_ms` apply to a deploy, and only
+ * as upper bounds (`max`, or MLflow's `threshold` on a lower-is-better rule): a rollout has no baseline to regress
+ * from, so a rule on those names that asks for anything else is refused rather than silently ignored. Globs do not
+ * select deploy rules: `deploy.*` in a config written for compare-metrics must not change what a rollout accepts.
+ */
+import { mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises'
+import { homedir, tmpdir } from 'node:os'
+import { isAbsolute, join, resolve } from 'node:path'
+import { findModelConfig } from '../config/find.js'
+import type { DeploySettings, MetricRules, RuleSpec } from '../config/schema.js'
+import { tuningOptions, type TuningOptions } from '../environment.js'
+import { ConfigurationError, describeValue, errorMessage } from '../errors.js'
+import type { DeploymentRecorder, RecordedDeployment } from '../github/deployments.js'
+import { readRunContext } from '../github/event.js'
+import { openChosenRegistry } from '../registry/open.js'
+import type { ModelRegistry } from '../registry/types.js'
+import { checkAlias, modelVersionUri, parseModelUri } from '../registry/uri.js'
+import {
+  DEPLOY_METRICS,
+  planRollout,
+  rollout,
+  type DeployRule,
+  type RolloutEvent,
+  type RolloutPlan,
+  type RolloutReport
+} from '../serving/rollout.js'
+import type { ModelVersionRef, ServingTarget } from '../serving/types.js'
+
+export const DEPLOY_TARGET_KINDS = ['haproxy', 'databricks'] as const
+export type DeployTargetKind = (typeof DEPLOY_TARGET_KINDS)[number]
+export const ROLLBACK_MODES = ['on-failure', 'never'] as const
+export type RollbackMode = (typeof ROLLBACK_MODES)[number]
+
+/** The serving example MLflow writes beside MLmodel, sent when no smoke-input is given. */
+const SERVING_EXAMPLE = 'serving_input_example.json'
+const DEFAULT_STATE_DIR = join('.modelgate', 'serving')
+
+export interface DeployOptions extends TuningOptions {
+  readonly workspace: string
+  readonly target?: DeployTargetKind | undefined
+  readonly endpoint?: string | undefined
+  readonly haproxySocket?: string | undefined
+  readonly modelUri: string
+  readonly trackingUri?: string | undefined
+  /** Percent the new version takes while observed (1–100). Default 100. */
+  readonly traffic?: number | undefined
+  /** A JSON file holding the scoring request, relative to the workspace. */
+  readonly smokeInput?: string | undefined
+  readonly requests?: number | undefined
+  /** The whole rollout's deadline (the `timeout` input). */
+  readonly rolloutTimeoutMs?: number | undefined
+  readonly rollback?: RollbackMode | undefined
+  readonly promoteAlias?: string | undefined
+  readonly environment?: string | undefined
+  readonly dryRun?: boolean | undefined
+  readonly config?: string | undefined
+  readonly githubToken?: string | undefined
+  readonly env?: NodeJS.ProcessEnv | undefined
+  readonly signal?: AbortSignal | undefined
+  readonly describeInput?: (name: string) => string
+  readonly log?: (line: string) => void
+  readonly warn?: (line: string) => void
+  readonly onEvent?: (event: RolloutEvent) => void
+  /** For tests and the benchmark: requests that prove a state (default 20). */
+  readonly verifyRequests?: number | undefined
+}
+
+export interface DeployRun {
+  readonly model: string
+  readonly version: string
+  readonly modelUri: string
+  readonly target: DeployTargetKind
+  readonly endpoint: string
+  readonly endpointUrl: string
+  readonly rules: readonly DeployRule[]
+  readonly report: RolloutReport
+  /** Passed: deployed, or already serving as asked, or (dry-run) planned. */
+  readonly passed: boolean
+  readonly promotedAlias?: string
+  readonly deployment?: RecordedDeployment
+  readonly dryRun: boolean
+}
+
+export async function runDeploy(options: DeployOptions): Promise<DeployRun> {
+  const describe = options.describeInput ?? ((name: string) => `input '${name}'`)
+  const env = options.env ?? process.env
+  const log = options.log ?? (() => undefined)
+  const warn = options.warn ?? log
+  const uri = parseModelUri(options.modelUri, describe('model-uri'))
+  if (uri.kind !== 'version' && uri.kind !== 'alias') {
+    throw new ConfigurationError(
+      `"${options.modelUri}" is not a registered version; expected models:/<name>/<version> or models:/<name>@<alias>`,
+      { source: describe('model-uri') }
+    )
+  }
+  const found = await findModelConfig({ workspace: options.workspace, config: options.config, modelName: uri.name })
+  const deploy: DeploySettings = found.model?.deploy ?? {}
+  const configFile = found.path ?? '.modelgate.yml'
+  const rules = deployRules(found.model?.metrics, configFile, warn)
+  const kind = options.target ?? deploy.target
+  if (!kind) {
+    throw new ConfigurationError(
+      `is required: expected ${DEPLOY_TARGET_KINDS.map(k => `"${k}"`).join(' or ')} (or deploy.target in ${configFile})`,
+      { source: describe('target') }
+    )
+  }
+  const endpoint = options.endpoint ?? deploy.endpoint
+  if (!endpoint) {
+    throw new ConfigurationError(
+      `is required: expected the serving endpoint's name (or deploy.endpoint in ${configFile})`,
+      {
+        source: describe('endpoint')
+      }
+    )
+  }
+  if (options.traffic !== undefined) parseTraffic(String(options.traffic), describe('traffic'))
+  if (options.promoteAlias) checkAlias(options.promoteAlias, describe('promote-alias'))
+
+  const { registry, choice } = await openChosenRegistry({
+    workspace: options.workspace,
+    trackingUri: options.trackingUri,
+    config: found.model?.registry,
+    env,
+    describeInput: describe,
+    log,
+    ...tuningOptions(options)
+  })
+  const version =
+    uri.kind === 'version'
+      ? await registry.getVersion(uri.name, uri.version)
+      : await registry.getVersionByAlias(uri.name, checkAlias(uri.alias, describe('model-uri')))
+  if (!version) {
+    throw new ConfigurationError(
+      `"${options.modelUri}" names no ${uri.kind === 'alias' ? 'version (the alias is not set)' : 'version'} in the ${registry.kind} registry at ${registry.location}`,
+      { source: describe('model-uri') }
+    )
+  }
+  const dryRun = options.dryRun === true
+  const stateRoot = absolute(options.workspace, deploy['state-dir'] ?? join(homedir(), DEFAULT_STATE_DIR))
+  const stateDir = join(stateRoot, safeName(endpoint))
+  let modelDir: string | undefined
+  if (kind === 'haproxy' && !dryRun) {
+    modelDir = await localCopy(registry, uri.name, version.version, join(stateDir, 'models'), log)
+  }
+  const target = await openTarget(kind, {
+    endpoint,
+    deploy,
+    configFile,
+    stateDir,
+    haproxySocket: options.haproxySocket,
+    // Unity Catalog and Model Serving live on the same workspace, with the same credentials.
+    workspaceUrl:
+      choice.kind === 'databricks-uc'
+        ? { value: choice.trackingUri!, source: choice.trackingUriSource ?? 'DATABRICKS_HOST' }
+        : options.trackingUri && /^https?:\/\//.test(options.trackingUri)
+          ? { value: options.trackingUri, source: describe('tracking-uri') }
+          : undefined,
+    env,
+    describe,
+    log,
+    ...tuningOptions(options)
+  })
+  const endpointUrl = deploy.url ?? target.url
+  const candidate: ModelVersionRef = {
+    name: uri.name,
+    version: version.version,
+    ...(modelDir ? { dir: modelDir } : {})
+  }
+  const body = dryRun ? undefined : await requestBody(options, registry, uri.name, version.version, modelDir, describe)
+
+  const rolloutOptions = {
+    target,
+    candidate,
+    body,
+    rules,
+    ...(options.traffic !== undefined ? { traffic: options.traffic } : {}),
+    ...(options.requests !== undefined ? { requests: options.requests } : {}),
+    ...(options.rolloutTimeoutMs !== undefined ? { timeoutMs: options.rolloutTimeoutMs } : {}),
+    ...(options.rollback ? { rollback: options.rollback } : {}),
+    ...(options.verifyRequests !== undefined ? { verifyRequests: options.verifyRequests } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    dryRun
+  }
+  // The plan is read once before recording, so an unchanged endpoint records no deployment and a deployment names
+  // the version it replaces. The rollout reads again under its lock and acts on what it reads then.
+  const plan: RolloutPlan = planRollout(await target.read(), rolloutOptions)
+  const context = readRunContext(env)
+  let recorder: DeploymentRecorder | undefined
+  let deployment: RecordedDeployment | undefined
+  if (options.environment && !dryRun && plan.steps.length > 0) {
+    const { openDeploymentRecorder } = await import('../github/open-deployment-recorder.js')
+    recorder = await openDeploymentRecorder({
+      apiUrl: context.apiUrl,
+      token: options.githubToken,
+      repository: context.repository,
+      logUrl: context.runUrl,
+      dryRun,
+      warn,
+      info: log,
+      ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {})
+    })
+    deployment = await recorder.start({
+      model: uri.name,
+      version: version.version,
+      previousVersion: plan.previousVersion,
+      target: kind,
+      endpoint,
+      environment: options.environment,
+      sha: context.sha ?? 'HEAD'
+    })
+  }
+
+  const report = { ...(await rollout(rolloutOptions)), endpointUrl }
+  const passed = report.outcome === 'deployed' || report.outcome === 'unchanged' || report.outcome === 'planned'
+  if (recorder) {
+    deployment =
+      (await recorder.finish(
+        passed
+          ? { state: 'success', environmentUrl: endpointUrl, summary: numbers(report) }
+          : {
+              state: 'failure',
+              rolledBack: report.rolledBack,
+              summary: report.failure?.message ?? report.outcome
+            }
+      )) ?? deployment
+  }
+  let promotedAlias: string | undefined
+  if (options.promoteAlias && !dryRun && (report.outcome === 'deployed' || report.outcome === 'unchanged')) {
+    await registry.setAlias(uri.name, options.promoteAlias, version.version)
+    promotedAlias = options.promoteAlias
+    log(`alias ${options.promoteAlias} now points at ${uri.name} version ${version.version}`)
+  }
+  return {
+    model: uri.name,
+    version: version.version,
+    modelUri: modelVersionUri(uri.name, version.version),
+    target: kind,
+    endpoint,
+    endpointUrl,
+    rules: plan.rules,
+    report,
+    passed,
+    ...(promotedAlias ? { promotedAlias } : {}),
+    ...(deployment ? { deployment } : {}),
+    dryRun
+  }
+}
+
+/** "50 requests, 0% errors, p95 35 ms": the last observed step, for the deployment status. */
+function numbers(report: RolloutReport): string | undefined {
+  const step = report.steps.at(-1)
+  if (!step) return undefined
+  const c = step.candidate
+  return `${c.requests} requests, ${(c.errorRate * 100).toFixed(1)}% errors, p95 ${Math.round(c.latencyP95Ms)} ms`
+}
+
+const DEPLOY_METRIC_NAMES: readonly string[] = Object.values(DEPLOY_METRICS)
+/** Keys of a rule that carry no meaning for an upper bound and may stay. */
+const HARMLESS_KEYS = new Set(['max', 'threshold', 'direction', 'greater_is_better', 'higher_is_better', 'required'])
+
+/**
+ * The `{ name, max }` rules of a deploy, from the config's rules on the deploy metrics. A rule on one of those names
+ * that sets anything but an upper bound is a ConfigurationError naming it.
+ */
+export function deployRules(
+  metrics: MetricRules | undefined,
+  configFile: string,
+  warn: (line: string) => void = () => undefined
+): DeployRule[] {
+  const rules: DeployRule[] = []
+  for (const [name, spec] of Object.entries(metrics ?? {})) {
+    if (!DEPLOY_METRIC_NAMES.includes(name)) {
+      if (name.startsWith('deploy.') && !name.includes('*')) {
+        warn(
+          `${configFile}: metrics.${name} is not a deploy metric (${DEPLOY_METRIC_NAMES.join(', ')}); a rollout ignores it`
+        )
+      }
+      continue
+    }
+    rules.push({ name, max: upperBound(name, spec, configFile) })
+  }
+  return rules
+}
+
+function upperBound(name: string, spec: RuleSpec, configFile: string): number {
+  const source = configFile
+  const path = `metrics.${name}`
+  const expected = `expected an upper bound such as { max: ${name === DEPLOY_METRICS.errorRate ? '0.01' : '200'} }: a rollout judges ${name} against a maximum only`
+  if (typeof spec === 'string') throw new ConfigurationError(`sets only a direction; ${expected}`, { source, path })
+  const extra = Object.keys(spec).filter(key => !HARMLESS_KEYS.has(key) && spec[key as keyof typeof spec] !== undefined)
+  if (extra.length > 0) {
+    throw new ConfigurationError(`sets ${extra.join(', ')}; ${expected}`, { source, path })
+  }
+  const greater = spec.greater_is_better ?? spec.higher_is_better
+  if (spec.direction === 'higher' || greater === true) {
+    throw new ConfigurationError(`says higher is better; ${expected}`, { source, path })
+  }
+  if (spec.required === false) {
+    throw new ConfigurationError(`sets required: false, but a rollout always measures it; ${expected}`, {
+      source,
+      path
+    })
+  }
+  const max = spec.max ?? spec.threshold
+  if (max === undefined) throw new ConfigurationError(`has no max; ${expected}`, { source, path })
+  if (max < 0) throw new ConfigurationError(`has max ${max}; ${expected} of 0 or more`, { source, path })
+  return max
+}
+
+/** `traffic`: a whole percentage from 1 to 100. */
+export function parseTraffic(text: string, source: string): number {
+  const value = Number(text.trim().replace(/%$/, ''))
+  if (!/^\s*\d+\s*%?\s*$/.test(text) || !Number.isInteger(value) || value < 1 || value > 100) {
+    throw new ConfigurationError(
+      `expected a whole percentage from 1 to 100 (below 100 is a canary beside the version serving now), got "${text}"`,
+      { source }
+    )
+  }
+  return value
+}
+
+/** `requests`: how many requests the candidate must answer per observed step. */
+export function parseRequests(text: string, source: string): number {
+  const value = Number(text.trim())
+  if (!/^\s*\d+\s*$/.test(text) || value < 1 || value > 100_000) {
+    throw new ConfigurationError(`expected a whole number of requests from 1 to 100000, got "${text}"`, { source })
+  }
+  return value
+}
+
+const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+
+/** `timeout`: `15m`, `90s`, `1h30m`, `500ms`, or a bare number of seconds. */
+export function parseDuration(text: string, source: string): number {
+  const trimmed = text.trim()
+  const expected = `expected a duration such as 15m, 90s or 1h30m, got "${text}"`
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed) * 1000
+  const parts = [...trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)]
+  if (parts.length === 0 || parts.map(p => p[0]).join('') !== trimmed)
+    throw new ConfigurationError(expected, { source })
+  const ms = parts.reduce((sum, p) => sum + Number(p[1]) * UNITS[p[2]!]!, 0)
+  if (ms <= 0) throw new ConfigurationError(expected, { source })
+  return ms
+}
+
+interface TargetContext extends TuningOptions {
+  readonly endpoint: string
+  readonly deploy: DeploySettings
+  readonly configFile: string
+  readonly stateDir: string
+  readonly haproxySocket?: string | undefined
+  /** The Databricks workspace, when the registry is Unity Catalog's or the tracking-uri names one. */
+  readonly workspaceUrl?: { readonly value: string; readonly source: string } | undefined
+  readonly env: NodeJS.ProcessEnv
+  readonly describe: (name: string) => string
+  readonly log: (line: string) => void
+}
+
+/** The targets by name; each loads its module only when chosen. */
+const TARGETS: Readonly<Record<DeployTargetKind, (context: TargetContext) => Promise<ServingTarget>>> = {
+  haproxy: async context => {
+    const { deploy, configFile, describe } = context
+    const runtimeApi = context.haproxySocket ?? deploy['runtime-api']
+    if (!runtimeApi) {
+      throw new ConfigurationError(
+        `is required for the haproxy target: expected HAProxy's Runtime API address, a socket path or host:port (or deploy.runtime-api in ${configFile})`,
+        { source: describe('haproxy-socket') }
+      )
+    }
+    if (!deploy.url) {
+      throw new ConfigurationError(
+        `deploy.url is required for the haproxy target: expected the address of HAProxy's frontend that clients use, as in http://127.0.0.1:8080`,
+        { source: configFile }
+      )
+    }
+    if ((deploy.server ?? 'mlflow') !== 'mlflow') {
+      throw new ConfigurationError(
+        `deploy.server "${deploy.server}" is not available yet for the haproxy target; expected "mlflow" (mlflow models serve)`,
+        { source: configFile }
+      )
+    }
+    const { HaproxyTarget } = await import('../serving/haproxy/target.js')
+    const { ModelServers, mlflowServeLauncher } = await import('../serving/model-server.js')
+    const servers = new ModelServers({
+      stateDir: context.stateDir,
+      launcher: mlflowServeLauncher({ python: deploy.python ?? 'python3' }),
+      log: context.log
+    })
+    return new HaproxyTarget({ endpoint: context.endpoint, runtimeApi, url: deploy.url, servers, log: context.log })
+  },
+  databricks: async context => {
+    const host =
+      context.workspaceUrl ??
+      (context.env.DATABRICKS_HOST ? { value: context.env.DATABRICKS_HOST, source: 'DATABRICKS_HOST' } : undefined)
+    if (!host) {
+      throw new ConfigurationError(
+        'the databricks target needs the workspace URL; set DATABRICKS_HOST (as in https://adb-123.4.azuredatabricks.net) or pass it as tracking-uri',
+        { source: context.describe('tracking-uri') }
+      )
+    }
+    const { openWorkspace } = await import('../databricks/workspace.js')
+    const { DatabricksServingTarget } = await import('../serving/databricks/target.js')
+    const workspace = openWorkspace({
+      host: host.value,
+      hostSource: host.source,
+      env: context.env,
+      log: context.log,
+      ...(context.retryBaseMs !== undefined ? { retryBaseMs: context.retryBaseMs } : {})
+    })
+    return new DatabricksServingTarget({
+      endpoint: context.endpoint,
+      endpointSource: context.describe('endpoint'),
+      workspace,
+      log: context.log,
+      ...(context.retryBaseMs !== undefined ? { retryBaseMs: context.retryBaseMs } : {})
+    })
+  }
+}
+
+async function openTarget(kind: DeployTargetKind, context: TargetContext): Promise<ServingTarget> {
+  const open = TARGETS[kind]
+  if (!open) {
+    throw new ConfigurationError(`expected ${DEPLOY_TARGET_KINDS.map(k => `"${k}"`).join(' or ')}, got "${kind}"`, {
+      source: context.describe('target')
+    })
+  }
+  return open(context)
+}
+
+/**
+ * The version's files in the state folder, where the model server that serves it reads them for as long as it
+ * runs (a later job's runner may have removed the workspace). Downloaded once per version; a folder half written
+ * by a crash is never taken for a copy, because it only gets its name when complete.
+ */
+async function localCopy(
+  registry: ModelRegistry,
+  name: string,
+  version: string,
+  root: string,
+  log: (line: string) => void
+): Promise<string> {
+  const dir = join(root, safeName(`${name}-${version}`))
+  const present = await stat(join(dir, 'MLmodel')).then(
+    () => true,
+    () => false
+  )
+  if (present) return dir
+  await mkdir(root, { recursive: true })
+  const partial = `${dir}.partial-${process.pid}`
+  await rm(partial, { recursive: true, force: true })
+  await mkdir(partial)
+  log(`downloading ${modelVersionUri(name, version)} into ${dir}`)
+  try {
+    await registry.downloadModel(modelVersionUri(name, version), partial)
+    await rename(partial, dir)
+  } catch (error) {
+    await rm(partial, { recursive: true, force: true })
+    // Another run on this machine finished the same copy first: its copy is as good as ours.
+    const finished = await stat(join(dir, 'MLmodel')).then(
+      () => true,
+      () => false
+    )
+    if (!finished) throw error
+  }
+  return dir
+}
+
+/** The scoring request: the smoke-input file, else the model's serving input example. */
+async function requestBody(
+  options: DeployOptions,
+  registry: ModelRegistry,
+  name: string,
+  version: string,
+  modelDir: string | undefined,
+  describe: (name: string) => string
+): Promise<unknown> {
+  if (options.smokeInput) {
+    const path = absolute(options.workspace, options.smokeInput)
+    return readJson(path, describe('smoke-input'), 'the scoring request as JSON, as in {"dataframe_split": …}')
+  }
+  let dir = modelDir
+  let temporary: string | undefined
+  if (!dir) {
+    temporary = await mkdtemp(join(tmpdir(), 'modelgate-deploy-'))
+    await registry.downloadModel(modelVersionUri(name, version), temporary)
+    dir = temporary
+  }
+  try {
+    const path = join(dir, SERVING_EXAMPLE)
+    const present = await stat(path).then(
+      () => true,
+      () => false
+    )
+    if (!present) {
+      throw new ConfigurationError(
+        `is required: ${modelVersionUri(name, version)} has no ${SERVING_EXAMPLE} (log the model with an input_example), so give a file holding the scoring request`,
+        { source: describe('smoke-input') }
+      )
+    }
+    return await readJson(path, `${modelVersionUri(name, version)}/${SERVING_EXAMPLE}`, 'a JSON scoring request')
+  } finally {
+    if (temporary) await rm(temporary, { recursive: true, force: true })
+  }
+}
+
+async function readJson(path: string, source: string, expected: string): Promise<unknown> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (error) {
+    throw new ConfigurationError(`cannot be read (${errorMessage(error)}); expected ${expected}`, { source })
+  }
+  try {
+    const value: unknown = JSON.parse(text)
+    if (value === null || typeof value !== 'object') {
+      throw new ConfigurationError(`holds ${describeValue(value)}; expected ${expected}`, { source })
+    }
+    return value
+  } catch (error) {
+    if (error instanceof ConfigurationError) throw error
+    throw new ConfigurationError(`is not valid JSON (${errorMessage(error)}); expected ${expected}`, { source })
+  }
+}
+
+function safeName(text: string): string {
+  return text.replace(/[^\w.-]+/g, '_')
+}
+
+function absolute(workspace: string, path: string): string {
+  return isAbsolute(path) ? path : resolve(workspace, path)
+}
