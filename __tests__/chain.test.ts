@@ -25,7 +25,7 @@ import { promisify } from 'node:util'
 import { load } from 'js-yaml'
 import { probe } from '../src/core/serving/probe.js'
 import { startGitHubDouble, type GitHubDouble } from '../test/github-double/server.js'
-import { ROOT } from '../test/harness/run-action.js'
+import { ROOT, runAction } from '../test/harness/run-action.js'
 import { startMlflowServer, type MlflowServer } from '../test/mlflow/server.js'
 import { logAndRegisterExampleModel, readAliasWithPythonClient, runPythonClient } from '../test/mlflow/python-client.js'
 import { startTestHaproxy, type TestHaproxy } from '../test/serving/haproxy.js'
@@ -83,6 +83,15 @@ beforeAll(async () => {
     })
     heads.set(number, ((await pull.json()) as { head: { sha: string } }).head.sha)
   }
+  // ...and serving in production, deployed before the chain, so the promotion's canary runs beside it.
+  const seed = mkdtempSync(join(root, 'seed-production-'))
+  await checkoutStandIn(EXAMPLE)({ with: {}, env: {}, workspace: seed, runnerTemp: seed, jobId: 'production' })
+  const seeded = await runAction('deploy-endpoint', {
+    workspace: seed,
+    inputs: { 'model-uri': `models:/${NAME}@champion`, 'tracking-uri': mlflow.url, endpoint: NAME, requests: '10' },
+    env: { MODELGATE_RETRY_BASE_MS: '20' }
+  })
+  if (seeded.exitCode !== 0) throw new Error(`serving the champion failed:\n${seeded.stdout}${seeded.stderr}`)
 }, 300_000)
 
 afterAll(async () => {
@@ -344,6 +353,8 @@ describe('the chain: pull-request gate, promotion, fork comments', () => {
     expect(comments()[0]!.body).toContain(`modelgate:report-id=${NAME}`)
 
     const before = await versionCount()
+    expect(await alias('champion')).toBe('1')
+    expect(await servedBy(production)).toEqual(['v1'])
     const merged = await promote(source, '201')
     explain(() => {
       for (const job of ['models', 'register', 'staging', 'production'])
@@ -355,8 +366,11 @@ describe('the chain: pull-request gate, promotion, fork comments', () => {
     expect(await alias('champion')).toBe(registered)
     expect(stepOf(merged.production!, 'deploy')!.outputs).toMatchObject({
       'deployed-version': registered,
+      'previous-version': '1',
       'rolled-back': 'false'
     })
+    // A canary beside version 1 first, then all traffic.
+    expect(stepOf(merged.production!, 'deploy')!.log).toContain(`traffic v${registered} 10% / v1 90%`)
     expect(deployments().map(d => [d.deployment.environment, d.statuses.at(-1)!.state])).toEqual([
       ['staging', 'success'],
       ['production', 'success']
