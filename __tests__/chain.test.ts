@@ -351,6 +351,7 @@ describe('the chain: pull-request gate, promotion, fork comments', () => {
     })
     expect(comments()).toHaveLength(1)
     expect(comments()[0]!.body).toContain(`modelgate:report-id=${NAME}`)
+    expect(comments()[0]!.body).not.toContain('fails the gate')
 
     const before = await versionCount()
     expect(await alias('champion')).toBe('1')
@@ -398,6 +399,7 @@ describe('the chain: pull-request gate, promotion, fork comments', () => {
     })
     // The same sticky comment, now saying the model regressed.
     expect(comments()).toHaveLength(1)
+    expect(comments()[0]!.body).toContain('fails the gate')
     // Merged anyway (no branch rule): the promotion's own comparison stops it before registration.
     const merged = await promote(source, '202')
     explain(() => {

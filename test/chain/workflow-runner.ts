@@ -156,6 +156,9 @@ export async function runWorkflow(file: string, options: WorkflowRunOptions): Pr
   return done
 }
 
+/** The step keys this runner honours; any other (continue-on-error, shell, ...) fails the run rather than be ignored. */
+const STEP_KEYS = new Set(['id', 'name', 'uses', 'run', 'with', 'env', 'if'])
+
 const needsOf = (job: Job) => (job.needs === undefined ? [] : Array.isArray(job.needs) ? job.needs : [job.needs])
 
 async function runJob(
@@ -216,6 +219,9 @@ async function runSteps(
   const status: StatusFunctions = { success: () => !failed, failure: () => failed }
   const checkout = options.actionsCheckout ?? '.modelgate-actions'
   for (const [index, step] of (job.steps ?? []).entries()) {
+    const unknown = Object.keys(step).filter(key => !STEP_KEYS.has(key))
+    if (unknown.length > 0)
+      throw new Error(`${jobId}: step ${step.id ?? index} has ${unknown.join(', ')}, not run here`)
     const id = step.id ?? `__${index}`
     const stepContexts = { ...jobContexts, steps, env: jobEnv }
     let record: StepRecord
