@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { getInputs } from '../src/actions/deploy-endpoint/inputs.js'
 import type { ActionIO } from '../src/actions/shared/action-io.js'
 import { loadConfigFile } from '../src/core/config/load.js'
-import { deployRules, parseDuration, parseTraffic, runDeploy } from '../src/core/gates/deploy.js'
+import { deployRules, parseRolloutTimeout, parseTraffic, runDeploy } from '../src/core/gates/deploy.js'
 
 function io(inputs: Record<string, string>): ActionIO & { secrets: string[] } {
   const secrets: string[] = []
@@ -81,12 +81,12 @@ describe('deploy-endpoint inputs', () => {
   })
 
   it('reads durations as users write them', () => {
-    expect(parseDuration('15m', 't')).toBe(900_000)
-    expect(parseDuration('90s', 't')).toBe(90_000)
-    expect(parseDuration('500ms', 't')).toBe(500)
-    expect(parseDuration('120', 't')).toBe(120_000)
-    expect(() => parseDuration('0s', 't')).toThrow('expected a duration')
-    expect(() => parseDuration('m15', 't')).toThrow('expected a duration')
+    expect(parseRolloutTimeout('15m', 't')).toBe(900_000)
+    expect(parseRolloutTimeout('90s', 't')).toBe(90_000)
+    expect(parseRolloutTimeout('500ms', 't')).toBe(500)
+    expect(parseRolloutTimeout('120', 't')).toBe(120_000)
+    expect(() => parseRolloutTimeout('0s', 't')).toThrow('expected a duration')
+    expect(() => parseRolloutTimeout('m15', 't')).toThrow('expected a duration')
     expect(parseTraffic(' 25 ', 't')).toBe(25)
   })
 })

@@ -6,7 +6,7 @@ import { resolve } from 'node:path'
 import type { TuningOptions } from '../core/environment.js'
 import {
   DEPLOY_TARGET_KINDS,
-  parseDuration,
+  parseRolloutTimeout,
   parseRequests,
   parseTraffic,
   ROLLBACK_MODES,
@@ -47,7 +47,7 @@ export async function runDeployCommand(
       traffic: traffic === undefined ? undefined : parseTraffic(traffic, describe('traffic')),
       smokeInput: text('smoke-input'),
       requests: requests === undefined ? undefined : parseRequests(requests, describe('requests')),
-      rolloutTimeoutMs: timeout === undefined ? undefined : parseDuration(timeout, describe('timeout')),
+      rolloutTimeoutMs: timeout === undefined ? undefined : parseRolloutTimeout(timeout, describe('timeout')),
       rollback: choiceFlag('--rollback', text('rollback'), ROLLBACK_MODES),
       promoteAlias: text('promote-alias'),
       environment: text('environment'),

@@ -22,7 +22,7 @@ const CORE = 'src/core/'
 export const TIERS: ReadonlyArray<readonly string[]> = [
   ['vocabulary'],
   ['errors', 'format', 'json', 'concurrency', 'paths'],
-  ['environment'],
+  ['environment', 'duration'],
   ['http', 'config'],
   ['databricks', 'github'],
   ['model-dir'],

@@ -5,7 +5,7 @@ import { readTuningOptions, SECRET_VARIABLES, type TuningOptions } from '../../c
 import { ConfigurationError } from '../../core/errors.js'
 import {
   DEPLOY_TARGET_KINDS,
-  parseDuration,
+  parseRolloutTimeout,
   parseRequests,
   parseTraffic,
   ROLLBACK_MODES,
@@ -58,7 +58,7 @@ export function getInputs(io: ActionIO, env: NodeJS.ProcessEnv = process.env): D
     traffic: parseTraffic(getOptionalInput(io, Inputs.Traffic) ?? '100', describeInput(Inputs.Traffic)),
     smokeInput: getOptionalInput(io, Inputs.SmokeInput),
     requests: parseRequests(getOptionalInput(io, Inputs.Requests) ?? '50', describeInput(Inputs.Requests)),
-    rolloutTimeoutMs: timeout === undefined ? undefined : parseDuration(timeout, describeInput(Inputs.Timeout)),
+    rolloutTimeoutMs: timeout === undefined ? undefined : parseRolloutTimeout(timeout, describeInput(Inputs.Timeout)),
     rollback: getChoiceInput(io, Inputs.Rollback, ROLLBACK_MODES, 'on-failure'),
     promoteAlias: getOptionalInput(io, Inputs.PromoteAlias),
     environment: getOptionalInput(io, Inputs.Environment),

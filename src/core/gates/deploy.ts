@@ -15,6 +15,8 @@ import { isAbsolute, join, resolve } from 'node:path'
 import { findModelConfig } from '../config/find.js'
 import type { DeploySettings, MetricRules, RuleSpec } from '../config/schema.js'
 import { tuningOptions, type TuningOptions } from '../environment.js'
+import { parseDuration } from '../duration.js'
+import { isDeployRule } from '../vocabulary.js'
 import { ConfigurationError, describeValue, errorMessage } from '../errors.js'
 import type { DeploymentRecorder, RecordedDeployment } from '../github/deployments.js'
 import { readRunContext } from '../github/event.js'
@@ -277,7 +279,7 @@ export function deployRules(
   const rules: DeployRule[] = []
   for (const [name, spec] of Object.entries(metrics ?? {})) {
     if (!DEPLOY_METRIC_NAMES.includes(name)) {
-      if (name.startsWith('deploy.') && !name.includes('*')) {
+      if (isDeployRule(name) && !name.includes('*')) {
         warn(
           `${configFile}: metrics.${name} is not a deploy metric (${DEPLOY_METRIC_NAMES.join(', ')}); a rollout ignores it`
         )
@@ -335,19 +337,9 @@ export function parseRequests(text: string, source: string): number {
   return value
 }
 
-const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
-
-/** `timeout`: `15m`, `90s`, `1h30m`, `500ms`, or a bare number of seconds. */
-export function parseDuration(text: string, source: string): number {
-  const trimmed = text.trim()
-  const expected = `expected a duration such as 15m, 90s or 1h30m, got "${text}"`
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Number(trimmed) * 1000
-  const parts = [...trimmed.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)]
-  if (parts.length === 0 || parts.map(p => p[0]).join('') !== trimmed)
-    throw new ConfigurationError(expected, { source })
-  const ms = parts.reduce((sum, p) => sum + Number(p[1]) * UNITS[p[2]!]!, 0)
-  if (ms <= 0) throw new ConfigurationError(expected, { source })
-  return ms
+/** `timeout`: the rollout's deadline (`15m`, `90s`, `1h30m`, `500ms`, or a bare number of seconds). */
+export function parseRolloutTimeout(text: string, source: string): number {
+  return parseDuration(text, source, '15m')
 }
 
 interface TargetContext extends TuningOptions {

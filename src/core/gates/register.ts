@@ -8,6 +8,7 @@ import { FAILSAFE_SCHEMA, loadAll, YAMLException } from 'js-yaml'
 import { checkYamlExpansion } from '../config/yaml-bounds.js'
 import { findModelConfig } from '../config/find.js'
 import { tuningOptions, type TuningOptions } from '../environment.js'
+import { parseDuration } from '../duration.js'
 import { ConfigurationError, ServiceError, describeValue } from '../errors.js'
 import { readRunContext } from '../github/event.js'
 import { gateTags, lineageTags, readGateReports, runSourceTags, type GateReports } from '../registry/lineage.js'
@@ -138,7 +139,7 @@ interface Deadline {
  */
 function startDeadline(text: string | undefined, source: string): Deadline {
   const value = text?.trim() || DEFAULT_TIMEOUT
-  const ms = parseDuration(value, source)
+  const ms = parseDuration(value, source, DEFAULT_TIMEOUT)
   const controller = new AbortController()
   let where = 'the registry'
   const timer = setTimeout(() => {
@@ -159,21 +160,6 @@ function startDeadline(text: string | undefined, source: string): Deadline {
     },
     stop: () => clearTimeout(timer)
   }
-}
-
-const UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
-
-/** `10m`, `90s`, `1h`, `1.5h`, `500ms`; a bare number is seconds. */
-function parseDuration(text: string, source: string): number {
-  const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)?$/i.exec(text)
-  const ms = match ? Number(match[1]) * UNITS_MS[(match[2] ?? 's').toLowerCase()]! : NaN
-  if (!Number.isFinite(ms) || ms <= 0 || ms > 2 ** 31 - 1) {
-    throw new ConfigurationError(
-      `expected a duration such as ${DEFAULT_TIMEOUT}, 90s or 1h (a bare number is seconds; at most 24 days), got ${JSON.stringify(text)}`,
-      { source }
-    )
-  }
-  return ms
 }
 
 /** The `tags` input: a YAML map of names to scalars; values become strings, as registries store them. */
