@@ -9,6 +9,7 @@
  * - Databricks: `config.served_entities` + `traffic_config.routes` (percentages), a `config_version`, a
  *   `config_update` state machine; the `served-model-name` header names the entity that answered.
  */
+import { sleep } from '../http/client.js'
 
 /** A registered model version as the rollout knows it. */
 export interface ModelVersionRef {
@@ -99,17 +100,12 @@ export function remainingMs(deadline: Deadline): number {
 }
 
 /** Sleeps `ms`, less when the deadline comes first or its signal fires. */
-export function pause(ms: number, deadline: Deadline): Promise<void> {
-  const wait = Math.min(ms, remainingMs(deadline))
-  return new Promise(resolve => {
-    const done = () => {
-      clearTimeout(timer)
-      deadline.signal?.removeEventListener('abort', done)
-      resolve()
-    }
-    const timer = setTimeout(done, wait)
-    deadline.signal?.addEventListener('abort', done, { once: true })
-  })
+export async function pause(ms: number, deadline: Deadline): Promise<void> {
+  try {
+    await sleep(Math.min(ms, remainingMs(deadline)), deadline.signal)
+  } catch {
+    // Cancelled: the wait ends at once, and the caller reads the deadline's signal to know why.
+  }
 }
 
 /** Raised when a wait runs out of its deadline (or is cancelled): the rollout treats it as a failed step. */
