@@ -277,3 +277,12 @@ describe('reason wording', () => {
     expect(result.reasons[0]).toBe('0.79996 is below the floor 0.8')
   })
 })
+
+describe('toRules', () => {
+  it("leaves rules on a rollout's metrics (deploy.*) to deploy-endpoint: a comparison never applies them", () => {
+    const canonical = rules('accuracy: {min: 0.8}\ndeploy.error_rate: {max: 0.01}\n"deploy.*": {max: 500}')
+    expect(canonical.map(rule => rule.pattern)).toEqual(['accuracy'])
+    const compared = compareMetrics(set({ accuracy: 0.9 }), undefined, canonical)
+    expect(compared.verdict).toBe('pass')
+  })
+})

@@ -14,12 +14,18 @@
  * so MLflow fails 0.8 -> 0.85 at min_absolute_change 0.05, and modelgate passes it).
  */
 import type { MetricRules, RuleSpec } from '../config/schema.js'
-import type { Direction } from '../vocabulary.js'
+import { isDeployRule, type Direction } from '../vocabulary.js'
 import type { Rule } from './types.js'
 
+/**
+ * The rules a comparison applies. Rules on a rollout's metrics (`deploy.*`) are deploy-endpoint's and never the
+ * comparison's: an evaluation never reports those metrics, so they would read as missing and fail the gate.
+ */
 export function toRules(metrics: MetricRules | undefined): Rule[] {
   if (!metrics) return []
-  return Object.entries(metrics).map(([pattern, spec]) => toRule(pattern, spec))
+  return Object.entries(metrics)
+    .filter(([pattern]) => !isDeployRule(pattern))
+    .map(([pattern, spec]) => toRule(pattern, spec))
 }
 
 export function toRule(pattern: string, spec: RuleSpec): Rule {

@@ -10,7 +10,7 @@ import { AbsentSource } from '../metrics/registry-source.js'
 import type { MetricSourceResolver } from '../metrics/resolver.js'
 import { defaultResolvers, loadMetrics } from '../metrics/source.js'
 import type { MetricSet } from '../metrics/types.js'
-import { DEFAULT_COMPARE_FAIL_ON, gatePasses, isDeployRule, type CompareFailOn } from '../vocabulary.js'
+import { DEFAULT_COMPARE_FAIL_ON, gatePasses, type CompareFailOn } from '../vocabulary.js'
 import { compareMetrics } from '../compare/engine.js'
 import { toRules } from '../compare/rules.js'
 import type { Comparison, Rule } from '../compare/types.js'
@@ -104,8 +104,7 @@ export async function runComparison(options: CompareOptions): Promise<CompareRun
       : Promise.resolve(undefined)
   ])
 
-  // Rules on a rollout's metrics belong to deploy-endpoint (vocabulary.ts says why).
-  const canonicalRules = toRules(rules).filter(rule => !isDeployRule(rule.pattern))
+  const canonicalRules = toRules(rules)
   const compared = compareMetrics(candidate, baseline, canonicalRules)
   const comparison = baselineNote ? { ...compared, baselineNote } : compared
   const warnings = describeWarnings(comparison)

@@ -13,7 +13,7 @@ import type { toRules } from '../compare/rules.js'
 import type { MetricResult } from '../compare/types.js'
 import { tuningOptions, type TuningOptions } from '../environment.js'
 import type { MetricSet, MetricValue } from '../metrics/types.js'
-import { DEFAULT_VALIDATE_FAIL_ON, gatePasses, isDeployRule, type ValidateFailOn } from '../vocabulary.js'
+import { DEFAULT_VALIDATE_FAIL_ON, gatePasses, type ValidateFailOn } from '../vocabulary.js'
 import { checkManifest, checkPaths, checkSecrets, checkSize } from '../model/integrity-checks.js'
 import {
   checkEnvironment,
@@ -225,9 +225,7 @@ async function checkMetricBounds(
   for (const [name, value] of Object.entries(smokeMetrics)) values.set(name, numberValue(value))
   const set: MetricSet = { values, provenance: loaded?.provenance ?? { kind: 'inline', spec: 'smoke test' } }
   // Without a metrics file only the smoke test's metrics are read: rules about the others are not this check's.
-  // Rules on a rollout's metrics belong to deploy-endpoint (vocabulary.ts says why).
-  const own = toRules(rules).filter(rule => !isDeployRule(rule.pattern))
-  const applicable = options.metrics ? own : rulesMatching(own, values.keys())
+  const applicable = options.metrics ? toRules(rules) : rulesMatching(toRules(rules), values.keys())
   const comparison = compareMetrics(set, undefined, applicable)
   const findings: Finding[] = comparison.metrics
     .filter((m: MetricResult) => m.outcome !== 'pass')
