@@ -54,3 +54,14 @@ export const DEPLOY_METRIC_PREFIX = 'deploy.'
 export function isDeployRule(pattern: string): boolean {
   return pattern.startsWith(DEPLOY_METRIC_PREFIX)
 }
+
+/**
+ * The metrics validate-model's smoke test measures (`smoke.latency_p95_ms`, …) share this prefix. Rules on them are
+ * validate-model's: an evaluation's metrics never hold them, so compare-metrics would read them as missing.
+ */
+export const SMOKE_METRIC_PREFIX = 'smoke.'
+
+/** Whether a rule's name or glob only ever matches the smoke test's metrics. */
+export function isSmokeRule(pattern: string): boolean {
+  return pattern.startsWith(SMOKE_METRIC_PREFIX)
+}

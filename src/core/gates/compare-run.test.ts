@@ -58,6 +58,21 @@ describe('runComparison', () => {
     expect(result.comparison.metrics.map(metric => metric.name)).not.toContain('deploy.error_rate')
   })
 
+  it("leaves the rules on the smoke test's metrics to validate-model: an evaluation never reports them", async () => {
+    writeFileSync(
+      join(workspace, 'smoke-rules.yml'),
+      'metrics:\n  accuracy: {min: 0.8}\n  smoke.latency_p95_ms: {max: 50}\n'
+    )
+    const result = await runComparison({
+      workspace,
+      candidate: 'c.json',
+      baseline: 'b.json',
+      config: 'smoke-rules.yml'
+    })
+    expect(result.passed).toBe(true)
+    expect(result.rules.map(rule => rule.pattern)).toEqual(['accuracy'])
+  })
+
   it('says when there is no baseline yet', async () => {
     mkdirSync(join(workspace, 'registry'))
     writeFileSync(join(workspace, 'gate.yml'), 'registry: {path: registry}\nmetrics: {accuracy: {min: 0.8}}\n')

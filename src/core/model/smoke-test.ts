@@ -4,6 +4,7 @@
  * server is always stopped, whatever happens: it runs in its own process group (mlflow starts uvicorn as a child),
  * and the whole group is signalled.
  */
+import { SMOKE_METRIC_PREFIX } from '../vocabulary.js'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { basename, delimiter, dirname, join } from 'node:path'
@@ -108,9 +109,9 @@ export function smokeTestMetrics(result: CheckResult): Record<string, number> {
   const data = result.data as { latencyP50Ms?: number; latencyP95Ms?: number; startupMs?: number } | undefined
   if (!data || data.latencyP50Ms === undefined || !Number.isFinite(data.latencyP50Ms)) return {}
   return {
-    'smoke.latency_p50_ms': data.latencyP50Ms,
-    'smoke.latency_p95_ms': data.latencyP95Ms!,
-    'smoke.startup_ms': data.startupMs!
+    [`${SMOKE_METRIC_PREFIX}latency_p50_ms`]: data.latencyP50Ms,
+    [`${SMOKE_METRIC_PREFIX}latency_p95_ms`]: data.latencyP95Ms!,
+    [`${SMOKE_METRIC_PREFIX}startup_ms`]: data.startupMs!
   }
 }
 
