@@ -286,6 +286,15 @@ describe('deploy.environments: per-environment settings', () => {
     )
   })
 
+  it('refuses any environment when the map is empty', () => {
+    const error = configurationErrorOf(() =>
+      deploySettingsFor({ environments: {} }, { configFile: 'cfg.yml', environment: 'staging' })
+    )
+    expect(error.message).toBe(
+      `cfg.yml (deploy.environments): has no settings for environment "staging" (input 'environment'); it names none. Add "staging" to deploy.environments: with a deploy.environments map, a rollout never falls back to the top-level deploy settings`
+    )
+  })
+
   it('runDeploy refuses such an environment before opening anything, even in a dry run', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'modelgate-deploy-config-'))
     try {

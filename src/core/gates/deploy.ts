@@ -107,7 +107,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployRun> {
   const configFile = found.path ?? '.modelgate.yml'
   const { settings: deploy, source: settingsSource } = deploySettingsFor(found.model?.deploy, {
     configFile,
-    ...(found.path ? { configRead: true } : {}),
+    configRead: found.path !== undefined,
     environment: options.environment,
     inputs: { target: options.target, endpoint: options.endpoint, runtimeApi: options.haproxySocket },
     describe
@@ -321,7 +321,11 @@ export function deploySettingsFor(
     entry = names.find(name => name === environment) ?? names.find(n => n.toLowerCase() === environment.toLowerCase())
     if (entry === undefined) {
       throw new ConfigurationError(
-        `has no settings for environment "${environment}" (${describe('environment')}); it names ${names.map(n => `"${n}"`).join(', ')}. Add "${environment}" to deploy.environments, or give one of those names: with a deploy.environments map, a rollout never falls back to the top-level deploy settings`,
+        `has no settings for environment "${environment}" (${describe('environment')}); ${
+          names.length
+            ? `it names ${names.map(n => `"${n}"`).join(', ')}. Add "${environment}" to deploy.environments, or give one of those names`
+            : `it names none. Add "${environment}" to deploy.environments`
+        }: with a deploy.environments map, a rollout never falls back to the top-level deploy settings`,
         { source: options.configFile, path: 'deploy.environments' }
       )
     }
