@@ -22,7 +22,7 @@ import {
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { load } from 'js-yaml'
+import { dump, load } from 'js-yaml'
 import { probe } from '../src/core/serving/probe.js'
 import { startGitHubDouble, type GitHubDouble } from '../test/github-double/server.js'
 import { ROOT, runAction } from '../test/harness/run-action.js'
@@ -85,10 +85,18 @@ beforeAll(async () => {
   }
   // ...and serving in production, deployed before the chain, so the promotion's canary runs beside it.
   const seed = mkdtempSync(join(root, 'seed-production-'))
-  await checkoutStandIn(EXAMPLE)({ with: {}, env: {}, workspace: seed, runnerTemp: seed, jobId: 'production' })
+  // Its environment picks the production settings of deploy.environments; with no token it records no deployment.
+  await checkoutStandIn(EXAMPLE)({ with: {}, env: {}, workspace: seed, runnerTemp: seed })
   const seeded = await runAction('deploy-endpoint', {
     workspace: seed,
-    inputs: { 'model-uri': `models:/${NAME}@champion`, 'tracking-uri': mlflow.url, endpoint: NAME, requests: '10' },
+    inputs: {
+      'model-uri': `models:/${NAME}@champion`,
+      'tracking-uri': mlflow.url,
+      endpoint: NAME,
+      requests: '10',
+      environment: 'production',
+      'github-token': ''
+    },
     env: { MODELGATE_RETRY_BASE_MS: '20' }
   })
   if (seeded.exitCode !== 0) throw new Error(`serving the champion failed:\n${seeded.stdout}${seeded.stderr}`)
@@ -122,13 +130,33 @@ function project(name: string, change?: (dir: string) => void): string {
 // --- Stand-ins for the third-party actions the workflows use. ---
 
 /**
+ * The project's config with this machine's serving settings in its `deploy:` section, as a repository served by one
+ * self-hosted runner would write it: one HAProxy per GitHub environment in `deploy.environments`, so the product
+ * picks staging's or production's by the environment the workflow gives deploy-endpoint. The example's own
+ * `deploy:` names the same keys with a real machine's addresses.
+ */
+function withServingSettings(config: string): string {
+  const parsed = load(config) as Record<string, unknown>
+  const haproxy = (instance: TestHaproxy, environment: string) => ({
+    url: instance.url,
+    'runtime-api': instance.socket,
+    'state-dir': join(root, 'runners', environment, 'state')
+  })
+  parsed.deploy = {
+    target: 'haproxy',
+    python: PYTHON,
+    environments: { staging: haproxy(staging, 'staging'), production: haproxy(production, 'production') }
+  }
+  return dump(parsed)
+}
+
+/**
  * actions/checkout: the project at the event's commit into the workspace, or (with `path: .modelgate-actions`) this
- * repository's actions and bundles, as the workflows check out their own commit. On the jobs that deploy, the
- * machine's own serving settings join the config: each environment's self-hosted runner knows its HAProxy.
+ * repository's actions and bundles, as the workflows check out their own commit.
  */
 const checkoutStandIn =
   (source: string): StandIn =>
-  ({ with: inputs, workspace, jobId }) => {
+  ({ with: inputs, workspace }) => {
     if (inputs.path === '.modelgate-actions') {
       mkdirSync(join(workspace, '.modelgate-actions'), { recursive: true })
       for (const dir of ['actions', 'dist']) symlinkSync(join(ROOT, dir), join(workspace, '.modelgate-actions', dir))
@@ -136,22 +164,8 @@ const checkoutStandIn =
     }
     if (inputs.path) throw new Error(`checkout stand-in: no path ${inputs.path}`)
     cpSync(source, workspace, { recursive: true })
-    if (jobId === 'staging' || jobId === 'production') {
-      const haproxy = jobId === 'staging' ? staging : production
-      writeFileSync(
-        join(workspace, '.modelgate.yml'),
-        [
-          readFileSync(join(workspace, '.modelgate.yml'), 'utf8'),
-          'deploy:',
-          '  target: haproxy',
-          `  url: ${haproxy.url}`,
-          `  runtime-api: ${haproxy.socket}`,
-          `  python: ${PYTHON}`,
-          `  state-dir: ${join(root, 'runners', jobId, 'state')}`,
-          ''
-        ].join('\n')
-      )
-    }
+    const config = join(workspace, '.modelgate.yml')
+    writeFileSync(config, withServingSettings(readFileSync(config, 'utf8')))
     return Promise.resolve()
   }
 
@@ -378,6 +392,14 @@ describe('the chain: pull-request gate, promotion, fork comments', () => {
     ])
     expect(await servedBy(staging)).toEqual([`v${registered}`])
     expect(await servedBy(production)).toEqual([`v${registered}`])
+    // One config for both jobs: each environment's HAProxy was chosen by the environment the workflow named.
+    for (const environment of ['staging', 'production'] as const) {
+      const deploy = stepOf(merged[environment]!, 'deploy')!
+      expect(deploy.log).toContain(
+        `deploy settings: deploy.environments.${environment} over deploy in .modelgate.yml; endpoint from the inputs`
+      )
+      expect(deploy.outputs['endpoint-url']).toBe((environment === 'staging' ? staging : production).url)
+    }
     expect(github.violations).toEqual([])
   }, 300_000)
 

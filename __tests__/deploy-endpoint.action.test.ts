@@ -3,7 +3,8 @@
  * `mlflow models serve` processes on loopback, with the versions registered by the register-model bundle in a file
  * registry (register-model's default). The cases run in order on one endpoint, each from the state the one before
  * left: a first deploy, a re-run that changes nothing, a dry run that starts nothing, a canary of a model that
- * raises on every prediction (failed, rolled back, proven), and a bad input.
+ * raises on every prediction (failed, rolled back, proven), a bad input, and `deploy.environments` chosen by the
+ * environment input.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { execFileSync, spawn } from 'node:child_process'
@@ -284,5 +285,58 @@ describe('deploy-endpoint (bundle) on HAProxy with mlflow models serve', () => {
     ])
     expect(run.stdout).not.toMatch(/at .*\.js:\d+/)
     await expectServing('1')
+  }, 60_000)
+
+  it('deploy.environments: the environment input picks its settings; one the map lacks fails, touching nothing', async () => {
+    // The top-level keys point where nothing listens: only the staging entry reaches this HAProxy.
+    writeFileSync(
+      join(workspace, 'environments.yml'),
+      [
+        'model: churn',
+        'deploy:',
+        '  target: haproxy',
+        '  endpoint: churn',
+        '  url: http://127.0.0.1:9',
+        '  runtime-api: 127.0.0.1:9',
+        `  python: ${PYTHON}`,
+        `  state-dir: ${stateDir()}`,
+        '  environments:',
+        '    staging:',
+        `      url: ${haproxy.url}`,
+        `      runtime-api: ${haproxy.socket}`,
+        ''
+      ].join('\n')
+    )
+    const recorded = github.deployments('acme', 'churn').length
+    const planned = await deploy({
+      'model-uri': 'models:/churn/2',
+      config: 'environments.yml',
+      environment: 'staging',
+      'dry-run': 'true'
+    })
+    expect(planned.errors).toEqual([])
+    expect(planned.exitCode).toBe(0)
+    expect(planned.summary).toContain('| Settings | deploy.environments.staging over deploy in environments.yml |')
+    expect(planned.summary).toContain('| Before | v1 100% (previous version 1) |')
+    expect(planned.outputs['endpoint-url']).toBe(haproxy.url)
+    expect(report(planned).settings).toEqual({
+      configFile: 'environments.yml',
+      environment: 'staging',
+      entry: 'deploy.environments.staging',
+      fromInputs: []
+    })
+
+    const refused = await deploy({
+      'model-uri': 'models:/churn/2',
+      config: 'environments.yml',
+      environment: 'production'
+    })
+    expect(refused.exitCode).toBe(1)
+    expect(refused.errors).toEqual([
+      `environments.yml (deploy.environments): has no settings for environment "production" (input 'environment'); it names "staging". Add "production" to deploy.environments, or give one of those names: with a deploy.environments map, a rollout never falls back to the top-level deploy settings`
+    ])
+    expect(github.deployments('acme', 'churn')).toHaveLength(recorded)
+    await expectServing('1')
+    expect((await servers.list()).map(r => r.version)).toEqual(['1'])
   }, 60_000)
 })

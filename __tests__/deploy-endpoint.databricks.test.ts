@@ -1,14 +1,14 @@
 /**
  * The deploy gate with `target: databricks` against the Databricks workspace double: the version resolved through
  * Unity Catalog on the same workspace (and credentials) as Model Serving, a first deploy, a canary promoted with the
- * alias moved, and a re-run that changes nothing.
+ * alias moved, a re-run that changes nothing, and a staging endpoint of another name chosen by `deploy.environments`.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runDeploy, type DeployOptions } from '../src/core/gates/deploy.js'
-import { renderDeployMarkdown } from '../src/core/report/deploy.js'
+import { renderDeployMarkdown, renderDeployText } from '../src/core/report/deploy.js'
 import { DOUBLE_PAT, startDatabricksDouble, type DatabricksDouble } from '../test/databricks-double/server.js'
 
 const MODEL = 'main.ml.churn'
@@ -74,5 +74,28 @@ describe('deploy-endpoint on Databricks Model Serving (double)', () => {
     const run = await deploy({ modelUri: `models:/${MODEL}@champion` })
     expect(run.report).toMatchObject({ outcome: 'unchanged', changed: false, deployedVersion: '2' })
     expect(double.requests.filter(r => r.method === 'PUT')).toHaveLength(puts)
+  }, 60_000)
+
+  it('deploy.environments gives staging and production endpoints of their own names', async () => {
+    writeFileSync(
+      join(workspace, 'environments.yml'),
+      `model: ${MODEL}\nregistry:\n  type: databricks-uc\n  tracking-uri: ${double.url}\ndeploy:\n  target: databricks\n  environments:\n    staging: { endpoint: churn-staging }\n    production: { endpoint: churn }\n`
+    )
+    const staged = await deploy({ modelUri: `models:/${MODEL}/1`, config: 'environments.yml', environment: 'staging' })
+    expect(staged).toMatchObject({ endpoint: 'churn-staging', passed: true, settings: { entry: 'staging' } })
+    expect(staged.report).toMatchObject({ outcome: 'deployed', deployedVersion: '1' })
+    expect(staged.endpointUrl).toBe(`${double.url}/serving-endpoints/churn-staging/invocations`)
+    // Production's endpoint is untouched: it still serves version 2, as a dry run by its environment reads it.
+    const planned = await deploy({
+      modelUri: `models:/${MODEL}/1`,
+      config: 'environments.yml',
+      environment: 'production',
+      dryRun: true
+    })
+    expect(planned).toMatchObject({ endpoint: 'churn', dryRun: true, settings: { entry: 'production' } })
+    expect(planned.report.previousVersion).toBe('2')
+    expect(renderDeployText(planned)).toContain(
+      '  settings: deploy.environments.production over deploy in environments.yml'
+    )
   }, 60_000)
 })

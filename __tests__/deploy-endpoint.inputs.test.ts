@@ -1,7 +1,7 @@
 /**
  * deploy-endpoint's inputs and the config's `deploy:` section, without serving anything: typed settings from the
  * runner's INPUT_ variables, the parsers the action and the CLI share, the deploy rules taken from `metrics:`, and
- * the section's own errors.
+ * the section's own errors, and the per-environment settings of `deploy.environments` merged with the rest.
  */
 import { describe, expect, it } from '@jest/globals'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -10,7 +10,15 @@ import { join } from 'node:path'
 import { getInputs } from '../src/actions/deploy-endpoint/inputs.js'
 import type { ActionIO } from '../src/actions/shared/action-io.js'
 import { loadConfigFile } from '../src/core/config/load.js'
-import { deployRules, parseRolloutTimeout, parseTraffic, runDeploy } from '../src/core/gates/deploy.js'
+import {
+  deployRules,
+  deploySettingsFor,
+  describeSettingsSource,
+  parseRolloutTimeout,
+  parseTraffic,
+  runDeploy
+} from '../src/core/gates/deploy.js'
+import { configurationErrorOf, configurationRejection } from '../test/helpers/errors.js'
 
 function io(inputs: Record<string, string>): ActionIO & { secrets: string[] } {
   const secrets: string[] = []
@@ -179,5 +187,202 @@ describe('the deploy: section of .modelgate.yml', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+})
+
+describe('deploy.environments: per-environment settings', () => {
+  const section = {
+    target: 'haproxy' as const,
+    python: '/opt/venv/bin/python',
+    url: 'http://127.0.0.1:9999',
+    environments: {
+      staging: { url: 'http://staging:8080', 'runtime-api': '/run/haproxy-staging.sock', 'state-dir': '/srv/staging' },
+      production: {
+        url: 'http://prod:8080',
+        'runtime-api': 'prod:9999',
+        endpoint: 'churn-live',
+        python: '/usr/bin/python3'
+      }
+    }
+  }
+
+  it('puts the named entry over the top-level keys, key by key', () => {
+    const { settings, source } = deploySettingsFor(section, {
+      configFile: '.modelgate.yml',
+      configRead: true,
+      environment: 'staging'
+    })
+    expect(settings).toEqual({
+      target: 'haproxy',
+      python: '/opt/venv/bin/python',
+      url: 'http://staging:8080',
+      'runtime-api': '/run/haproxy-staging.sock',
+      'state-dir': '/srv/staging'
+    })
+    expect(source).toMatchObject({
+      configFile: '.modelgate.yml',
+      environment: 'staging',
+      entry: 'staging',
+      fromInputs: []
+    })
+    expect(describeSettingsSource(source)).toBe('deploy.environments.staging over deploy in .modelgate.yml')
+    expect(source.key('url')).toBe('deploy.environments.staging.url or deploy.url')
+  })
+
+  it('lets the inputs win over the entry and the top level: target, endpoint, haproxy-socket', () => {
+    const { settings, source } = deploySettingsFor(section, {
+      configFile: 'cfg.yml',
+      configRead: true,
+      environment: 'production',
+      inputs: { target: 'databricks', endpoint: 'from-input', runtimeApi: '/run/input.sock' }
+    })
+    expect(settings).toEqual({
+      target: 'databricks',
+      python: '/usr/bin/python3',
+      url: 'http://prod:8080',
+      endpoint: 'from-input',
+      'runtime-api': '/run/input.sock'
+    })
+    expect(describeSettingsSource(source)).toBe(
+      'deploy.environments.production over deploy in cfg.yml; target, endpoint, runtime-api from the inputs'
+    )
+  })
+
+  it('finds an entry whatever its case, as GitHub does with environment names', () => {
+    const { settings, source } = deploySettingsFor(section, { configFile: 'cfg.yml', environment: 'Production' })
+    expect(settings.url).toBe('http://prod:8080')
+    expect(source).toMatchObject({ environment: 'Production', entry: 'production' })
+  })
+
+  it('uses the top-level keys when no environment is given, and says the map did not apply', () => {
+    const { settings, source } = deploySettingsFor(section, { configFile: 'cfg.yml', configRead: true })
+    expect(settings).toEqual({ target: 'haproxy', python: '/opt/venv/bin/python', url: 'http://127.0.0.1:9999' })
+    expect(describeSettingsSource(source)).toBe(
+      'deploy in cfg.yml (no environment given, so deploy.environments does not apply)'
+    )
+    expect(source.key('runtime-api')).toBe(
+      "deploy.runtime-api (deploy.environments applies only when input 'environment' names one)"
+    )
+  })
+
+  it('uses the top-level keys for any environment when the config has no map, as before', () => {
+    const { environments: _none, ...top } = section
+    const { settings, source } = deploySettingsFor(top, { configFile: 'cfg.yml', configRead: true, environment: 'qa' })
+    expect(settings).toEqual(top)
+    expect(source).toMatchObject({ environment: 'qa', fromInputs: [] })
+    expect(source.entry).toBeUndefined()
+    expect(describeSettingsSource(source)).toBe('deploy in cfg.yml')
+    expect(describeSettingsSource(deploySettingsFor(undefined, { configFile: 'cfg.yml' }).source)).toBe(
+      'no config file'
+    )
+  })
+
+  it('refuses an environment the map lacks, naming the file, the map, the name given and the names known', () => {
+    const error = configurationErrorOf(() =>
+      deploySettingsFor(section, { configFile: 'deploy/cfg.yml', environment: 'prod', describe: name => `--${name}` })
+    )
+    expect(error.message).toBe(
+      'deploy/cfg.yml (deploy.environments): has no settings for environment "prod" (--environment); it names "staging", "production". Add "prod" to deploy.environments, or give one of those names: with a deploy.environments map, a rollout never falls back to the top-level deploy settings'
+    )
+  })
+
+  it('refuses any environment when the map is empty', () => {
+    const error = configurationErrorOf(() =>
+      deploySettingsFor({ environments: {} }, { configFile: 'cfg.yml', environment: 'staging' })
+    )
+    expect(error.message).toBe(
+      `cfg.yml (deploy.environments): has no settings for environment "staging" (input 'environment'); it names none. Add "staging" to deploy.environments: with a deploy.environments map, a rollout never falls back to the top-level deploy settings`
+    )
+  })
+
+  it('runDeploy refuses such an environment before opening anything, even in a dry run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'modelgate-deploy-config-'))
+    try {
+      writeFileSync(
+        join(dir, '.modelgate.yml'),
+        'model: churn\ndeploy:\n  target: haproxy\n  environments:\n    staging: { url: "http://127.0.0.1:1" }\n'
+      )
+      const error = await configurationRejection(
+        runDeploy({ workspace: dir, modelUri: 'models:/churn/1', environment: 'production', dryRun: true })
+      )
+      expect(error.message).toBe(
+        `.modelgate.yml (deploy.environments): has no settings for environment "production" (input 'environment'); it names "staging". Add "production" to deploy.environments, or give one of those names: with a deploy.environments map, a rollout never falls back to the top-level deploy settings`
+      )
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('names the entry and the top-level key when a required setting is in neither', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'modelgate-deploy-config-'))
+    try {
+      writeFileSync(
+        join(dir, '.modelgate.yml'),
+        'model: churn\ndeploy:\n  environments:\n    staging: { url: "http://127.0.0.1:1" }\n'
+      )
+      const error = await configurationRejection(
+        runDeploy({ workspace: dir, modelUri: 'models:/churn/1', environment: 'staging' })
+      )
+      expect(error.message).toBe(
+        `input 'target': is required: expected "haproxy" or "databricks" (or deploy.environments.staging.target or deploy.target in .modelgate.yml)`
+      )
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('deploy.environments in .modelgate.yml', () => {
+  function load(yaml: string) {
+    const dir = mkdtempSync(join(tmpdir(), 'modelgate-deploy-config-'))
+    writeFileSync(join(dir, '.modelgate.yml'), yaml)
+    return loadConfigFile('.modelgate.yml', dir, true).finally(() => rmSync(dir, { recursive: true, force: true }))
+  }
+
+  it('is accepted at the top level and in each entry of a models: list', async () => {
+    const top = await load(
+      'model: churn\ndeploy:\n  target: haproxy\n  environments:\n    staging:\n      url: http://staging:8080\n      runtime-api: /run/s.sock\n    production:\n      url: http://prod:8080\n'
+    )
+    expect(top!.config.deploy!.environments).toEqual({
+      staging: { url: 'http://staging:8080', 'runtime-api': '/run/s.sock' },
+      production: { url: 'http://prod:8080' }
+    })
+    const list = await load(
+      'models:\n  - model: a\n    deploy:\n      target: databricks\n      environments:\n        staging: { endpoint: a-staging }\n        production: { endpoint: a }\n'
+    )
+    expect(list!.config.models![0]!.deploy!.environments).toEqual({
+      staging: { endpoint: 'a-staging' },
+      production: { endpoint: 'a' }
+    })
+  })
+
+  it.each([
+    [
+      'a nested environments map',
+      'model: churn\ndeploy:\n  environments:\n    staging:\n      environments: {}\n',
+      '.modelgate.yml:5 (deploy.environments.staging.environments): unknown key "environments" (expected one of: target, endpoint, url, runtime-api, server, python, state-dir)'
+    ],
+    [
+      'a misspelt key in an entry',
+      'model: churn\ndeploy:\n  environments:\n    staging:\n      runtime_api: /x\n',
+      '.modelgate.yml:5 (deploy.environments.staging.runtime_api): unknown key "runtime_api"; did you mean "runtime-api"?'
+    ],
+    [
+      'a bad value in an entry',
+      'model: churn\ndeploy:\n  environments:\n    production: { target: kubernetes }\n',
+      '.modelgate.yml:4 (deploy.environments.production.target): expected "haproxy" or "databricks", got "kubernetes"'
+    ],
+    [
+      'two names GitHub takes for one environment',
+      'model: churn\ndeploy:\n  environments:\n    production: {}\n    Production: {}\n',
+      '.modelgate.yml:5 (deploy.environments.Production): names the same GitHub environment as "production" (GitHub environment names are not case sensitive); keep one'
+    ],
+    [
+      'an empty environment name',
+      'model: churn\ndeploy:\n  environments:\n    "": {}\n',
+      '.modelgate.yml:4 (deploy.environments[""]): an empty name is not allowed; expected a name'
+    ]
+  ])('refuses %s', async (_case, yaml, message) => {
+    await expect(load(yaml)).rejects.toThrow(message)
   })
 })

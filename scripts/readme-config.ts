@@ -47,7 +47,12 @@ function typeOf(schema: Schema): string {
   if (schema.enum) return schema.enum.map(value => `\`${String(value)}\``).join(', ')
   if (schema.type === 'array') return `list of ${schema.items ? typeOf(schema.items) : 'values'}`
   if (schema.type === 'object') {
-    if (typeof schema.additionalProperties === 'object') return 'map of name to metric rule'
+    if (typeof schema.additionalProperties === 'object') {
+      // A map whose values are named by their schema's title: metric rules, an environment's deployment settings.
+      const value = schema.additionalProperties
+      const title = value.title ?? value.anyOf?.find(alternative => alternative.title)?.title
+      return title ? `map of name to ${title.toLowerCase()}` : 'map of name to value'
+    }
     return schema.title ? schema.title.toLowerCase() : 'map'
   }
   const type = String(schema.type ?? 'any')

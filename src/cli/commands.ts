@@ -216,7 +216,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       {
         name: 'environment',
         value: '<name>',
-        help: 'the GitHub deployment environment to record (with GITHUB_REPOSITORY and GITHUB_SHA)'
+        help: "the GitHub deployment environment to record (with GITHUB_REPOSITORY and GITHUB_SHA); it also picks the config's deploy.environments entry"
       },
       { name: 'dry-run', help: 'print the plan (current state, desired state, checks) and change nothing' },
       {

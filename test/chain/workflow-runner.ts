@@ -57,7 +57,6 @@ export interface StandInCall {
   env: Record<string, string>
   workspace: string
   runnerTemp: string
-  jobId: string
 }
 export type StandIn = (call: StandInCall) => Promise<Record<string, string> | void>
 
@@ -260,7 +259,7 @@ async function runSteps(
         const standIn = options.standIns[name]
         if (!standIn) throw new Error(`${jobId}: no stand-in for ${step.uses} (step ${id})`)
         try {
-          const outputs = (await standIn({ with: inputs, env, workspace, runnerTemp, jobId })) ?? {}
+          const outputs = (await standIn({ with: inputs, env, workspace, runnerTemp })) ?? {}
           record = { id, outcome: 'success', outputs, log: '' }
         } catch (error) {
           record = { id, outcome: 'failure', outputs: {}, log: String((error as Error).stack ?? error) }

@@ -83,6 +83,11 @@ function describeIssue({ issue, path }: FlatIssue, schema: z.core.$ZodType, base
       return `expected a number ${issue.inclusive ? '>=' : '>'} ${String(issue.minimum)}, got ${got}`
     case 'too_big':
       return `expected a number ${issue.inclusive ? '<=' : '<'} ${String(issue.maximum)}, got ${got}`
+    case 'invalid_key':
+      // A record's key failed its own schema; every key schema here is a non-empty string.
+      return issue.issues.some(inner => inner.code === 'too_small')
+        ? 'an empty name is not allowed; expected a name'
+        : `is not an accepted name: ${issue.issues.map(inner => inner.message).join('; ')}`
     case 'invalid_union':
       return `expected "higher", "lower" or a rule map (direction, min, max, max-regression, ...), got ${got}`
     default:

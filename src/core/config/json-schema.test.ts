@@ -21,5 +21,8 @@ describe('the published JSON Schema', () => {
     expect(validate({ metrics: { accuracy: { direction: 'up' } } })).toBe(false)
     expect(validate({ metrics: { accuracy: { max_regression: 0.1 } } })).toBe(false)
     expect(validate({ model: 'm', unknown: 1 })).toBe(false)
+    expect(validate({ model: 'm', deploy: { environments: { staging: { url: 'http://s:8080' } } } })).toBe(true)
+    expect(validate({ model: 'm', deploy: { environments: { staging: { environments: {} } } } })).toBe(false)
+    expect(validate({ model: 'm', deploy: { environments: { '': {} } } })).toBe(false)
   })
 })

@@ -253,6 +253,36 @@ const DeploySettingsSchema = z
   })
   .check(z.meta({ title: 'Deployment settings' }))
 
+/**
+ * `deploy.environments`: per GitHub environment, settings that replace the top-level ones for a rollout recorded in
+ * that environment (gates/deploy.ts, deploySettingsFor, merges them). An entry takes the same keys but no
+ * `environments` of its own: one level of override is all a reader has to follow.
+ */
+const DeployEnvironmentsSchema = described(
+  z.record(z.string().check(z.minLength(1)), DeploySettingsSchema).check(z.superRefine(checkEnvironmentNames)),
+  'GitHub environment (the environment input) to settings that replace the keys above there; one it lacks is an error.'
+)
+
+/** GitHub environment names are not case sensitive, so two keys that differ only in case name one environment. */
+function checkEnvironmentNames(map: Record<string, unknown>, ctx: z.core.$RefinementCtx<Record<string, unknown>>) {
+  const seen = new Map<string, string>()
+  for (const name of Object.keys(map)) {
+    const first = seen.get(name.toLowerCase())
+    if (first !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        input: map[name],
+        message: `names the same GitHub environment as "${first}" (GitHub environment names are not case sensitive); keep one`
+      })
+    } else seen.set(name.toLowerCase(), name)
+  }
+}
+
+const DeploySectionSchema = z
+  .strictObject({ ...DeploySettingsSchema.shape, environments: z.optional(DeployEnvironmentsSchema) })
+  .check(z.meta({ title: 'Deployment settings' }))
+
 const ModelNameSchema = described(
   z.string().check(z.minLength(1)),
   'The model name; also the default report id of its PR comment.'
@@ -264,7 +294,7 @@ const modelShape = {
   compare: z.optional(CompareSettingsSchema),
   registry: z.optional(RegistrySettingsSchema),
   validation: z.optional(ValidationSettingsSchema),
-  deploy: z.optional(DeploySettingsSchema)
+  deploy: z.optional(DeploySectionSchema)
 }
 
 const ModelConfigSchema = z.strictObject(modelShape)
@@ -285,4 +315,7 @@ export type ModelConfig = z.infer<typeof ModelConfigSchema>
 export type Config = z.infer<typeof ConfigSchema>
 export type ValidationSettings = z.infer<typeof ValidationSettingsSchema>
 export type RegistrySettings = z.infer<typeof RegistrySettingsSchema>
+/** The `deploy:` section as written: top-level settings and the optional per-environment map. */
+export type DeploySection = z.infer<typeof DeploySectionSchema>
+/** The settings of one rollout: the top-level ones, or one entry of `deploy.environments`, or the two merged. */
 export type DeploySettings = z.infer<typeof DeploySettingsSchema>

@@ -13,7 +13,7 @@ import { mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises'
 import { homedir, tmpdir } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import { findModelConfig } from '../config/find.js'
-import type { DeploySettings, MetricRules, RuleSpec } from '../config/schema.js'
+import type { DeploySection, DeploySettings, MetricRules, RuleSpec } from '../config/schema.js'
 import { tuningOptions, type TuningOptions } from '../environment.js'
 import { parseDuration } from '../duration.js'
 import { isDeployRule } from '../vocabulary.js'
@@ -87,6 +87,8 @@ export interface DeployRun {
   readonly promotedAlias?: string
   readonly deployment?: RecordedDeployment
   readonly dryRun: boolean
+  /** Where the rollout's settings came from (shown in the plan, so a dry run says which environment it would use). */
+  readonly settings: DeploySettingsSource
 }
 
 export async function runDeploy(options: DeployOptions): Promise<DeployRun> {
@@ -102,20 +104,27 @@ export async function runDeploy(options: DeployOptions): Promise<DeployRun> {
     )
   }
   const found = await findModelConfig({ workspace: options.workspace, config: options.config, modelName: uri.name })
-  const deploy: DeploySettings = found.model?.deploy ?? {}
   const configFile = found.path ?? '.modelgate.yml'
+  const { settings: deploy, source: settingsSource } = deploySettingsFor(found.model?.deploy, {
+    configFile,
+    configRead: found.path !== undefined,
+    environment: options.environment,
+    inputs: { target: options.target, endpoint: options.endpoint, runtimeApi: options.haproxySocket },
+    describe
+  })
+  log(`deploy settings: ${describeSettingsSource(settingsSource)}`)
   const rules = deployRules(found.model?.metrics, configFile, warn)
-  const kind = options.target ?? deploy.target
+  const kind = deploy.target
   if (!kind) {
     throw new ConfigurationError(
-      `is required: expected ${DEPLOY_TARGET_KINDS.map(k => `"${k}"`).join(' or ')} (or deploy.target in ${configFile})`,
+      `is required: expected ${DEPLOY_TARGET_KINDS.map(k => `"${k}"`).join(' or ')} (or ${settingsSource.key('target')} in ${configFile})`,
       { source: describe('target') }
     )
   }
-  const endpoint = options.endpoint ?? deploy.endpoint
+  const endpoint = deploy.endpoint
   if (!endpoint) {
     throw new ConfigurationError(
-      `is required: expected the serving endpoint's name (or deploy.endpoint in ${configFile})`,
+      `is required: expected the serving endpoint's name (or ${settingsSource.key('endpoint')} in ${configFile})`,
       {
         source: describe('endpoint')
       }
@@ -154,8 +163,8 @@ export async function runDeploy(options: DeployOptions): Promise<DeployRun> {
     endpoint,
     deploy,
     configFile,
+    settingKey: settingsSource.key,
     stateDir,
-    haproxySocket: options.haproxySocket,
     // Unity Catalog and Model Serving live on the same workspace, with the same credentials.
     workspaceUrl:
       choice.kind === 'databricks-uc'
@@ -251,8 +260,118 @@ export async function runDeploy(options: DeployOptions): Promise<DeployRun> {
     passed,
     ...(promotedAlias ? { promotedAlias } : {}),
     ...(deployment ? { deployment } : {}),
-    dryRun
+    dryRun,
+    settings: settingsSource
   }
+}
+
+/** Which settings a rollout used: the top-level `deploy:` keys, with one `deploy.environments` entry over them. */
+export interface DeploySettingsSource {
+  /** The config file as the user named it; absent when no config file was read. */
+  readonly configFile?: string
+  /** The environment the rollout is recorded in (the `environment` input), when one was given. */
+  readonly environment?: string
+  /** The `deploy.environments` key whose settings were used (as written in the file); absent when none was. */
+  readonly entry?: string
+  /** The names `deploy.environments` holds, when the config has the map. */
+  readonly environments?: readonly string[]
+  /** The inputs that replaced a config setting, by the setting's name (`target`, `endpoint`, `runtime-api`). */
+  readonly fromInputs: readonly string[]
+  /** Where a setting is read from, for messages: `deploy.environments.staging.url or deploy.url`. */
+  readonly key: (name: keyof DeploySettings) => string
+}
+
+export interface DeploySettingsInputs {
+  readonly target?: DeployTargetKind | undefined
+  readonly endpoint?: string | undefined
+  /** The `haproxy-socket` input. */
+  readonly runtimeApi?: string | undefined
+}
+
+/**
+ * The settings of one rollout, merged here and nowhere else. Precedence, highest first:
+ *
+ * 1. the inputs `target`, `endpoint` and `haproxy-socket` (the CLI's flags of the same names);
+ * 2. `deploy.environments.<environment>`, the entry named by the `environment` input, key by key;
+ * 3. the top-level `deploy:` keys;
+ * 4. the defaults (server mlflow, python3 on PATH, state-dir ~/.modelgate/serving), applied by the caller.
+ *
+ * When the config has a `deploy.environments` map and the environment input names an environment it lacks, this
+ * is a ConfigurationError: deploying with the top-level settings instead could put a candidate behind another
+ * environment's endpoint. Without an environment input the top-level keys apply, as they do without a map. GitHub
+ * environment names are not case sensitive, so an entry is found whatever the case of either name.
+ */
+export function deploySettingsFor(
+  section: DeploySection | undefined,
+  options: {
+    readonly configFile: string
+    /** Whether a config file was read at all (messages then name its keys). */
+    readonly configRead?: boolean
+    readonly environment?: string | undefined
+    readonly inputs?: DeploySettingsInputs
+    readonly describe?: (name: string) => string
+  }
+): { settings: DeploySettings; source: DeploySettingsSource } {
+  const describe = options.describe ?? ((name: string) => `input '${name}'`)
+  const { environments, ...top } = section ?? {}
+  const environment = options.environment
+  let entry: string | undefined
+  if (environments && environment !== undefined) {
+    const names = Object.keys(environments)
+    entry = names.find(name => name === environment) ?? names.find(n => n.toLowerCase() === environment.toLowerCase())
+    if (entry === undefined) {
+      throw new ConfigurationError(
+        `has no settings for environment "${environment}" (${describe('environment')}); ${
+          names.length
+            ? `it names ${names.map(n => `"${n}"`).join(', ')}. Add "${environment}" to deploy.environments, or give one of those names`
+            : `it names none. Add "${environment}" to deploy.environments`
+        }: with a deploy.environments map, a rollout never falls back to the top-level deploy settings`,
+        { source: options.configFile, path: 'deploy.environments' }
+      )
+    }
+  }
+  const over: DeploySettings = entry === undefined ? {} : environments![entry]!
+  const inputs: DeploySettings = {
+    ...(options.inputs?.target !== undefined ? { target: options.inputs.target } : {}),
+    ...(options.inputs?.endpoint !== undefined ? { endpoint: options.inputs.endpoint } : {}),
+    ...(options.inputs?.runtimeApi !== undefined ? { 'runtime-api': options.inputs.runtimeApi } : {})
+  }
+  const settings: DeploySettings = { ...defined(top), ...defined(over), ...inputs }
+  const key = (name: keyof DeploySettings): string =>
+    entry !== undefined
+      ? `deploy.environments.${entry}.${name} or deploy.${name}`
+      : environments && environment === undefined
+        ? `deploy.${name} (deploy.environments applies only when ${describe('environment')} names one)`
+        : `deploy.${name}`
+  return {
+    settings,
+    source: {
+      ...(options.configRead ? { configFile: options.configFile } : {}),
+      ...(environment !== undefined ? { environment } : {}),
+      ...(entry !== undefined ? { entry } : {}),
+      ...(environments ? { environments: Object.keys(environments) } : {}),
+      fromInputs: Object.keys(inputs),
+      key
+    }
+  }
+}
+
+/** `deploy.environments.staging over deploy in .modelgate.yml; endpoint from the inputs`. */
+export function describeSettingsSource(source: DeploySettingsSource): string {
+  const config = source.configFile
+    ? source.entry !== undefined
+      ? `deploy.environments.${source.entry} over deploy in ${source.configFile}`
+      : source.environments
+        ? `deploy in ${source.configFile} (no environment given, so deploy.environments does not apply)`
+        : `deploy in ${source.configFile}`
+    : 'no config file'
+  const inputs = source.fromInputs.length ? `; ${source.fromInputs.join(', ')} from the inputs` : ''
+  return `${config}${inputs}`
+}
+
+/** The keys that hold a value: a key present but undefined must not hide the one below it. */
+function defined(settings: DeploySettings): DeploySettings {
+  return Object.fromEntries(Object.entries(settings).filter(([, value]) => value !== undefined)) as DeploySettings
 }
 
 /** "50 requests, 0% errors, p95 35 ms": the last observed step, for the deployment status. */
@@ -344,10 +463,12 @@ export function parseRolloutTimeout(text: string, source: string): number {
 
 interface TargetContext extends TuningOptions {
   readonly endpoint: string
+  /** The merged settings (deploySettingsFor): the inputs already in them. */
   readonly deploy: DeploySettings
   readonly configFile: string
+  /** Where the config sets a key, for messages. */
+  readonly settingKey: (name: keyof DeploySettings) => string
   readonly stateDir: string
-  readonly haproxySocket?: string | undefined
   /** The Databricks workspace, when the registry is Unity Catalog's or the tracking-uri names one. */
   readonly workspaceUrl?: { readonly value: string; readonly source: string } | undefined
   readonly env: NodeJS.ProcessEnv
@@ -359,16 +480,16 @@ interface TargetContext extends TuningOptions {
 const TARGETS: Readonly<Record<DeployTargetKind, (context: TargetContext) => Promise<ServingTarget>>> = {
   haproxy: async context => {
     const { deploy, configFile, describe } = context
-    const runtimeApi = context.haproxySocket ?? deploy['runtime-api']
+    const runtimeApi = deploy['runtime-api']
     if (!runtimeApi) {
       throw new ConfigurationError(
-        `is required for the haproxy target: expected HAProxy's Runtime API address, a socket path or host:port (or deploy.runtime-api in ${configFile})`,
+        `is required for the haproxy target: expected HAProxy's Runtime API address, a socket path or host:port (or ${context.settingKey('runtime-api')} in ${configFile})`,
         { source: describe('haproxy-socket') }
       )
     }
     if (!deploy.url) {
       throw new ConfigurationError(
-        `deploy.url is required for the haproxy target: expected the address of HAProxy's frontend that clients use, as in http://127.0.0.1:8080`,
+        `${context.settingKey('url')} is required for the haproxy target: expected the address of HAProxy's frontend that clients use, as in http://127.0.0.1:8080`,
         { source: configFile }
       )
     }

@@ -2,7 +2,7 @@
  * A deploy-endpoint run rendered: the job summary (markdown), the CLI's text, and the JSON report. Each shows the plan
  * (what served before, the traffic steps, the rules), what every step observed, and the rollback's proof.
  */
-import type { DeployRun } from '../gates/deploy.js'
+import { describeSettingsSource, type DeployRun } from '../gates/deploy.js'
 import type { RolloutReport, StepReport } from '../serving/rollout.js'
 import type { EndpointState } from '../serving/types.js'
 
@@ -61,6 +61,7 @@ export function renderDeployMarkdown(run: DeployRun): string {
     '| | |',
     '|---|---|',
     `| Endpoint | ${run.endpointUrl} |`,
+    `| Settings | ${escapeCell(describeSettingsSource(run.settings))} |`,
     `| Version | \`${run.modelUri}\` |`,
     `| Before | ${stateText(r.plan.before)}${r.previousVersion ? ` (previous version ${r.previousVersion})` : ''} |`,
     `| Plan | ${planText(run)} |`,
@@ -134,6 +135,7 @@ export function renderDeployText(run: DeployRun): string {
   const lines = [
     deployHeadline(run),
     `  endpoint: ${run.endpointUrl}`,
+    `  settings: ${describeSettingsSource(run.settings)}`,
     `  current:  ${stateText(r.plan.before)}`,
     `  desired:  ${planText(run)}`,
     `  checks:   ${rulesText(run)}`
@@ -162,6 +164,12 @@ export function buildDeployJson(run: DeployRun): Record<string, unknown> {
     target: run.target,
     endpoint: run.endpoint,
     endpointUrl: run.endpointUrl,
+    settings: {
+      ...(run.settings.configFile ? { configFile: run.settings.configFile } : {}),
+      ...(run.settings.environment !== undefined ? { environment: run.settings.environment } : {}),
+      ...(run.settings.entry !== undefined ? { entry: `deploy.environments.${run.settings.entry}` } : {}),
+      fromInputs: run.settings.fromInputs
+    },
     rules: run.rules,
     ...(run.promotedAlias ? { promotedAlias: run.promotedAlias } : {}),
     ...(run.deployment ? { deployment: run.deployment } : {}),
