@@ -3,7 +3,7 @@
  * torch 0.3 wrote them (test/fixtures/pickles/make_torch_tar.py, which also reads each back with a transcription of
  * torch's legacy_load and records whether that reader gets through it).
  */
-import { afterAll, beforeAll, expect, it } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,6 +11,10 @@ import { describeWithPython, REPO_ROOT, runPython } from '../../../../test/fixtu
 import { checkPickles } from './check.js'
 import { scanModelFile, type FileScanReport } from './containers.js'
 import { createPolicy } from './policy.js'
+import { scanPickleBytes } from './scanner.js'
+import { bufferSource } from './source.js'
+import { scanTorchMember } from './torch-tar.js'
+import { GlobalVal, TupleVal } from './values.js'
 
 interface Case {
   file: string
@@ -140,5 +144,85 @@ describeWithPython('torch.save’s tar format', () => {
       )
     ])
     expect(cases.get('hostile_count.pt')!.loads).toBe(false)
+  })
+})
+
+const b = (s: string): Buffer => Buffer.from(s, 'latin1')
+const int64 = (n: bigint | number): Buffer => Buffer.from(new BigInt64Array([BigInt(n)]).buffer)
+const STORAGE = b('\x80\x02X\x01\x00\x00\x001q\x00X\x03\x00\x00\x00cpuq\x01ctorch\nDoubleStorage\nq\x02\x87q\x03.')
+const VIEWS = b('\x80\x02]q\x00.')
+
+async function member(kind: 'storages' | 'tensors', data: Buffer) {
+  const r = await scanTorchMember(bufferSource(data), 0, data.length, kind, policy)
+  return { problem: r.problem, pickleProblems: r.result.problems.map(p => `${p.message} (offset ${p.offset})`) }
+}
+
+describe('one pickle at a time (readOne)', () => {
+  it('stops at STOP with the pickle’s value and length, ignoring what follows', () => {
+    const r = scanPickleBytes(Buffer.concat([STORAGE, Buffer.alloc(40, 0xff)]), { policy, readOne: true })
+    expect(r.problems).toEqual([])
+    expect(r.bytes).toBe(STORAGE.length)
+    const value = r.value as TupleVal
+    expect(value).toBeInstanceOf(TupleVal)
+    expect(value.items.slice(0, 2)).toEqual(['1', 'cpu'])
+    expect(value.items[2]).toEqual(expect.objectContaining({ module: 'torch', name: 'DoubleStorage' }))
+    expect(value.items[2]).toBeInstanceOf(GlobalVal)
+  })
+
+  it('ends where CPython’s file reader ends: after the whole frame, when the STOP comes inside it', () => {
+    const framed = Buffer.concat([b('\x80\x04\x95'), int64(6), b('K\x07.'), Buffer.alloc(3)])
+    const r = scanPickleBytes(Buffer.concat([framed, b('junk')]), { policy, readOne: true })
+    expect([r.value, r.bytes]).toEqual([7, framed.length])
+  })
+})
+
+describe('the storages and tensors members', () => {
+  it('reads a record and skips its elements by size', async () => {
+    const data = Buffer.concat([b('\x80\x02K\x01.'), STORAGE, int64(3), Buffer.alloc(24), VIEWS])
+    expect(await member('storages', data)).toEqual({ problem: undefined, pickleProblems: [] })
+  })
+
+  it.each([
+    ['a count that is not an int', b('\x80\x02X\x01\x00\x00\x00x.'), /storage count is str, not an int/],
+    [
+      'a count past 2^63',
+      Buffer.concat([b('\x80\x02\x8a\x09'), Buffer.alloc(8), b('\x01.'), Buffer.alloc(64)]),
+      /18446744073709551616 storages cannot fit in the 64 bytes left/
+    ],
+    [
+      'a description that is not a 3-tuple',
+      Buffer.concat([b('\x80\x02K\x01.'), b('\x80\x02K\x05.'), Buffer.alloc(16)]),
+      /storage 1 of 1 is int, not the \(key, location, storage type\) tuple/
+    ],
+    [
+      'a negative element count',
+      Buffer.concat([b('\x80\x02K\x01.'), STORAGE, int64(-1), VIEWS]),
+      /negative element count \(-1\)/
+    ],
+    [
+      'an element count past the end',
+      Buffer.concat([b('\x80\x02K\x01.'), STORAGE, int64(2n ** 60n), VIEWS]),
+      /holds 1152921504606846976 DoubleStorage elements \(9223372036854775808 bytes\) but 6 bytes are left/
+    ],
+    [
+      'an element count cut short',
+      Buffer.concat([b('\x80\x02K\x01.'), STORAGE, b('\x01\x00')]),
+      /element count of storage 1 of 1 runs past the end of the member/
+    ]
+  ])('fails %s', async (_, data, message) => {
+    const r = await member('storages', data as Buffer)
+    expect([r.problem?.message ?? r.pickleProblems.join('; ')]).toEqual([expect.stringMatching(message as RegExp)])
+  })
+
+  it('runs no loop for a negative count, as range() does, and reads the views after it', async () => {
+    expect(await member('storages', Buffer.concat([b('\x80\x02J\xff\xff\xff\xff.'), VIEWS]))).toEqual({
+      problem: undefined,
+      pickleProblems: []
+    })
+  })
+
+  it('fails a member that ends before the storage views', async () => {
+    const r = await member('storages', b('\x80\x02K\x00.'))
+    expect(r.pickleProblems).toEqual(['the storage views: empty stream: no pickle (offset 5)'])
   })
 })
