@@ -321,14 +321,39 @@ describe('compressed joblib and plain files', () => {
     )
     expect(r.format).toBe('legacy-torch-tar')
     expect(dangerous(r)).toEqual(['old.pt:pickle!posix.system'])
+    // storages and tensors interleave pickles with raw bytes torch.load reads by size, and are read the same way.
+    const count = (n: number): Buffer => b(`\x80\x02K${String.fromCharCode(n)}.`)
+    const int64 = (n: number): Buffer => Buffer.from(new BigInt64Array([BigInt(n)]).buffer)
+    const storage = b('\x80\x02X\x01\x00\x00\x001q\x00X\x03\x00\x00\x00cpuq\x01ctorch\nFloatStorage\nq\x02\x87q\x03.')
+    const tensor = b('\x80\x02X\x01\x00\x00\x002q\x00X\x01\x00\x00\x001q\x01ctorch\nFloatTensor\nq\x02\x87q\x03.')
+    const views = b('\x80\x02]q\x00.')
     const withData = await scanFile(
       'old2.pt',
       tar([
         ['pickle', PLAIN],
-        ['storages', Buffer.concat([b('\x80\x02K\x01.'), Buffer.alloc(64, 0xff)])]
+        [
+          'tensors',
+          Buffer.concat([count(1), tensor, b('\x01\x00\x00\x00\x00\x00\x00\x00'), int64(2), int64(1), int64(0)])
+        ],
+        ['storages', Buffer.concat([count(1), storage, int64(2), Buffer.alloc(8, 0xff), views])]
       ])
     )
-    expect(errors(withData)).toEqual([expect.stringContaining('after 1 complete pickle')])
+    expect(errors(withData)).toEqual([])
+    expect(withData.streams.map(s => [s.path, s.result.pickles])).toEqual([
+      ['old2.pt:pickle', 1],
+      ['old2.pt:tensors', 2],
+      ['old2.pt:storages', 3]
+    ])
+    // Raw bytes where torch reads the next pickle are a broken member, reported where they are.
+    const garbled = await scanFile(
+      'old3.pt',
+      tar([
+        ['pickle', PLAIN],
+        ['storages', Buffer.concat([count(1), Buffer.alloc(64, 0xff)])]
+      ])
+    )
+    expect(errors(garbled)).toEqual(['the pickle of storage 1 of 1: unknown opcode 0xff'])
+    expect(garbled.streams[1]!.result.problems[0]!.offset).toBe(5)
   })
 
   it('treats a .pkl that is not a pickle as broken, but a .bin of other data as not a pickle', async () => {

@@ -483,6 +483,8 @@ async function scanZip(scan: Scan, source: Source, display: string, depth: numbe
 
 const TORCH_TAR_MEMBERS = new Set(['sys_info', 'pickle', 'storages', 'tensors'])
 
+let torchTar: typeof import('./torch-tar.js') | undefined
+
 async function scanTar(scan: Scan, source: Source, display: string): Promise<FileFormat> {
   const members = await readTar(source)
   if (typeof members === 'string') {
@@ -493,11 +495,24 @@ async function scanTar(scan: Scan, source: Source, display: string): Promise<Fil
     const base = m.name.split('/').pop()!
     const torch = TORCH_TAR_MEMBERS.has(base)
     if (!torch && !PICKLE_ENTRY.test(m.name)) continue
+    const path = `${display}:${m.name}`
+    if (base === 'storages' || base === 'tensors') {
+      // Pickles interleaved with raw tensor bytes that torch.load reads by size: read as torch reads them.
+      torchTar ??= await import('./torch-tar.js')
+      const { result, problem } = await torchTar.scanTorchMember(source, m.offset, m.size, base, scan.options.policy)
+      scan.streams.push({ path, encoding: 'raw', result })
+      if (problem) {
+        scan.problems.push({
+          path,
+          severity: 'error',
+          message: `does not read as torch.load reads its ${base} member: ${problem.message} (offset ${problem.offset}); the rest of it was not checked`
+        })
+      }
+      continue
+    }
     const first = await source.read(m.offset, SNIFF)
-    // storages and tensors interleave pickles with raw tensor bytes that torch.load reads by size: past the first
-    // pickle this scanner cannot follow them, and says so as an error rather than passing what it did not read.
     await scanRange(scan, source, m.offset, m.size, first, {
-      display: `${display}:${m.name}`,
+      display: path,
       speculative: false,
       strict: torch
     })

@@ -98,8 +98,8 @@ interface Context {
   joblib: boolean
 }
 
-/** Where imports go; shared by a scanner and the views it forks. */
-class Sink {
+/** Where imports go; shared by a scanner and the views it forks, or by the scanners of one container member. */
+export class Sink {
   readonly records = new Map<string, ImportRecord>()
   omitted = 0
 
@@ -123,6 +123,8 @@ export class PickleScanner {
   private readonly depth: number
   private readonly totalSize: number | undefined
   private readonly sink: Sink
+  private readonly readOne: boolean
+  private stopEnd = 0
 
   /** Absolute offset of the next byte to be consumed. */
   private offset: number
@@ -173,6 +175,7 @@ export class PickleScanner {
     this.startOffset = this.offset
     this.totalSize = options.totalSize === undefined ? undefined : this.offset + options.totalSize
     this.sink = sink ?? new Sink()
+    this.readOne = options.readOne ?? false
     this.ctx = this.freshContext(this.joblibAware && !this.speculative)
   }
 
@@ -261,8 +264,9 @@ export class PickleScanner {
         a.offset - b.offset ||
         (a.module + a.name + a.opcode + (a.context ?? '') < b.module + b.name + b.opcode + (b.context ?? '') ? -1 : 1)
     )
+    const one = this.readOne && this.pickles > 0
     return {
-      bytes: this.offset - this.startOffset,
+      bytes: (one ? this.stopEnd : this.offset) - this.startOffset,
       protocol: this.protocol,
       pickles: this.pickles,
       imports,
@@ -270,7 +274,8 @@ export class PickleScanner {
       problems: this.problems,
       notes: this.notes,
       joblibArrays: this.joblibArrays,
-      layout: this.legacyTorch ? 'legacy-torch' : 'pickle'
+      layout: this.legacyTorch ? 'legacy-torch' : 'pickle',
+      ...(one ? { value: this.firstResult! } : {})
     }
   }
 
@@ -1127,6 +1132,12 @@ export class PickleScanner {
             this.pendingUnknown.length = 0
             this.stopped = true
             this.deathReason = 'STOP'
+            continue
+          }
+          if (this.readOne) {
+            // CPython reads a whole frame before running it: the next read starts after the frame, not the STOP.
+            this.stopped = true
+            this.stopEnd = Math.max(this.offset, this.frameEnd)
             continue
           }
           if (this.pickles === 1 && this.firstResult === TORCH_LEGACY_MAGIC) this.legacyTorch = true

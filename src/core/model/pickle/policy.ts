@@ -452,6 +452,11 @@ const SAFE_EXACT = new Set([
     'QUInt2x4Storage',
     'UntypedStorage'
   ].map(n => `torch.${n}`),
+  // the tensor types torch.save's tar format (before 0.4) names in its tensors member, for CPU and CUDA tensors
+  ...['Float', 'Double', 'Half', 'BFloat16', 'Long', 'Int', 'Short', 'Char', 'Byte', 'Bool'].flatMap(t => [
+    `torch.${t}Tensor`,
+    `torch.cuda.${t}Tensor`
+  ]),
   // pandas 2/3 pickle their public classes by top-level name; string columns go through pyarrow
   ...[
     'DataFrame',

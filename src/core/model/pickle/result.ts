@@ -1,5 +1,6 @@
 /** What a scan of one pickle stream reports, and how it is asked for. */
 import type { ImportRating, PicklePolicy } from './policy.js'
+import type { V } from './values.js'
 
 /** One import the stream makes (deduplicated by module, name, opcode and view; `count` says how often). */
 export interface ImportRecord {
@@ -41,6 +42,8 @@ export interface PickleScanResult {
   readonly joblibArrays: number
   /** `legacy-torch` when the stream is torch.save's pre-zip format (five pickles, then raw storage bytes). */
   readonly layout: 'pickle' | 'legacy-torch'
+  /** With `readOne`, the value the pickle left (when it reached STOP), as the interpreter tracks it. */
+  readonly value?: V
 }
 
 export interface ScanOptions {
@@ -61,4 +64,9 @@ export interface ScanOptions {
   readonly baseOffset?: number
   /** Nesting depth of embedded scans. */
   readonly depth?: number
+  /**
+   * Read one pickle and stop at its STOP, as one `pickle.load` on a file does, for loaders that read raw bytes right
+   * after it (torch's legacy tar members): `bytes` is then the pickle's length and `value` what it left.
+   */
+  readonly readOne?: boolean
 }
