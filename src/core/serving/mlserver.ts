@@ -21,13 +21,16 @@ import type { LaunchContext, LaunchSpec, ModelServerLauncher } from './model-ser
 export const MLSERVER_MLFLOW_RUNTIME = 'mlserver_mlflow.MLflowRuntime'
 
 /**
- * Inference worker processes per server. 1 (MLServer's default) rather than 0 (inference in the server process):
- * 0 starts faster (median 3.2 s against 5.2 s to the versioned ready path, serving-facts §2) and takes about half
- * the memory (337 against 589 MiB), but a prediction that raises can then reset the keep-alive connection, which
- * HAProxy turns into a 502 or, as it retries an empty response, sends to the other version: a model that raises
- * would be judged by answers it did not give. With a worker process its error is an HTTP answer like any other
- * (test/serving/mlserver.test.ts). The worker crash that 0 also avoids (uvloop 0.23) is prevented by the uvloop
- * 0.21.0 pin in python/requirements-mlserver.txt.
+ * Inference worker processes per server: 1, MLServer's default, rather than 0 (inference in the server process).
+ * 0 is cheaper: measured here (2 busy cores) 9.6 s to the versioned ready path and 305 MiB for the process group,
+ * against 12.6 s and 508 MiB with a worker (serving-facts §2: 3.2 s/337 MiB against 5.2 s/589 MiB). But with 0,
+ * mlserver-mlflow calls the model's predict on the server's event loop: a slow prediction holds up every other
+ * request and HAProxy's check of this server, so a slow canary could be marked down instead of measured slow. And
+ * serving-facts trap 6 saw a prediction that raises reset the keep-alive connection with 0, which HAProxy turns into
+ * a 502 or, retrying an empty response, re-sends to the other version; a raising model would then be judged by
+ * answers it did not give. (Here, 150 predictions of a raising model at 50/50 came back as its own 400s in both
+ * modes; test/serving/mlserver.test.ts asserts that with 1.) The worker crash that 0 also avoids (uvloop 0.23) is
+ * prevented by the uvloop 0.21.0 pin in python/requirements-mlserver.txt.
  */
 export const MLSERVER_PARALLEL_WORKERS = 1
 
