@@ -69,6 +69,28 @@ async function deploy(options: Partial<RolloutOptions> & Pick<RolloutOptions, 'c
   return report
 }
 
+/** The serving example as a V2 request: one input per column, decoded back into a DataFrame (`pd`). */
+function v2Request(body: { dataframe_split: { columns: string[]; data: unknown[][] } }) {
+  const { columns, data } = body.dataframe_split
+  const datatype = (value: unknown) =>
+    typeof value === 'boolean'
+      ? 'BOOL'
+      : typeof value === 'string'
+        ? 'BYTES'
+        : Number.isInteger(value)
+          ? 'INT64'
+          : 'FP64'
+  return {
+    parameters: { content_type: 'pd' },
+    inputs: columns.map((name, i) => ({
+      name,
+      shape: [data.length, 1],
+      datatype: datatype(data[0]![i]),
+      data: data.map(row => row[i])
+    }))
+  }
+}
+
 async function expectServing(version: string, before?: EndpointState): Promise<void> {
   const state = await target.read()
   if (before) expect(routingOf(state)).toEqual(routingOf(before))
@@ -128,6 +150,14 @@ describe('rollout to HAProxy with MLServer', () => {
     expect(canary.byVersion['2']).toMatchObject({ requests: 20, errors: 0 })
     await expectServing('2')
     await expectOnlyProcess('2')
+    // The Open Inference Protocol through the same frontend: the answer names the version.
+    const v2 = await fetch(`${haproxy.url}/v2/models/churn/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(v2Request(BODY))
+    })
+    expect(v2.headers.get('x-served-by')).toBe('v2')
+    expect(await v2.json()).toMatchObject({ model_name: 'churn', model_version: '2' })
     // Stopped as a whole group (the inference worker too), and its settings folder removed.
     expect(() => process.kill(-first.pid, 0)).toThrow()
     expect(existsSync(first.workDir!)).toBe(false)
