@@ -7,9 +7,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { runDeploy } from '../../src/core/gates/deploy.js'
+import { runRegistration } from '../../src/core/gates/register.js'
 import { HaproxyTarget } from '../../src/core/serving/haproxy/target.js'
 import { mlserverLauncher } from '../../src/core/serving/mlserver.js'
 import { ModelServers } from '../../src/core/serving/model-server.js'
@@ -192,5 +194,41 @@ describe('rollout to HAProxy with MLServer', () => {
     expect(report.steps).toEqual([])
     await expectServing('2', before)
     await expectOnlyProcess('2')
+  }, 180_000)
+})
+
+describe('the deploy gate with deploy.server: mlserver', () => {
+  it('reads the server and its Python from .modelgate.yml and serves the registered version with MLServer', async () => {
+    const gate = await startTestHaproxy('gate')
+    const workspace = join(dir, 'gate-workspace')
+    const stateDir = join(workspace, 'serving-state')
+    try {
+      await runRegistration({ workspace, name: 'churn', modelPath: GOOD, aliases: [] })
+      writeFileSync(
+        join(workspace, '.modelgate.yml'),
+        [
+          'model: churn',
+          'deploy:',
+          '  target: haproxy',
+          '  endpoint: gate',
+          `  url: ${gate.url}`,
+          `  runtime-api: ${gate.socket}`,
+          '  server: mlserver',
+          `  python: ${PYTHON}`,
+          `  state-dir: ${stateDir}`,
+          ''
+        ].join('\n')
+      )
+      const run = await runDeploy({ workspace, modelUri: 'models:/churn/1', requests: 10, verifyRequests: 10 })
+      expect(run.report.failure).toBeUndefined()
+      expect(run).toMatchObject({ passed: true, version: '1', target: 'haproxy', endpoint: 'gate' })
+      const own = new ModelServers({ stateDir: join(stateDir, 'gate'), launcher })
+      const [record] = await own.list()
+      for (const server of await own.list()) started.add(server.pid)
+      expect(record).toMatchObject({ kind: 'mlserver', alive: true, readyPath: '/v2/models/churn/versions/1/ready' })
+      await own.stop('1')
+    } finally {
+      await gate.close()
+    }
   }, 180_000)
 })
