@@ -162,7 +162,7 @@ if (only.has('register')) {
 }
 if (only.has('deploy')) {
   section(
-    '(f) rollout on HAProxy with mlflow models serve, against the model server start-up (deploy-endpoint)',
+    '(f) rollout on HAProxy with mlflow models serve and MLServer, against the model server start-up (deploy-endpoint)',
     'deploy.ts'
   )
 }

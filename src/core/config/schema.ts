@@ -241,11 +241,11 @@ const DeploySettingsSchema = z
     server: z.optional(
       described(
         z.enum(DEPLOY_SERVERS),
-        'haproxy: the model server run per version: mlflow (mlflow models serve, the default) or mlserver.'
+        'haproxy: the model server run per version: mlflow (mlflow models serve, the default) or mlserver (MLServer with its MLflow runtime).'
       )
     ),
     python: nonEmpty(
-      'haproxy: the Python with mlflow and the model requirements that serves each version (default python3 on PATH).'
+      'haproxy: the Python that serves each version, with the model requirements and mlflow (server mlflow) or mlserver and mlserver-mlflow (server mlserver; pins in python/requirements-mlserver.txt). Default python3 on PATH.'
     ),
     'state-dir': nonEmpty(
       'haproxy: where modelgate keeps the model server processes it started (default ~/.modelgate/serving); never the runner temporary folder, which a later job does not see.'

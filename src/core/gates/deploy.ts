@@ -161,6 +161,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployRun> {
   }
   const target = await openTarget(kind, {
     endpoint,
+    model: uri.name,
     deploy,
     configFile,
     settingKey: settingsSource.key,
@@ -463,6 +464,8 @@ export function parseRolloutTimeout(text: string, source: string): number {
 
 interface TargetContext extends TuningOptions {
   readonly endpoint: string
+  /** The registered model's name (MLServer serves the model under it). */
+  readonly model: string
   /** The merged settings (deploySettingsFor): the inputs already in them. */
   readonly deploy: DeploySettings
   readonly configFile: string
@@ -493,19 +496,16 @@ const TARGETS: Readonly<Record<DeployTargetKind, (context: TargetContext) => Pro
         { source: configFile }
       )
     }
-    if ((deploy.server ?? 'mlflow') !== 'mlflow') {
-      throw new ConfigurationError(
-        `deploy.server "${deploy.server}" is not available yet for the haproxy target; expected "mlflow" (mlflow models serve)`,
-        { source: configFile }
-      )
-    }
     const { HaproxyTarget } = await import('../serving/haproxy/target.js')
     const { ModelServers, mlflowServeLauncher } = await import('../serving/model-server.js')
-    const servers = new ModelServers({
-      stateDir: context.stateDir,
-      launcher: mlflowServeLauncher({ python: deploy.python ?? 'python3' }),
-      log: context.log
-    })
+    // deploy.python is the environment of the chosen server: mlflow, or mlserver with mlserver-mlflow (a separate
+    // environment, python/requirements-mlserver.txt); python3 on PATH when not set, for both.
+    const python = deploy.python ?? 'python3'
+    const launcher =
+      deploy.server === 'mlserver'
+        ? (await import('../serving/mlserver.js')).mlserverLauncher({ python, model: context.model })
+        : mlflowServeLauncher({ python })
+    const servers = new ModelServers({ stateDir: context.stateDir, launcher, log: context.log })
     return new HaproxyTarget({ endpoint: context.endpoint, runtimeApi, url: deploy.url, servers, log: context.log })
   },
   databricks: async context => {

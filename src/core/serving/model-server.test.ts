@@ -120,8 +120,9 @@ describe('ModelServers', () => {
     expect(await servers.list()).toEqual([])
   })
 
-  it('builds the mlflow models serve command line with the environment bin first on PATH', () => {
-    const spec = mlflowServeLauncher({ python: '/opt/venv/bin/python' }).launch('/m', '127.0.0.1', 5001)
+  it('builds the mlflow models serve command line with the environment bin first on PATH', async () => {
+    const context = { version: '1', workDir: '/state/v1.server', freePort: async () => 5002 }
+    const spec = await mlflowServeLauncher({ python: '/opt/venv/bin/python' }).launch('/m', '127.0.0.1', 5001, context)
     expect([spec.command, ...spec.args].join(' ')).toBe(
       '/opt/venv/bin/python -m mlflow models serve -m /m --env-manager local -h 127.0.0.1 -p 5001'
     )

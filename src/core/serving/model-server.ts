@@ -7,8 +7,8 @@
  * process group of its own (mlflow starts uvicorn as a child) which is signalled as a whole to stop. A model that
  * cannot load makes the process exit 1 before `/ping` answers: that is reported with the tail of its output.
  *
- * The launcher is a seam: MLServer with its MLflow runtime (a separate environment, a settings folder per
- * version, `/v2/models/{m}/versions/{v}/ready` as the ready path) plugs in as another `ModelServerLauncher`.
+ * The launcher is the seam between the two servers: `mlflowServeLauncher` here, `mlserverLauncher` (MLServer with its
+ * MLflow runtime, from a separate environment, a settings folder per version) in mlserver.ts.
  */
 import { spawn } from 'node:child_process'
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs'
@@ -21,14 +21,35 @@ export interface LaunchSpec {
   readonly command: string
   readonly args: readonly string[]
   readonly env: Readonly<Record<string, string>>
+  /** The process's working directory; default this process's. */
+  readonly cwd?: string
+  /** The path answering 200 once this process's model is loaded, when it is not the launcher's `readyPath`. */
+  readonly readyPath?: string
+  /**
+   * What the process's command line holds, by which a later run tells this server from an unrelated process that
+   * got its pid. Default: the model directory and the port.
+   */
+  readonly identifiedBy?: readonly string[]
+}
+
+/** What a launcher gets besides the model directory and the HTTP address. */
+export interface LaunchContext {
+  readonly version: string
+  /** A folder of this version's own in the state folder, created empty, for the server's settings files. */
+  readonly workDir: string
+  /** Another port free on the host, for a listener beside the HTTP one. */
+  freePort(): Promise<number>
 }
 
 /** How one kind of model server is started and asked whether it is ready. */
 export interface ModelServerLauncher {
   readonly kind: string
-  /** The path answering 200 once the model is loaded; HAProxy's check uses the same. */
+  /**
+   * The path answering 200 once the model is loaded, the same on every server of a backend: HAProxy's
+   * `option httpchk` GETs it (one path per backend). A launch may wait on a more precise path of its own.
+   */
   readonly readyPath: string
-  launch(modelDir: string, host: string, port: number): LaunchSpec
+  launch(modelDir: string, host: string, port: number, context: LaunchContext): LaunchSpec | Promise<LaunchSpec>
 }
 
 /** `mlflow models serve` from a Python environment that has MLflow and the model's requirements. */
@@ -74,6 +95,10 @@ export interface ModelServerRecord {
   readonly address: string
   readonly readyPath: string
   readonly logFile: string
+  /** The launcher's folder for this version (settings files), removed with the record. */
+  readonly workDir?: string
+  /** See `LaunchSpec.identifiedBy`; absent: the model directory and the port. */
+  readonly identifiedBy?: readonly string[]
   /** ISO time. */
   readonly startedAt: string
   /** From spawn until the ready path answered, once it did (the benchmark's baseline). */
@@ -174,7 +199,11 @@ export class ModelServers {
     await mkdir(this.stateDir, { recursive: true })
     const port = await freePort(this.host)
     const dir = resolve(modelDir)
-    const spec = this.launcher.launch(dir, this.host, port)
+    const workDir = join(this.stateDir, `${fileName(version)}.server`)
+    await rm(workDir, { recursive: true, force: true })
+    await mkdir(workDir)
+    const host = this.host
+    const spec = await this.launcher.launch(dir, host, port, { version, workDir, freePort: () => freePort(host) })
     const logFile = join(this.stateDir, `${fileName(version)}.log`)
     const out = openSync(logFile, 'w')
     const spawned = performance.now()
@@ -185,6 +214,7 @@ export class ModelServers {
     const child = spawn(spec.command, spec.args, {
       detached: true,
       stdio: ['ignore', out, out],
+      ...(spec.cwd !== undefined ? { cwd: spec.cwd } : {}),
       env: { ...process.env, ...spec.env, RUNNER_TRACKING_ID: '' }
     })
     closeSync(out)
@@ -192,7 +222,8 @@ export class ModelServers {
     child.once('error', error => (ended = `could not start ${spec.command}: ${error.message}`))
     child.once(
       'exit',
-      (code, signal) => (ended = `exited with ${code ?? signal} before ${this.launcher.readyPath} answered`)
+      (code, signal) =>
+        (ended = `exited with ${code ?? signal} before ${spec.readyPath ?? this.launcher.readyPath} answered`)
     )
     child.unref()
     if (child.pid === undefined) {
@@ -207,8 +238,10 @@ export class ModelServers {
       host: this.host,
       port,
       address: `${this.host}:${port}`,
-      readyPath: this.launcher.readyPath,
+      readyPath: spec.readyPath ?? this.launcher.readyPath,
       logFile,
+      workDir,
+      ...(spec.identifiedBy ? { identifiedBy: spec.identifiedBy } : {}),
       startedAt: new Date().toISOString()
     }
     // Written before waiting, so a run killed while waiting leaves a record the next run can clean up.
@@ -231,7 +264,7 @@ export class ModelServers {
         await this.stop(version)
         throw new DeadlineExceededError(
           deadline,
-          `the model server of version ${version} to answer ${this.launcher.readyPath}`
+          `the model server of version ${version} to answer ${record.readyPath}`
         )
       }
       await pause(delay, deadline)
@@ -251,6 +284,7 @@ export class ModelServers {
 
   private async forget(version: string): Promise<void> {
     await rm(join(this.stateDir, `${fileName(version)}.json`), { force: true })
+    await rm(join(this.stateDir, `${fileName(version)}.server`), { recursive: true, force: true })
   }
 }
 
@@ -305,7 +339,7 @@ function isAlive(record: ModelServerRecord): boolean {
   if (!existsSync('/proc/self/cmdline')) return true
   try {
     const args = readFileSync(cmdline, 'utf8')
-    return args.includes(record.modelDir) && args.includes(String(record.port))
+    return (record.identifiedBy ?? [record.modelDir, String(record.port)]).every(mark => args.includes(mark))
   } catch {
     return false
   }
