@@ -121,7 +121,6 @@ describe('rollout to HAProxy with MLServer', () => {
     expect(report.steps[0]!.candidate).toMatchObject({ requests: 20, errors: 0, errorRate: 0 })
     const record = (await servers.find('1'))!
     expect(record).toMatchObject({ kind: 'mlserver', readyPath: '/v2/models/churn/versions/1/ready' })
-    console.log(`MLServer start to versioned ready: ${record.readyMs} ms`)
     const settings = JSON.parse(readFileSync(join(record.workDir!, 'settings.json'), 'utf8'))
     expect(settings.http_port).toBe(record.port)
     // The versioned path answers for this version only; another version is unknown to this process.
