@@ -221,7 +221,10 @@ interface StreamPlan {
 
 let interpreter: typeof import('./interpreter.js') | undefined
 
-/** The interpreter, imported on first use: a model whose only container is a skops file never loads it. */
+/**
+ * The interpreter, imported when a pickle stream is about to be read: a skops file, whose arrays are numeric .npy
+ * entries and whose schema is JSON, never loads it.
+ */
 async function loadInterpreter(): Promise<void> {
   interpreter ??= await import('./interpreter.js')
 }
@@ -373,6 +376,7 @@ async function scanEntry(
   skip: number,
   first?: Buffer
 ): Promise<void> {
+  await loadInterpreter()
   if (entry.method === 0) {
     const head = first ?? (await source.read(start + skip, SNIFF))
     await scanRange(scan, source, start + skip, entry.csize - skip, head, plan)
@@ -448,7 +452,6 @@ async function scanZip(scan: Scan, source: Source, display: string, depth: numbe
       else await scanZip(scan, bufferSource(inner), path, depth + 1)
       continue
     }
-    await loadInterpreter()
     if (isNpy(first) || NPY_ENTRY.test(entry.name)) {
       // .npz members: only object arrays hold a pickle.
       const layout = npyLayout(await sniffEntry(source, entry, start, NPY_HEAD))
