@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process'
 import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { minify } from 'terser'
+import { eagerFactories } from './eager-factories.mjs'
 
 const root = resolve(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..')
 const outRoot = resolve(process.argv[2] ?? join(root, 'dist'))
@@ -31,7 +32,7 @@ for (const { name, entry } of entries) {
     // webpack did not shake out (that chunk becomes 25 KB).
     const minified = await minify(code, { module: true, ecma: 2022, compress: { passes: 2 }, mangle: true })
     const shebang = name === 'cli' && file === 'index.js' ? '#!/usr/bin/env node\n' : ''
-    writeFileSync(path, shebang + minified.code.replace(/^#!.*\n/, ''))
+    writeFileSync(path, shebang + eagerFactories(minified.code.replace(/^#!.*\n/, '')))
     if (shebang) chmodSync(path, 0o755)
   }
   console.log(`bundled ${entry} → ${join(out, 'index.js')}`)

@@ -16,13 +16,13 @@
  * large files are hashed in worker threads, one per core, since sha256 is CPU-bound. A worker reads synchronously
  * into one buffer: with every core hashing, CPU time is wall time, and a blocking read costs less of it than a trip
  * through libuv's thread pool (the pool's CPU time is then on a par with openssl's). A small model is hashed on the
- * main thread alone and starts no worker.
+ * main thread alone: it starts no worker and does not even load worker_threads.
  */
 import { createHash } from 'node:crypto'
 import { availableParallelism } from 'node:os'
-import { Worker } from 'node:worker_threads'
+import type { Worker } from 'node:worker_threads'
 import { forEachConcurrently } from '../concurrency.js'
-import { HASH_WORKER_SOURCE, type HashJob, type HashReply } from './hash-worker.js'
+import type { HashJob, HashReply } from './hash-worker.js'
 import type { ModelFile } from './types.js'
 import { MODEL_FILE_OPEN_FLAGS, openModelFile, sortByPath } from './walk.js'
 
@@ -175,22 +175,43 @@ function savedBytes(files: readonly ModelFile[], workers: number): number {
 
 type Outcome = { sha256: string; size: number } | { reason: string }
 
+/**
+ * Files of up to 1 MiB are hashed four at a time on the main thread: each costs an open, a stat, two reads and a
+ * close, round trips through libuv's thread pool that are most of the time a small model takes to hash, and four
+ * overlap. Larger files go one at a time, since the reads of one already overlap its hashing.
+ */
+const SMALL_FILE_LANES = 4
+const SMALL_FILE_BYTES = 1 << 20
+
 async function hashInMainThread(files: readonly ModelFile[], chunk: number): Promise<Outcome[]> {
   // No 8 MiB of buffers for a model of small files; one byte over the largest file lets its last read see the end.
   const largest = files.reduce((max, file) => Math.max(max, file.size), 0)
-  const buffers = new Buffers(Math.min(chunk, Math.max(64 << 10, largest + 1)))
-  const outcomes: Outcome[] = []
-  for (const file of files) {
-    outcomes.push(await hashWith(file.absolute, buffers).catch((error: unknown) => ({ reason: reasonOf(error) })))
-  }
+  const size = Math.min(chunk, Math.max(64 << 10, largest + 1))
+  const lanes = largest < SMALL_FILE_BYTES ? SMALL_FILE_LANES : 1
+  const buffers = Array.from({ length: Math.min(lanes, files.length) }, () => new Buffers(size))
+  const outcomes: Outcome[] = new Array<Outcome>(files.length)
+  await forEachConcurrently(
+    files.map((_, i) => i),
+    lanes,
+    async (i, lane) => {
+      outcomes[i] = await hashWith(files[i]!.absolute, buffers[lane]!).catch((error: unknown) => ({
+        reason: reasonOf(error)
+      }))
+    }
+  )
   return outcomes
 }
 
 async function hashInWorkers(files: readonly ModelFile[], count: number, chunk: number): Promise<Outcome[]> {
+  // Imported here: a small model, hashed on the main thread, loads neither worker_threads nor the worker's source.
+  const [{ Worker }, { HASH_WORKER_SOURCE }] = await Promise.all([
+    import('node:worker_threads'),
+    import('./hash-worker.js')
+  ])
   // Largest first: the pool then finishes together instead of waiting on one big file picked up last.
   const order = files.map((_, i) => i).sort((a, b) => files[b]!.size - files[a]!.size)
   const outcomes: Outcome[] = new Array<Outcome>(files.length)
-  const pool = Array.from({ length: count }, () => new HashWorker())
+  const pool = Array.from({ length: count }, () => new HashWorker(new Worker(HASH_WORKER_SOURCE, { eval: true })))
   try {
     await forEachConcurrently(order, count, async (i, lane) => {
       outcomes[i] = await pool[lane]!.hash({ id: i, path: files[i]!.absolute, flags: MODEL_FILE_OPEN_FLAGS, chunk })
@@ -203,11 +224,10 @@ async function hashInWorkers(files: readonly ModelFile[], count: number, chunk: 
 
 /** One worker thread, one job at a time. A worker that dies fails its job and every later one. */
 class HashWorker {
-  private readonly worker = new Worker(HASH_WORKER_SOURCE, { eval: true })
   private waiting: { id: number; resolve: (outcome: Outcome) => void; reject: (error: Error) => void } | undefined
   private dead: Error | undefined
 
-  constructor() {
+  constructor(private readonly worker: Worker) {
     this.worker.on('message', (reply: HashReply) => {
       const waiting = this.waiting
       if (!waiting || reply.id !== waiting.id) return

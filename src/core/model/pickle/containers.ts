@@ -221,7 +221,10 @@ interface StreamPlan {
 
 let interpreter: typeof import('./interpreter.js') | undefined
 
-/** The interpreter, imported on first use: a model whose only container is a skops file never loads it. */
+/**
+ * The interpreter, imported when a pickle stream is about to be read: a skops file, whose arrays are numeric .npy
+ * entries and whose schema is JSON, never loads it.
+ */
 async function loadInterpreter(): Promise<void> {
   interpreter ??= await import('./interpreter.js')
 }
@@ -373,6 +376,7 @@ async function scanEntry(
   skip: number,
   first?: Buffer
 ): Promise<void> {
+  await loadInterpreter()
   if (entry.method === 0) {
     const head = first ?? (await source.read(start + skip, SNIFF))
     await scanRange(scan, source, start + skip, entry.csize - skip, head, plan)
@@ -448,7 +452,6 @@ async function scanZip(scan: Scan, source: Source, display: string, depth: numbe
       else await scanZip(scan, bufferSource(inner), path, depth + 1)
       continue
     }
-    await loadInterpreter()
     if (isNpy(first) || NPY_ENTRY.test(entry.name)) {
       // .npz members: only object arrays hold a pickle.
       const layout = npyLayout(await sniffEntry(source, entry, start, NPY_HEAD))
@@ -522,6 +525,24 @@ async function scanTar(scan: Scan, source: Source, display: string): Promise<Fil
 
 // ---- a model file --------------------------------------------------------------------------------------------------
 
+/**
+ * A file up to this size is read in one go and scanned from memory: a zip's directory, its entries' local headers and
+ * first bytes are then no further reads (a skops file is three reads for each of its arrays, one after another).
+ */
+const READ_WHOLE_BYTES = 8 * 1024 * 1024
+
+/** The first `size` bytes of the file, fewer if it shrank since its size was read. */
+async function readWhole(fh: FileHandle, size: number): Promise<Buffer> {
+  const data = Buffer.allocUnsafe(size)
+  let got = 0
+  while (got < size) {
+    const { bytesRead } = await fh.read(data, got, size - got, got)
+    if (bytesRead === 0) break
+    got += bytesRead
+  }
+  return data.subarray(0, got)
+}
+
 /** Scan one model file, whatever its container. Never throws for the file's content; I/O errors become problems. */
 export async function scanModelFile(
   file: { path: string; absolute: string; size: number },
@@ -534,7 +555,8 @@ export async function scanModelFile(
   try {
     fh = await open(file.absolute, 'r')
     const size = (await fh.stat()).size
-    const source = fileSource(fh, file.absolute, size)
+    const source =
+      size <= READ_WHOLE_BYTES ? bufferSource(await readWhole(fh, size)) : fileSource(fh, file.absolute, size)
     const first = await source.read(0, SNIFF)
     const definite =
       options.definite === true || hasExtension(file.path, DEFINITE_EXTENSIONS) || COMPRESSED_PICKLE.test(file.path)
