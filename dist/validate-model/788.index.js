@@ -1,1 +1,1 @@
-export const id=788;export const ids=[788];export const modules={7788:(n,e,r)=>{function i(n){return{kind:"number",value:n}}function o(n,e){return{kind:"invalid",reason:n,raw:e}}r.r(e),r.d(e,{invalidValue:()=>o,numberValue:()=>i})}};
+export const id=788;export const ids=[788];export const modules={7788:(function(n,e,r){function i(n){return{kind:"number",value:n}}function o(n,e){return{kind:"invalid",reason:n,raw:e}}r.r(e),r.d(e,{invalidValue:()=>o,numberValue:()=>i})})};
