@@ -135,9 +135,8 @@ describeWithPython('torch.save’s tar format', () => {
   })
 
   it('fails a hostile count at once, without looping over it', async () => {
-    const started = performance.now()
+    // The message proves the count was refused before any record was read; a loop over it would not end.
     const r = await scan('hostile_count.pt')
-    expect(performance.now() - started).toBeLessThan(1000)
     expect(errors(r)).toEqual([
       expect.stringMatching(
         /^hostile_count\.pt:storages: .*4611686018427387904 storages cannot fit in the 138 bytes .*\(offset 0\)/
