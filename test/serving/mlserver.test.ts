@@ -6,70 +6,33 @@
  * before, and real requests all answered by that version.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { runDeploy } from '../../src/core/gates/deploy.js'
 import { runRegistration } from '../../src/core/gates/register.js'
-import { HaproxyTarget } from '../../src/core/serving/haproxy/target.js'
 import { mlserverLauncher } from '../../src/core/serving/mlserver.js'
 import { ModelServers } from '../../src/core/serving/model-server.js'
-import { probe } from '../../src/core/serving/probe.js'
-import { rollout, type RolloutOptions, type RolloutReport } from '../../src/core/serving/rollout.js'
-import { routingOf, type EndpointState } from '../../src/core/serving/types.js'
+import { routingOf } from '../../src/core/serving/types.js'
 import { REPO_ROOT } from '../mlflow/server.js'
-import { startTestHaproxy, type TestHaproxy } from './haproxy.js'
+import { GOOD_MODEL, SERVING_BODY, TestEndpoint } from './endpoint.js'
+import { startTestHaproxy } from './haproxy.js'
 
 const PYTHON = join(REPO_ROOT, '.venv-mlserver', 'bin', 'python')
-const GOOD = join(REPO_ROOT, 'examples', 'churn-classifier', 'model')
-const BODY = JSON.parse(readFileSync(join(GOOD, 'serving_input_example.json'), 'utf8'))
-const START_MS = 120_000
-
-let dir: string
-let haproxy: TestHaproxy
-let servers: ModelServers
-let target: HaproxyTarget
 const launcher = mlserverLauncher({ python: PYTHON, model: 'churn' })
-const started = new Set<number>()
+// The bad models are written by the MLflow of the environment that loads them.
+const endpoint = new TestEndpoint({
+  python: PYTHON,
+  setup: "bash scripts/setup-mlserver.sh (npm test's pretest does)",
+  launcher,
+  prefix: 'modelgate-mlserver-'
+})
+const model = endpoint.model.bind(endpoint)
+const deploy = endpoint.deploy.bind(endpoint)
+const expectServing = endpoint.expectServing.bind(endpoint)
+const expectOnlyProcess = endpoint.expectOnlyProcess.bind(endpoint)
 
-beforeAll(async () => {
-  if (!existsSync(PYTHON)) {
-    throw new Error(
-      `these tests need MLServer's Python environment ${PYTHON}: run bash scripts/setup-mlserver.sh (npm test's pretest does)`
-    )
-  }
-  haproxy = await startTestHaproxy('churn')
-  dir = mkdtempSync(join(tmpdir(), 'modelgate-mlserver-'))
-  // The bad models are written by the MLflow of the environment that loads them.
-  execFileSync(PYTHON, [join(REPO_ROOT, 'test', 'serving', 'make_models.py'), join(dir, 'models')], { stdio: 'pipe' })
-  servers = new ModelServers({ stateDir: join(dir, 'state'), launcher })
-  target = new HaproxyTarget({ endpoint: 'churn', runtimeApi: haproxy.socket, url: haproxy.url, servers })
-}, 120_000)
-
-afterAll(async () => {
-  for (const record of (await servers?.list()) ?? []) started.add(record.pid)
-  for (const record of (await servers?.list()) ?? []) await servers.stop(record.version)
-  for (const pid of started) {
-    try {
-      process.kill(-pid, 'SIGKILL')
-    } catch {
-      // Already gone.
-    }
-  }
-  await haproxy?.close()
-  if (dir) rmSync(dir, { recursive: true, force: true })
-}, 60_000)
-
-function model(version: string, name: 'good' | 'raises' | 'unloadable') {
-  return { name: 'churn', version, dir: name === 'good' ? GOOD : join(dir, 'models', name) }
-}
-
-async function deploy(options: Partial<RolloutOptions> & Pick<RolloutOptions, 'candidate'>): Promise<RolloutReport> {
-  const report = await rollout({ target, body: BODY, requests: 20, timeoutMs: START_MS, ...options })
-  for (const record of await servers.list()) started.add(record.pid)
-  return report
-}
+beforeAll(() => endpoint.start(), 120_000)
+afterAll(() => endpoint.close(), 60_000)
 
 /** The serving example as a V2 request: one input per column, decoded back into a DataFrame (`pd`). */
 function v2Request(body: { dataframe_split: { columns: string[]; data: unknown[][] } }) {
@@ -93,33 +56,13 @@ function v2Request(body: { dataframe_split: { columns: string[]; data: unknown[]
   }
 }
 
-async function expectServing(version: string, before?: EndpointState): Promise<void> {
-  const state = await target.read()
-  if (before) expect(routingOf(state)).toEqual(routingOf(before))
-  expect(state.versions.filter(v => v.share > 0).map(v => [v.version, v.share, v.health])).toEqual([
-    [version, 100, 'ready']
-  ])
-  const result = await probe({
-    url: `${haproxy.url}/invocations`,
-    body: BODY,
-    requests: 30,
-    versionHeader: 'x-served-by'
-  })
-  expect(result.errors).toBe(0)
-  expect(Object.keys(result.byVersion)).toEqual([`v${version}`])
-}
-
-async function expectOnlyProcess(version: string): Promise<void> {
-  expect((await servers.list()).map(r => [r.version, r.alive])).toEqual([[version, true]])
-}
-
 describe('rollout to HAProxy with MLServer', () => {
   it('first deploy: version 1 is started from its settings folder, ready on the versioned path, and serves', async () => {
     const report = await deploy({ candidate: model('1', 'good') })
     expect(report.failure).toBeUndefined()
     expect(report).toMatchObject({ outcome: 'deployed', changed: true, rolledBack: false, deployedVersion: '1' })
     expect(report.steps[0]!.candidate).toMatchObject({ requests: 20, errors: 0, errorRate: 0 })
-    const record = (await servers.find('1'))!
+    const record = (await endpoint.servers.find('1'))!
     expect(record).toMatchObject({ kind: 'mlserver', readyPath: '/v2/models/churn/versions/1/ready' })
     const settings = JSON.parse(readFileSync(join(record.workDir!, 'settings.json'), 'utf8'))
     expect(settings.http_port).toBe(record.port)
@@ -127,21 +70,21 @@ describe('rollout to HAProxy with MLServer', () => {
     expect((await fetch(`http://${record.address}${record.readyPath}`)).status).toBe(200)
     expect((await fetch(`http://${record.address}/v2/models/churn/versions/2/ready`)).status).toBe(404)
     // A later run (a new instance over the same state folder) finds the process and knows it for its own.
-    const later = new ModelServers({ stateDir: join(dir, 'state'), launcher })
+    const later = new ModelServers({ stateDir: join(endpoint.dir, 'state'), launcher })
     expect((await later.list()).map(r => [r.version, r.pid, r.alive])).toEqual([['1', record.pid, true]])
     await expectServing('1')
     await expectOnlyProcess('1')
   }, 180_000)
 
   it('a re-run of the finished deployment changes nothing', async () => {
-    const pid = (await servers.find('1'))!.pid
+    const pid = (await endpoint.servers.find('1'))!.pid
     const report = await deploy({ candidate: model('1', 'good') })
     expect(report).toMatchObject({ outcome: 'unchanged', changed: false })
-    expect((await servers.find('1'))!.pid).toBe(pid)
+    expect((await endpoint.servers.find('1'))!.pid).toBe(pid)
   })
 
   it('canary 90/10 splits exactly, passes, and is promoted; the previous process is stopped', async () => {
-    const first = (await servers.find('1'))!
+    const first = (await endpoint.servers.find('1'))!
     const report = await deploy({ candidate: model('2', 'good'), traffic: 10 })
     expect(report.failure).toBeUndefined()
     expect(report).toMatchObject({ outcome: 'deployed', deployedVersion: '2', previousVersion: '1', changed: true })
@@ -152,10 +95,10 @@ describe('rollout to HAProxy with MLServer', () => {
     await expectServing('2')
     await expectOnlyProcess('2')
     // The Open Inference Protocol through the same frontend: the answer names the version.
-    const v2 = await fetch(`${haproxy.url}/v2/models/churn/infer`, {
+    const v2 = await fetch(`${endpoint.haproxy.url}/v2/models/churn/infer`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(v2Request(BODY))
+      body: JSON.stringify(v2Request(SERVING_BODY))
     })
     expect(v2.headers.get('x-served-by')).toBe('v2')
     expect(await v2.json()).toMatchObject({ model_name: 'churn', model_version: '2' })
@@ -165,7 +108,7 @@ describe('rollout to HAProxy with MLServer', () => {
   }, 180_000)
 
   it('a model that raises on every prediction (still ready) is rolled back, proven', async () => {
-    const before = await target.read()
+    const before = await endpoint.target.read()
     const report = await deploy({ candidate: model('3', 'raises') })
     expect(report).toMatchObject({ outcome: 'rolled-back', rolledBack: true, changed: true, previousVersion: '2' })
     expect(report.failure!.phase).toBe('observe')
@@ -183,7 +126,7 @@ describe('rollout to HAProxy with MLServer', () => {
   }, 180_000)
 
   it('a model that cannot load fails with its exception and leaves the endpoint as it was, proven', async () => {
-    const before = await target.read()
+    const before = await endpoint.target.read()
     const report = await deploy({ candidate: model('4', 'unloadable'), traffic: 10 })
     expect(report).toMatchObject({ outcome: 'rolled-back', rolledBack: true })
     expect(report.failure!.phase).toBe('apply')
@@ -199,10 +142,11 @@ describe('rollout to HAProxy with MLServer', () => {
 describe('the deploy gate with deploy.server: mlserver', () => {
   it('reads the server and its Python from .modelgate.yml and serves the registered version with MLServer', async () => {
     const gate = await startTestHaproxy('gate')
-    const workspace = join(dir, 'gate-workspace')
+    const workspace = join(endpoint.dir, 'gate-workspace')
     const stateDir = join(workspace, 'serving-state')
+    const own = new ModelServers({ stateDir: join(stateDir, 'gate'), launcher })
     try {
-      await runRegistration({ workspace, name: 'churn', modelPath: GOOD, aliases: [] })
+      await runRegistration({ workspace, name: 'churn', modelPath: GOOD_MODEL, aliases: [] })
       writeFileSync(
         join(workspace, '.modelgate.yml'),
         [
@@ -221,12 +165,11 @@ describe('the deploy gate with deploy.server: mlserver', () => {
       const run = await runDeploy({ workspace, modelUri: 'models:/churn/1', requests: 10, verifyRequests: 10 })
       expect(run.report.failure).toBeUndefined()
       expect(run).toMatchObject({ passed: true, version: '1', target: 'haproxy', endpoint: 'gate' })
-      const own = new ModelServers({ stateDir: join(stateDir, 'gate'), launcher })
       const [record] = await own.list()
-      for (const server of await own.list()) started.add(server.pid)
       expect(record).toMatchObject({ kind: 'mlserver', alive: true, readyPath: '/v2/models/churn/versions/1/ready' })
-      await own.stop('1')
     } finally {
+      // Whatever the gate started is stopped, passed or not.
+      for (const server of await own.list()) await own.stop(server.version)
       await gate.close()
     }
   }, 180_000)

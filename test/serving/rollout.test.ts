@@ -8,93 +8,31 @@
  * to before, and real requests all answered by that version.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { execFileSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { HaproxyTarget } from '../../src/core/serving/haproxy/target.js'
 import { mlflowServeLauncher, ModelServers } from '../../src/core/serving/model-server.js'
-import { probe } from '../../src/core/serving/probe.js'
-import { rollout, type RolloutOptions, type RolloutReport } from '../../src/core/serving/rollout.js'
-import { deadlineIn, routingOf, type EndpointState } from '../../src/core/serving/types.js'
+import { rollout } from '../../src/core/serving/rollout.js'
+import { deadlineIn, routingOf } from '../../src/core/serving/types.js'
 import { REPO_ROOT } from '../mlflow/server.js'
-import { startTestHaproxy, type TestHaproxy } from './haproxy.js'
+import { SERVING_BODY, TestEndpoint } from './endpoint.js'
+import { startTestHaproxy } from './haproxy.js'
 
 const PYTHON = join(REPO_ROOT, '.venv', 'bin', 'python')
-const GOOD = join(REPO_ROOT, 'examples', 'churn-classifier', 'model')
-const BODY = JSON.parse(readFileSync(join(GOOD, 'serving_input_example.json'), 'utf8'))
-const START_MS = 120_000
+const endpoint = new TestEndpoint({
+  python: PYTHON,
+  setup: 'scripts/setup-python.sh',
+  launcher: mlflowServeLauncher({ python: PYTHON }),
+  prefix: 'modelgate-rollout-'
+})
+const { events } = endpoint
+const model = endpoint.model.bind(endpoint)
+const deploy = endpoint.deploy.bind(endpoint)
+const expectServing = endpoint.expectServing.bind(endpoint)
+const expectOnlyProcess = endpoint.expectOnlyProcess.bind(endpoint)
 
-let dir: string
-let haproxy: TestHaproxy
-let servers: ModelServers
-let target: HaproxyTarget
-const events: string[] = []
-const started = new Set<number>()
-
-beforeAll(async () => {
-  if (!existsSync(PYTHON))
-    throw new Error(`these tests need the project's Python environment: run scripts/setup-python.sh`)
-  haproxy = await startTestHaproxy('churn')
-  dir = mkdtempSync(join(tmpdir(), 'modelgate-rollout-'))
-  execFileSync(PYTHON, [join(REPO_ROOT, 'test', 'serving', 'make_models.py'), join(dir, 'models')], { stdio: 'pipe' })
-  servers = new ModelServers({ stateDir: join(dir, 'state'), launcher: mlflowServeLauncher({ python: PYTHON }) })
-  target = new HaproxyTarget({ endpoint: 'churn', runtimeApi: haproxy.socket, url: haproxy.url, servers })
-}, 120_000)
-
-afterAll(async () => {
-  for (const record of (await servers?.list()) ?? []) started.add(record.pid)
-  for (const record of (await servers?.list()) ?? []) await servers.stop(record.version)
-  // Whatever a failed case left: every group a test saw started is ended.
-  for (const pid of started) {
-    try {
-      process.kill(-pid, 'SIGKILL')
-    } catch {
-      // Already gone.
-    }
-  }
-  await haproxy?.close()
-  if (dir) rmSync(dir, { recursive: true, force: true })
-}, 60_000)
-
-function model(version: string, name: 'good' | 'raises' | 'slow' | 'unloadable') {
-  return { name: 'churn', version, dir: name === 'good' ? GOOD : join(dir, 'models', name) }
-}
-
-async function deploy(options: Partial<RolloutOptions> & Pick<RolloutOptions, 'candidate'>): Promise<RolloutReport> {
-  const report = await rollout({
-    target,
-    body: BODY,
-    requests: 20,
-    timeoutMs: START_MS,
-    onEvent: event => events.push(`${event.phase}: ${event.message}`),
-    ...options
-  })
-  for (const record of await servers.list()) started.add(record.pid)
-  return report
-}
-
-/** The test's own proof, apart from the rollout's: state read back, and every request answered by `version`. */
-async function expectServing(version: string, before?: EndpointState): Promise<void> {
-  const state = await target.read()
-  if (before) expect(routingOf(state)).toEqual(routingOf(before))
-  expect(state.versions.filter(v => v.share > 0).map(v => [v.version, v.share, v.health])).toEqual([
-    [version, 100, 'ready']
-  ])
-  const result = await probe({
-    url: `${haproxy.url}/invocations`,
-    body: BODY,
-    requests: 30,
-    versionHeader: 'x-served-by'
-  })
-  expect(result.errors).toBe(0)
-  expect(Object.keys(result.byVersion)).toEqual([`v${version}`])
-}
-
-/** Every owned process but the serving version's has been stopped. */
-async function expectOnlyProcess(version: string): Promise<void> {
-  expect((await servers.list()).map(r => [r.version, r.alive])).toEqual([[version, true]])
-}
+beforeAll(() => endpoint.start(), 120_000)
+afterAll(() => endpoint.close(), 60_000)
 
 describe('rollout to HAProxy with mlflow models serve', () => {
   it('first deploy: an empty backend gets version 1 at 100%', async () => {
@@ -106,22 +44,22 @@ describe('rollout to HAProxy with mlflow models serve', () => {
     expect(report.steps[0]!.candidate).toMatchObject({ requests: 20, errors: 0, errorRate: 0 })
     expect(report.metrics['deploy.latency_p95_ms']).toBeGreaterThan(0)
     // Apply → first good answer includes the model server's start-up, which the state folder records.
-    expect(report.timings.applyToAnswerMs).toBeGreaterThan((await servers.find('1'))!.readyMs!)
+    expect(report.timings.applyToAnswerMs).toBeGreaterThan((await endpoint.servers.find('1'))!.readyMs!)
     await expectServing('1')
     await expectOnlyProcess('1')
   }, 180_000)
 
   it('a re-run of the finished deployment changes nothing', async () => {
-    const before = await target.read()
-    const pid = (await servers.find('1'))!.pid
+    const before = await endpoint.target.read()
+    const pid = (await endpoint.servers.find('1'))!.pid
     const report = await deploy({ candidate: model('1', 'good') })
     expect(report).toMatchObject({ outcome: 'unchanged', changed: false, rolledBack: false, deployedVersion: '1' })
-    expect(routingOf(await target.read())).toEqual(routingOf(before))
-    expect((await servers.find('1'))!.pid).toBe(pid)
+    expect(routingOf(await endpoint.target.read())).toEqual(routingOf(before))
+    expect((await endpoint.servers.find('1'))!.pid).toBe(pid)
   })
 
   it('dry-run returns the plan and touches nothing', async () => {
-    const before = await target.read()
+    const before = await endpoint.target.read()
     const report = await deploy({ candidate: model('2', 'good'), traffic: 10, dryRun: true })
     expect(report.outcome).toBe('planned')
     expect(report.changed).toBe(true)
@@ -129,8 +67,8 @@ describe('rollout to HAProxy with mlflow models serve', () => {
       [{ '1': 90, '2': 10 }, 200],
       [{ '1': 0, '2': 100 }, 20]
     ])
-    expect(routingOf(await target.read())).toEqual(routingOf(before))
-    expect(await servers.find('2')).toBeUndefined()
+    expect(routingOf(await endpoint.target.read())).toEqual(routingOf(before))
+    expect(await endpoint.servers.find('2')).toBeUndefined()
   })
 
   it('canary 90/10 splits exactly, passes, and is promoted; the previous version is removed and stopped', async () => {
@@ -148,7 +86,7 @@ describe('rollout to HAProxy with mlflow models serve', () => {
   }, 180_000)
 
   it('a model that raises on every prediction (400s, health check up) is rolled back, proven', async () => {
-    const before = await target.read()
+    const before = await endpoint.target.read()
     const report = await deploy({ candidate: model('3', 'raises') })
     expect(report).toMatchObject({ outcome: 'rolled-back', rolledBack: true, changed: true, previousVersion: '2' })
     expect(report.failure!.phase).toBe('observe')
@@ -165,7 +103,7 @@ describe('rollout to HAProxy with mlflow models serve', () => {
   }, 180_000)
 
   it('a slow model breaking the latency rule is rolled back from its canary, proven', async () => {
-    const before = await target.read()
+    const before = await endpoint.target.read()
     const report = await deploy({
       candidate: model('4', 'slow'),
       traffic: 50,
@@ -183,7 +121,7 @@ describe('rollout to HAProxy with mlflow models serve', () => {
   }, 180_000)
 
   it('a model that cannot load fails with its exception and leaves the endpoint as it was, proven', async () => {
-    const before = await target.read()
+    const before = await endpoint.target.read()
     const report = await deploy({ candidate: model('5', 'unloadable'), traffic: 10 })
     expect(report).toMatchObject({ outcome: 'rolled-back', rolledBack: true })
     expect(report.failure!.phase).toBe('apply')
@@ -196,7 +134,7 @@ describe('rollout to HAProxy with mlflow models serve', () => {
   }, 180_000)
 
   it('a model server killed mid-canary is rolled back, proven', async () => {
-    const before = await target.read()
+    const before = await endpoint.target.read()
     // The kill is synchronous with the observe event, the pid read from the state folder there and then: a timer
     // after the event raced the requests, and on a fast runner all 80 were answered before it fired.
     let killed: number | undefined
@@ -207,9 +145,8 @@ describe('rollout to HAProxy with mlflow models serve', () => {
       onEvent: event => {
         events.push(`${event.phase}: ${event.message}`)
         if (event.phase !== 'observe' || killed !== undefined) return
-        killed = (JSON.parse(readFileSync(join(dir, 'state', 'v6.json'), 'utf8')) as { pid: number }).pid
-        started.add(killed)
-        process.kill(-killed, 'SIGKILL')
+        killed = (JSON.parse(readFileSync(join(endpoint.dir, 'state', 'v6.json'), 'utf8')) as { pid: number }).pid
+        endpoint.kill(killed)
       }
     })
     expect(killed).toBeDefined()
@@ -224,7 +161,7 @@ describe('rollout to HAProxy with mlflow models serve', () => {
   }, 180_000)
 
   it('a rollout whose deadline runs out is rolled back, proven', async () => {
-    const before = await target.read()
+    const before = await endpoint.target.read()
     const report = await deploy({ candidate: model('7', 'good'), traffic: 10, timeoutMs: 1500 })
     expect(report).toMatchObject({ outcome: 'rolled-back', rolledBack: true })
     expect(report.failure!.message).toBe(
@@ -235,8 +172,8 @@ describe('rollout to HAProxy with mlflow models serve', () => {
   }, 180_000)
 
   it('a second rollout of the same endpoint waits for the first one, and touches nothing when it cannot', async () => {
-    const before = await target.read()
-    const release = await target.lock('another job', deadlineIn(1000, 'test'))
+    const before = await endpoint.target.read()
+    const release = await endpoint.target.lock('another job', deadlineIn(1000, 'test'))
     try {
       const waiting: string[] = []
       const error = await deploy({
@@ -253,12 +190,12 @@ describe('rollout to HAProxy with mlflow models serve', () => {
     } finally {
       await release()
     }
-    expect(routingOf(await target.read())).toEqual(routingOf(before))
+    expect(routingOf(await endpoint.target.read())).toEqual(routingOf(before))
     await expectOnlyProcess('2')
   })
 
   it('a cancelled rollout (the job cancelled while the new version starts) puts the endpoint back, proven', async () => {
-    const before = await target.read()
+    const before = await endpoint.target.read()
     const cancel = new AbortController()
     const report = await deploy({
       candidate: model('8', 'good'),
@@ -279,7 +216,7 @@ describe('rollout to HAProxy with mlflow models serve', () => {
   }, 180_000)
 
   it('an HAProxy reload mid-canary (runtime servers forgotten) is seen, and the state is rebuilt, proven', async () => {
-    const before = await target.read()
+    const before = await endpoint.target.read()
     let reloaded = false
     const report = await deploy({
       candidate: model('9', 'good'),
@@ -288,7 +225,7 @@ describe('rollout to HAProxy with mlflow models serve', () => {
       onEvent: event => {
         if (event.phase !== 'observe' || reloaded) return
         reloaded = true
-        haproxy.reload()
+        endpoint.haproxy.reload()
       }
     })
     expect(reloaded).toBe(true)
@@ -307,11 +244,16 @@ describe('rollout to an empty HAProxy backend', () => {
     const fresh = await startTestHaproxy('fresh')
     try {
       const own = new ModelServers({
-        stateDir: join(dir, 'fresh-state'),
+        stateDir: join(endpoint.dir, 'fresh-state'),
         launcher: mlflowServeLauncher({ python: PYTHON })
       })
       const empty = new HaproxyTarget({ endpoint: 'fresh', runtimeApi: fresh.socket, url: fresh.url, servers: own })
-      const report = await rollout({ target: empty, candidate: model('1', 'good'), body: BODY, timeoutMs: 1000 })
+      const report = await rollout({
+        target: empty,
+        candidate: model('1', 'good'),
+        body: SERVING_BODY,
+        timeoutMs: 1000
+      })
       expect(report).toMatchObject({ outcome: 'rolled-back', rolledBack: true, changed: true })
       expect(report.rollback).toMatchObject({
         before: [],

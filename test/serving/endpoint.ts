@@ -1,0 +1,121 @@
+/**
+ * One HAProxy endpoint with real model server processes behind it, for the rollout tests of each model server
+ * (rollout.test.ts: `mlflow models serve`; mlserver.test.ts: MLServer). It owns the parts' lifetimes: Debian's
+ * HAProxy, a temporary folder with the bad models make_models.py writes and the state folder, and every process
+ * group a test saw started, which `close` ends whatever a failed case left. Its two proofs are the ones every
+ * failure case ends with: the router's state read back, and real requests all answered by one version.
+ */
+import { expect } from '@jest/globals'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { HaproxyTarget } from '../../src/core/serving/haproxy/target.js'
+import { ModelServers, type ModelServerLauncher } from '../../src/core/serving/model-server.js'
+import { probe } from '../../src/core/serving/probe.js'
+import { rollout, type RolloutOptions, type RolloutReport } from '../../src/core/serving/rollout.js'
+import { routingOf, type EndpointState } from '../../src/core/serving/types.js'
+import { REPO_ROOT } from '../mlflow/server.js'
+import { startTestHaproxy, type TestHaproxy } from './haproxy.js'
+
+export const GOOD_MODEL = join(REPO_ROOT, 'examples', 'churn-classifier', 'model')
+export const SERVING_BODY = JSON.parse(readFileSync(join(GOOD_MODEL, 'serving_input_example.json'), 'utf8'))
+/** Model servers take 4–16 s to start on this machine; a rollout's deadline leaves them room under load. */
+export const START_MS = 120_000
+
+export type TestModel = 'good' | 'raises' | 'slow' | 'unloadable'
+
+export interface TestEndpointOptions {
+  /** The Python of the environment that serves (and writes the bad models, so they load there). */
+  readonly python: string
+  /** What to run when that Python is missing. */
+  readonly setup: string
+  readonly launcher: ModelServerLauncher
+  readonly prefix: string
+}
+
+export class TestEndpoint {
+  dir = ''
+  haproxy!: TestHaproxy
+  servers!: ModelServers
+  target!: HaproxyTarget
+  readonly events: string[] = []
+  private readonly started = new Set<number>()
+
+  constructor(private readonly options: TestEndpointOptions) {}
+
+  async start(): Promise<void> {
+    const { python, setup, launcher, prefix } = this.options
+    if (!existsSync(python)) throw new Error(`these tests need the Python environment ${python}: run ${setup}`)
+    this.haproxy = await startTestHaproxy('churn')
+    this.dir = mkdtempSync(join(tmpdir(), prefix))
+    const models = join(REPO_ROOT, 'test', 'serving', 'make_models.py')
+    execFileSync(python, [models, join(this.dir, 'models')], { stdio: 'pipe' })
+    this.servers = new ModelServers({ stateDir: join(this.dir, 'state'), launcher })
+    this.target = new HaproxyTarget({
+      endpoint: 'churn',
+      runtimeApi: this.haproxy.socket,
+      url: this.haproxy.url,
+      servers: this.servers
+    })
+  }
+
+  async close(): Promise<void> {
+    const records = (await this.servers?.list()) ?? []
+    for (const record of records) this.started.add(record.pid)
+    for (const record of records) await this.servers.stop(record.version)
+    // Whatever a failed case left: every group a test saw started is ended.
+    for (const pid of this.started) this.kill(pid)
+    await this.haproxy?.close()
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true })
+  }
+
+  /** Kills a process group now, and remembers it so `close` does not miss it. */
+  kill(pid: number): void {
+    this.started.add(pid)
+    try {
+      process.kill(-pid, 'SIGKILL')
+    } catch {
+      // Already gone.
+    }
+  }
+
+  model(version: string, name: TestModel) {
+    return { name: 'churn', version, dir: name === 'good' ? GOOD_MODEL : join(this.dir, 'models', name) }
+  }
+
+  async deploy(options: Partial<RolloutOptions> & Pick<RolloutOptions, 'candidate'>): Promise<RolloutReport> {
+    const report = await rollout({
+      target: this.target,
+      body: SERVING_BODY,
+      requests: 20,
+      timeoutMs: START_MS,
+      onEvent: event => this.events.push(`${event.phase}: ${event.message}`),
+      ...options
+    })
+    for (const record of await this.servers.list()) this.started.add(record.pid)
+    return report
+  }
+
+  /** The test's own proof, apart from the rollout's: state read back, and every request answered by `version`. */
+  async expectServing(version: string, before?: EndpointState): Promise<void> {
+    const state = await this.target.read()
+    if (before) expect(routingOf(state)).toEqual(routingOf(before))
+    expect(state.versions.filter(v => v.share > 0).map(v => [v.version, v.share, v.health])).toEqual([
+      [version, 100, 'ready']
+    ])
+    const result = await probe({
+      url: `${this.haproxy.url}/invocations`,
+      body: SERVING_BODY,
+      requests: 30,
+      versionHeader: 'x-served-by'
+    })
+    expect(result.errors).toBe(0)
+    expect(Object.keys(result.byVersion)).toEqual([`v${version}`])
+  }
+
+  /** Every owned process but the serving version's has been stopped. */
+  async expectOnlyProcess(version: string): Promise<void> {
+    expect((await this.servers.list()).map(r => [r.version, r.alive])).toEqual([[version, true]])
+  }
+}
