@@ -1,7 +1,7 @@
 /**
  * The allowlist against real models: make_zoo.py trains small models with every library in the project's Python
- * environment (scikit-learn, numpy, scipy, pandas, xgboost, lightgbm, statsmodels) and saves each every way MLflow and
- * joblib save them. Deny by default must not cost a single one of them.
+ * environment (scikit-learn, numpy, scipy, pandas, xgboost, lightgbm, catboost, statsmodels) and saves each every way
+ * MLflow and joblib save them. Deny by default must not cost a single one of them.
  */
 import { beforeAll, expect, it } from '@jest/globals'
 import { readFileSync } from 'node:fs'
@@ -40,7 +40,7 @@ describeWithPython('real models of every library in the environment', () => {
     expect(result.status).toBe('pass')
   })
 
-  it('passes every model MLflow saves (sklearn as pickle, cloudpickle and skops; xgboost, lightgbm, statsmodels)', async () => {
+  it('passes every model MLflow saves (sklearn as pickle, cloudpickle and skops; xgboost, lightgbm, catboost, statsmodels)', async () => {
     for (const dir of manifest.mlflow) {
       const walk = await walkModelDir(join(root, dir))
       const result = await checkPickles(walk.files)
