@@ -4,7 +4,7 @@
  */
 import { describeSettingsSource, type DeployRun } from '../gates/deploy.js'
 import type { RolloutReport, StepReport } from '../serving/rollout.js'
-import type { EndpointState } from '../serving/types.js'
+import { formatRoutes, formatServing } from '../serving/types.js'
 
 const HEADLINES: Readonly<Record<RolloutReport['outcome'], string>> = {
   planned: 'planned (dry run, nothing changed)',
@@ -19,22 +19,10 @@ export function deployHeadline(run: DeployRun): string {
   return `${run.model} version ${run.version} → ${run.endpoint} (${run.target}): ${HEADLINES[r.outcome]}`
 }
 
-function stateText(state: EndpointState): string {
-  const serving = state.versions.filter(v => v.share > 0)
-  return serving.length ? serving.map(v => `v${v.version} ${v.share}%`).join(' / ') : 'nothing serving'
-}
-
-function routesText(routes: Readonly<Record<string, number>>, candidate: string): string {
-  return Object.entries(routes)
-    .sort(([a], [b]) => Number(b === candidate) - Number(a === candidate))
-    .map(([version, share]) => `v${version} ${share}%`)
-    .join(' / ')
-}
-
 function planText(run: DeployRun): string {
   const plan = run.report.plan
   if (plan.steps.length === 0) return `nothing to do: v${plan.candidateVersion} already takes all traffic`
-  return plan.steps.map(s => `${routesText(s.routes, plan.candidateVersion)} (${s.requests} requests)`).join(' → ')
+  return plan.steps.map(s => `${formatRoutes(s.routes, plan.candidateVersion)} (${s.requests} requests)`).join(' → ')
 }
 
 function rulesText(run: DeployRun): string {
@@ -50,7 +38,7 @@ function stepRow(step: StepReport, index: number, candidate: string): string {
     .map(([version, stats]) => `v${version}: ${stats.requests}`)
     .concat(step.unattributed.requests ? [`none: ${step.unattributed.requests}`] : [])
     .join(', ')
-  return `| ${index + 1} | ${routesText(step.routes, candidate)} | ${answered} | ${c.requests} | ${c.errors} | ${pct(c.errorRate)} | ${ms(c.latencyP50Ms)} | ${ms(c.latencyP95Ms)} | ${step.passed ? 'pass' : '**fail**'} |`
+  return `| ${index + 1} | ${formatRoutes(step.routes, candidate)} | ${answered} | ${c.requests} | ${c.errors} | ${pct(c.errorRate)} | ${ms(c.latencyP50Ms)} | ${ms(c.latencyP95Ms)} | ${step.passed ? 'pass' : '**fail**'} |`
 }
 
 export function renderDeployMarkdown(run: DeployRun): string {
@@ -63,7 +51,7 @@ export function renderDeployMarkdown(run: DeployRun): string {
     `| Endpoint | ${run.endpointUrl} |`,
     `| Settings | ${escapeCell(describeSettingsSource(run.settings))} |`,
     `| Version | \`${run.modelUri}\` |`,
-    `| Before | ${stateText(r.plan.before)}${r.previousVersion ? ` (previous version ${r.previousVersion})` : ''} |`,
+    `| Before | ${formatServing(r.plan.before, 'nothing serving')}${r.previousVersion ? ` (previous version ${r.previousVersion})` : ''} |`,
     `| Plan | ${planText(run)} |`,
     `| Checks | ${rulesText(run)} |`
   ]
@@ -136,14 +124,14 @@ export function renderDeployText(run: DeployRun): string {
     deployHeadline(run),
     `  endpoint: ${run.endpointUrl}`,
     `  settings: ${describeSettingsSource(run.settings)}`,
-    `  current:  ${stateText(r.plan.before)}`,
+    `  current:  ${formatServing(r.plan.before, 'nothing serving')}`,
     `  desired:  ${planText(run)}`,
     `  checks:   ${rulesText(run)}`
   ]
   for (const [i, step] of r.steps.entries()) {
     const c = step.candidate
     lines.push(
-      `  step ${i + 1} ${routesText(step.routes, r.plan.candidateVersion)}: ${c.requests} requests, ${c.errors} errors (${pct(c.errorRate)}), p50 ${ms(c.latencyP50Ms)} ms, p95 ${ms(c.latencyP95Ms)} ms: ${step.passed ? 'pass' : 'FAIL'}`
+      `  step ${i + 1} ${formatRoutes(step.routes, r.plan.candidateVersion)}: ${c.requests} requests, ${c.errors} errors (${pct(c.errorRate)}), p50 ${ms(c.latencyP50Ms)} ms, p95 ${ms(c.latencyP95Ms)} ms: ${step.passed ? 'pass' : 'FAIL'}`
     )
   }
   if (r.failure) lines.push(`  failure:  ${r.failure.phase}: ${clip(r.failure.message)}`)

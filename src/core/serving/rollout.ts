@@ -19,6 +19,8 @@ import { probe, summarizeProbe, type ProbeSample, type ProbeStats } from './prob
 import {
   DeadlineExceededError,
   deadlineIn,
+  formatRoutes,
+  formatServing,
   remainingMs,
   routingOf,
   sameRouting,
@@ -324,7 +326,7 @@ async function run(options: RolloutOptions, deadline: Deadline): Promise<Rollout
     if ((options.rollback ?? 'on-failure') === 'never') {
       return { ...base, outcome: 'failed', changed: true, rolledBack: false, steps, metrics, failure, timings }
     }
-    emit('rollback', `${failure.message}; putting back ${describeState(before)}`)
+    emit('rollback', `${failure.message}; putting back ${formatServing(before, 'an empty endpoint')}`)
     const seen = performance.now()
     const rollback = await rollBack(options, before)
     emit('rollback', rollback.message)
@@ -515,22 +517,9 @@ function pickStats(stats: ProbeStats): ProbeStats {
   return { requests, errors, errorRate, latencyP50Ms, latencyP95Ms }
 }
 
-/** `v7 10% / v6 90%`: the candidate first (integer-like keys of an object always iterate in numeric order). */
-function formatRoutes(routes: Readonly<Record<string, number>>, candidate: string): string {
-  return Object.entries(routes)
-    .sort(([a], [b]) => Number(b === candidate) - Number(a === candidate))
-    .map(([version, share]) => `v${version} ${share}%`)
-    .join(' / ')
-}
-
-function describeState(state: EndpointState): string {
-  const serving = state.versions.filter(v => v.share > 0)
-  return serving.length ? serving.map(v => `v${v.version} ${v.share}%`).join(' / ') : 'an empty endpoint'
-}
-
 function describePlan(plan: RolloutPlan): string {
   if (plan.steps.length === 0) return `${plan.endpoint} already serves version ${plan.candidateVersion}: nothing to do`
-  return `${plan.endpoint}: ${describeState(plan.before)} → ${plan.steps.map(s => formatRoutes(s.routes, plan.candidateVersion)).join(' → ')}`
+  return `${plan.endpoint}: ${formatServing(plan.before, 'an empty endpoint')} → ${plan.steps.map(s => formatRoutes(s.routes, plan.candidateVersion)).join(' → ')}`
 }
 
 function round(value: number): string {

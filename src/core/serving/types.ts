@@ -191,6 +191,20 @@ export function servingVersions(state: EndpointState): string[] {
     .map(v => v.version)
 }
 
+/** `v7 10% / v6 90%`: the candidate first (integer-like keys of an object always iterate in numeric order). */
+export function formatRoutes(routes: Readonly<Record<string, number>>, candidate: string): string {
+  return Object.entries(routes)
+    .sort(([a], [b]) => Number(b === candidate) - Number(a === candidate))
+    .map(([version, share]) => `v${version} ${share}%`)
+    .join(' / ')
+}
+
+/** `v6 90% / v7 10%`: the versions taking traffic, or `empty` when none does. */
+export function formatServing(state: EndpointState, empty: string): string {
+  const serving = state.versions.filter(v => v.share > 0)
+  return serving.length ? serving.map(v => `v${v.version} ${v.share}%`).join(' / ') : empty
+}
+
 /** Shares in percent from raw weights, rounded so they sum to 100 (largest remainder). */
 export function sharesFromWeights(weights: readonly number[]): number[] {
   const total = weights.reduce((sum, w) => sum + Math.max(0, w), 0)
