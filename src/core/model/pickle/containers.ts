@@ -146,6 +146,18 @@ async function feedRange(source: Source, start: number, length: number, scanner:
   }
 }
 
+/** The decompressed content of `input`. A raw deflate stream fails with its source; a decoder that cannot load says so. */
+async function decoded(input: Readable, codec: Codec | 'deflate'): Promise<AsyncIterable<Uint8Array>> {
+  if (codec !== 'deflate') {
+    return decompress(codec, input).catch((error: unknown) => {
+      throw new Error(`the ${codec} decoder cannot be loaded: ${errorMessage(error)}`)
+    })
+  }
+  const inflate = input.pipe(createInflateRaw({ chunkSize: 256 * 1024 }))
+  input.on('error', error => inflate.destroy(error))
+  return inflate
+}
+
 /**
  * Feed a decompressor's output within the budget and a sane expansion ratio. The scanner is made from the first
  * decompressed bytes (a pickle header makes a speculative plan definite). Returns the result.
@@ -165,13 +177,7 @@ async function feedDecompressed(
   let scanner: PickleScanner | undefined
   let abort: string | undefined
   try {
-    const stream =
-      codec === 'deflate'
-        ? input.pipe(createInflateRaw({ chunkSize: 256 * 1024 }))
-        : await decompress(codec, input).catch((error: unknown) => {
-            throw new Error(`the ${codec} decoder cannot be loaded: ${errorMessage(error)}`)
-          })
-    if (codec === 'deflate') input.on('error', error => (stream as Readable).destroy(error))
+    const stream = await decoded(input, codec)
     for await (const chunk of stream) {
       out += chunk.length
       if (out > budget.left) {
@@ -311,7 +317,7 @@ async function sniffEntry(source: Source, entry: ZipEntry, start: number, length
   const parts: Buffer[] = []
   let got = 0
   try {
-    const stream = codec === 'deflate' ? input.pipe(createInflateRaw()) : await decompress('bz2', input)
+    const stream = await decoded(input, codec!)
     for await (const chunk of stream) {
       parts.push(Buffer.from(chunk))
       got += chunk.length
@@ -340,7 +346,7 @@ async function readEntry(
   const parts: Buffer[] = []
   let got = 0
   try {
-    const stream = codec === 'deflate' ? input.pipe(createInflateRaw()) : await decompress('bz2', input)
+    const stream = await decoded(input, codec!)
     for await (const chunk of stream) {
       got += chunk.length
       if (got > entry.usize || got > limit) return `decompresses to more than its declared ${entry.usize} bytes`
