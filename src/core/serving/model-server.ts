@@ -199,11 +199,12 @@ export class ModelServers {
     await mkdir(this.stateDir, { recursive: true })
     const port = await freePort(this.host)
     const dir = resolve(modelDir)
-    const workDir = join(this.stateDir, `${fileName(version)}.server`)
+    const workDir = this.workDirOf(version)
     await rm(workDir, { recursive: true, force: true })
     await mkdir(workDir)
     const host = this.host
     const spec = await this.launcher.launch(dir, host, port, { version, workDir, freePort: () => freePort(host) })
+    const readyPath = spec.readyPath ?? this.launcher.readyPath
     const logFile = join(this.stateDir, `${fileName(version)}.log`)
     const out = openSync(logFile, 'w')
     const spawned = performance.now()
@@ -220,11 +221,7 @@ export class ModelServers {
     closeSync(out)
     let ended: string | undefined
     child.once('error', error => (ended = `could not start ${spec.command}: ${error.message}`))
-    child.once(
-      'exit',
-      (code, signal) =>
-        (ended = `exited with ${code ?? signal} before ${spec.readyPath ?? this.launcher.readyPath} answered`)
-    )
+    child.once('exit', (code, signal) => (ended = `exited with ${code ?? signal} before ${readyPath} answered`))
     child.unref()
     if (child.pid === undefined) {
       await new Promise(resolve => setImmediate(resolve))
@@ -238,7 +235,7 @@ export class ModelServers {
       host: this.host,
       port,
       address: `${this.host}:${port}`,
-      readyPath: spec.readyPath ?? this.launcher.readyPath,
+      readyPath,
       logFile,
       workDir,
       ...(spec.identifiedBy ? { identifiedBy: spec.identifiedBy } : {}),
@@ -284,7 +281,12 @@ export class ModelServers {
 
   private async forget(version: string): Promise<void> {
     await rm(join(this.stateDir, `${fileName(version)}.json`), { force: true })
-    await rm(join(this.stateDir, `${fileName(version)}.server`), { recursive: true, force: true })
+    await rm(this.workDirOf(version), { recursive: true, force: true })
+  }
+
+  /** The launcher's folder for a version's settings files, beside its record. */
+  private workDirOf(version: string): string {
+    return join(this.stateDir, `${fileName(version)}.server`)
   }
 }
 
