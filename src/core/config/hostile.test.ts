@@ -22,36 +22,34 @@ function bomb(prefix: string, suffix: string): string {
   return `${lines.join('\n')}\n`
 }
 
-function timed(action: () => unknown): { message: string; ms: number } {
-  const started = performance.now()
-  const error = configurationErrorOf(action)
-  return { message: error.message, ms: performance.now() - started }
-}
+// The limit is proven by the message naming it; how fast the refusal comes is the bench's business, not a test's.
+const refusal = (action: () => unknown): string => configurationErrorOf(action).message
 
 describe('YAML alias bombs', () => {
   it('a 365-byte .modelgate.yml fails fast with a ConfigurationError instead of exhausting memory', () => {
     const text = bomb('model: churn-classifier', 'metrics: {accuracy: {min: *LAST}}')
     expect(text.length).toBeLessThanOrEqual(365)
-    const { message, ms } = timed(() => parseConfig(text, '.modelgate.yml'))
-    expect(message).toMatch(/^\.modelgate\.yml: expands, through YAML aliases \(\*name\), to more than 100,000 values/)
-    expect(ms).toBeLessThan(1000)
+    expect(refusal(() => parseConfig(text, '.modelgate.yml'))).toMatch(
+      /^\.modelgate\.yml: expands, through YAML aliases \(\*name\), to more than 100,000 values/
+    )
   })
 
   it('the rules input and a metrics file fail the same way', () => {
-    const rules = timed(() => parseRulesInput(bomb('x: {min: 1}', 'y: *LAST'), "input 'rules'"))
-    expect(rules.message).toMatch(/^input 'rules': expands, through YAML aliases/)
-    expect(rules.ms).toBeLessThan(1000)
-    const metrics = timed(() => parseMetrics(bomb('x: 1', 'y: *LAST'), 'yaml', 'metrics.yaml'))
-    expect(metrics.message).toMatch(/^metrics\.yaml: expands, through YAML aliases \(\*name\), to more than 4,000,000/)
-    expect(metrics.ms).toBeLessThan(1000)
+    expect(refusal(() => parseRulesInput(bomb('x: {min: 1}', 'y: *LAST'), "input 'rules'"))).toMatch(
+      /^input 'rules': expands, through YAML aliases/
+    )
+    expect(refusal(() => parseMetrics(bomb('x: 1', 'y: *LAST'), 'yaml', 'metrics.yaml'))).toMatch(
+      /^metrics\.yaml: expands, through YAML aliases \(\*name\), to more than 4,000,000/
+    )
   })
 
   it('an MLmodel file and the register-model tags input fail the same way', () => {
-    const mlmodel = timed(() => parseMLmodel(bomb('flavors: {}', 'metadata: *LAST'), '.', 'model/MLmodel'))
-    expect(mlmodel.message).toMatch(/^model\/MLmodel: expands, through YAML aliases/)
-    const tags = timed(() => parseTags(bomb('team: fraud', 'x: *LAST'), "input 'tags'"))
-    expect(tags.message).toMatch(/^input 'tags': expands, through YAML aliases/)
-    expect(Math.max(mlmodel.ms, tags.ms)).toBeLessThan(1000)
+    expect(refusal(() => parseMLmodel(bomb('flavors: {}', 'metadata: *LAST'), '.', 'model/MLmodel'))).toMatch(
+      /^model\/MLmodel: expands, through YAML aliases/
+    )
+    expect(refusal(() => parseTags(bomb('team: fraud', 'x: *LAST'), "input 'tags'"))).toMatch(
+      /^input 'tags': expands, through YAML aliases/
+    )
   })
 
   it('an alias inside its own anchor is refused, not walked forever', () => {

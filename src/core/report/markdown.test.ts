@@ -523,13 +523,10 @@ describe('renderMarkdown: size', () => {
 
   it('cuts 100,000 passing metrics to the comment limit, and says where the rest are without a URL', () => {
     const comparison = compare(many(100_000, passing))
-    const started = performance.now()
     const text = renderMarkdown(comparison, context({ summaryUrl: undefined }))
-    const elapsed = performance.now() - started
     expect(text.length).toBeLessThanOrEqual(COMMENT_MAX_LENGTH)
     expect(text).toContain('<details><summary>✅ 100,000 gated metrics pass</summary>')
     expect(text).toMatch(/… and [\d,]+ more metrics: see the job summary\.\n\n<\/details>/)
-    expect(elapsed).toBeLessThan(1000)
   })
 })
 
@@ -549,15 +546,12 @@ describe('renderSummaryMarkdown', () => {
     const metrics = Array.from({ length: 20_000 }, (_, i) =>
       result(name(i), 'regressed', 'fail', { reasons: [`${name(i)} fell`] })
     )
-    const started = performance.now()
     const summary = renderSummaryMarkdown(compare(metrics), context({ passed: false }))
-    const elapsed = performance.now() - started
     const bytes = Buffer.byteLength(summary, 'utf8')
     expect(utf8Length(summary)).toBe(bytes)
     expect(bytes).toBeLessThanOrEqual(SUMMARY_MAX_BYTES)
     expect(bytes).toBeGreaterThan(SUMMARY_MAX_BYTES - 4000)
     expect(summary).toMatch(/… and [\d,]+ more metrics: not shown, the job summary is limited to 1 MiB\./)
-    expect(elapsed).toBeLessThan(1000)
   })
 
   it('takes a smaller budget when the caller writes more to the summary', () => {
