@@ -579,6 +579,61 @@ describe('the models job', () => {
     )
   }, 60_000)
 
+  it("leaves an endpoint to the config when it names the environment's, and falls back to {model} only when not", async () => {
+    const config = [
+      'models:',
+      '  - model: churn',
+      '    deploy:',
+      '      endpoint: churn-any',
+      '      environments:',
+      '        Staging: { endpoint: churn-stg }', // GitHub environment names match without case
+      '        production: { url: http://127.0.0.1:8080 }', // no endpoint of its own: deploy.endpoint applies
+      '  - model: fraud',
+      '    deploy:',
+      '      environments:',
+      '        staging: { endpoint: fraud-stg }',
+      '  - model: spam'
+    ].join('\n')
+    const endpoints = async (given: Record<string, string>) =>
+      (
+        await matrixOf('.github/workflows/model-promote.yml', `${config}\n`, { metrics: 'm.json', ...given })
+      ).matrix?.map(e => [e.model, e['staging-endpoint'], e['production-endpoint']])
+    // Empty: deploy-endpoint reads the config's; the {model} defaults only where the config names none.
+    expect(await endpoints({})).toEqual([
+      ['churn', '', ''],
+      ['fraud', '', 'fraud'],
+      ['spam', 'spam-staging', 'spam']
+    ])
+    // An input still wins over the config.
+    expect(await endpoints({ 'staging-endpoint': '{model}-blue' })).toEqual([
+      ['churn', 'churn-blue', ''],
+      ['fraud', 'fraud-blue', 'fraud'],
+      ['spam', 'spam-blue', 'spam']
+    ])
+    // The environment inputs pick the entries looked at.
+    expect(await endpoints({ 'staging-environment': 'qa', 'production-environment': 'PRODUCTION' })).toEqual([
+      ['churn', '', ''],
+      ['fraud', 'fraud-staging', 'fraud'],
+      ['spam', 'spam-staging', 'spam']
+    ])
+  }, 60_000)
+
+  it.each(['.github/workflows/model-pr-gate.yml', '.github/workflows/model-promote.yml'])(
+    '%s: leaves malformed entries to the actions, which name the line, instead of failing inside jq',
+    async file => {
+      const mixed = await matrixOf(
+        file,
+        'models:\n  - just a string\n  - model: 7\n  - model: churn\n    deploy: [not, a, map]\n',
+        { 'model-path': 'model', metrics: 'm.json' }
+      )
+      expect(mixed.matrix?.map(e => e.model)).toEqual(['churn'])
+      const list = await matrixOf(file, '- model: churn\n', { 'model-path': 'model', metrics: 'm.json' })
+      expect(list).toMatchObject({ ok: false, matrix: undefined })
+      expect(list.stdout).toMatch(/::error file=\.modelgate\.yml::no model to (gate|promote)/)
+    },
+    60_000
+  )
+
   it('emits the one model of a single-model config, or the one the model input picks', async () => {
     const single = await matrixOf('.github/workflows/model-pr-gate.yml', 'model: churn\n', {
       'model-path': 'model',
