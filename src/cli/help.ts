@@ -15,7 +15,6 @@ export function renderOverview(style: Style): string {
     '',
     style.bold('Commands:'),
     ...rows,
-    `  ${'deploy'.padEnd(10)} roll a registered version out to a serving endpoint (not in this version yet)`,
     '',
     EXIT_CODES
   ].join('\n')

@@ -125,6 +125,10 @@ describe('modelgate help', () => {
       const output = recorder()
       expect(await main(argv, output)).toBe(0)
       for (const command of COMMANDS) expect(output.stdout).toMatch(new RegExp(`^  ${command.name} +\\S`, 'm'))
+      // Each command once, and no line left over from before it existed.
+      const listed = output.stdout.split('Commands:\n')[1]!.split('\n\n')[0]!.split('\n')
+      expect(listed.map(line => line.trim().split(' ')[0])).toEqual(COMMANDS.map(c => c.name))
+      expect(output.stdout).not.toMatch(/not in this version/)
       expect(output.stdout).toContain('modelgate <command> --help')
       expect(output.stderr).toBe('')
     }
