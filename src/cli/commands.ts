@@ -247,7 +247,7 @@ export const COMMANDS: readonly CommandSpec[] = [
 ]
 
 export const EXIT_CODES =
-  'Exit codes: 0 the gate passes (or the model is registered), 1 it fails (or the registry failed), 2 a usage or\nconfiguration error, 3 a modelgate bug.'
+  'Exit codes: 0 the gate passes (or the model is registered, or deployed), 1 it fails (or the registry failed, or the\nrollout failed), 2 a usage or configuration error, 3 a modelgate bug.'
 
 export function findCommand(name: string): CommandSpec | undefined {
   return COMMANDS.find(command => command.name === name)
