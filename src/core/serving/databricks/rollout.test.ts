@@ -183,7 +183,8 @@ describe('rollout on Databricks Model Serving', () => {
       onEvent: event => {
         if (event.phase === 'wait') setTimeout(() => controller.abort(), 200)
         if (event.phase === 'rollback' && updateAtRollback === undefined) {
-          updateAtRollback = double.serving.endpoint('churn')?.state.config_update
+          const state = double.serving.endpoint('churn')?.state as { config_update?: string } | undefined
+          updateAtRollback = state?.config_update
         }
       }
     })
