@@ -164,8 +164,8 @@ describe('rollout on Databricks Model Serving', () => {
       onEvent: event => {
         if (event.phase === 'wait') setTimeout(() => controller.abort(), 200)
         if (event.phase === 'rollback' && updateAtRollback === undefined) {
-          const endpoint = double.serving.endpoint('churn') as { state: { config_update: string } } | undefined
-          updateAtRollback = endpoint?.state.config_update
+          const state = double.serving.endpoint('churn')?.state as { config_update?: string } | undefined
+          updateAtRollback = state?.config_update
         }
       }
     })
