@@ -27,7 +27,12 @@ import { probe } from '../src/core/serving/probe.js'
 import { startGitHubDouble, type GitHubDouble } from '../test/github-double/server.js'
 import { ROOT, runAction } from '../test/harness/run-action.js'
 import { startMlflowServer, type MlflowServer } from '../test/mlflow/server.js'
-import { logAndRegisterExampleModel, readAliasWithPythonClient, runPythonClient } from '../test/mlflow/python-client.js'
+import {
+  exampleMetrics,
+  logAndRegisterExampleModel,
+  readAliasWithPythonClient,
+  runPythonClient
+} from '../test/mlflow/python-client.js'
 import { startTestHaproxy, type TestHaproxy } from '../test/serving/haproxy.js'
 import { interpolate, runWorkflow, type JobRun, type StandIn, type StandInCall } from '../test/chain/workflow-runner.js'
 
@@ -52,16 +57,6 @@ const heads = new Map<number, string>()
 const artifacts = new Map<string, string>()
 const logs: string[] = []
 
-function flatten(value: Record<string, unknown>, prefix = ''): Record<string, number> {
-  const out: Record<string, number> = {}
-  for (const [key, inner] of Object.entries(value)) {
-    if (typeof inner === 'number') out[prefix + key] = inner
-    else if (inner && typeof inner === 'object')
-      Object.assign(out, flatten(inner as Record<string, unknown>, `${prefix}${key}.`))
-  }
-  return out
-}
-
 beforeAll(async () => {
   if (!existsSync(PYTHON))
     throw new Error(`this test needs the project's Python environment: run scripts/setup-python.sh`)
@@ -75,8 +70,7 @@ beforeAll(async () => {
   ])
   await run(PYTHON, [join(ROOT, 'test', 'chain', 'make_broken_model.py'), join(EXAMPLE, 'model'), join(root, 'broken')])
   // The champion in production before the chain: trained and registered by a training job with MLflow's own client.
-  const baseline = flatten(JSON.parse(readFileSync(join(EXAMPLE, 'metrics', 'baseline.json'), 'utf8')))
-  await logAndRegisterExampleModel(mlflow.url, NAME, { metrics: baseline, alias: 'champion' })
+  await logAndRegisterExampleModel(mlflow.url, NAME, { metrics: exampleMetrics('baseline'), alias: 'champion' })
   for (const number of [PR, FORK_PR]) {
     const pull = await fetch(`${github.url}/repos/${OWNER}/${REPO}/pulls/${number}`, {
       headers: { authorization: 'Bearer ghs_write_token' }

@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { ROOT, runAction, type ActionRun } from '../test/harness/run-action.js'
 import { freePort, startMlflowServer, type MlflowServer } from '../test/mlflow/server.js'
 import {
+  exampleMetrics,
   logAndRegisterExampleModel,
   readAliasWithPythonClient,
   readVersionWithPythonClient,
@@ -22,18 +23,8 @@ const NAME = 'churn-classifier'
 let mlflow: MlflowServer
 let workspace: string
 
-const BASELINE = flatten(JSON.parse(readFileSync(join(EXAMPLE, 'metrics', 'baseline.json'), 'utf8')))
-const CANDIDATE = flatten(JSON.parse(readFileSync(join(EXAMPLE, 'metrics', 'candidate.json'), 'utf8')))
-
-function flatten(value: Record<string, unknown>, prefix = ''): Record<string, number> {
-  const out: Record<string, number> = {}
-  for (const [key, inner] of Object.entries(value)) {
-    if (typeof inner === 'number') out[prefix + key] = inner
-    else if (inner && typeof inner === 'object')
-      Object.assign(out, flatten(inner as Record<string, unknown>, `${prefix}${key}.`))
-  }
-  return out
-}
+const BASELINE = exampleMetrics('baseline')
+const CANDIDATE = exampleMetrics('candidate')
 
 /** The runner's environment for a push to main after the pull request merged. */
 function runnerEnv(run: number): Record<string, string> {

@@ -3,17 +3,13 @@
  * SDK from the project's .venv (clients_registry.py), with a personal access token and with OAuth M2M. Where they
  * trip, the double strays from the workspace, and the tests of modelgate against it prove less.
  */
-import { afterEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { EXAMPLE_MODEL_DIR } from '../mlflow/python-client.js'
-import { expectHonest, OAUTH, PAT, runScript } from './python-clients.js'
-import { startDatabricksDouble, type DatabricksDouble } from './server.js'
+import { databricksDoublePerTest } from './per-test.js'
+import { expectHonest, runScript } from './python-clients.js'
+import { DOUBLE_OAUTH_ENV, DOUBLE_PAT_ENV } from './server.js'
 
-let double: DatabricksDouble | undefined
-
-afterEach(async () => {
-  await double?.close()
-  double = undefined
-})
+const startDouble = databricksDoublePerTest()
 
 /** What the registry script prints. */
 interface RegistryOutput {
@@ -32,11 +28,11 @@ interface RegistryOutput {
 }
 
 describe.each([
-  ['a personal access token', PAT, 'pat'],
-  ['OAuth M2M', OAUTH, 'oauth-m2m']
+  ['a personal access token', DOUBLE_PAT_ENV, 'pat'],
+  ['OAuth M2M', DOUBLE_OAUTH_ENV, 'oauth-m2m']
 ])('MLflow and the SDK against the registry and Files API, with %s', (_label, credentials, authType) => {
   it('registers, aliases, loads and predicts with MLflow; reads metadata, downloads and lists with the SDK', async () => {
-    double = await startDatabricksDouble()
+    const double = await startDouble()
     const name = 'main.default.churn'
     const out = await runScript<RegistryOutput>(double, 'clients_registry.py', [EXAMPLE_MODEL_DIR, name], credentials)
 

@@ -2,27 +2,28 @@
  * The double's Model Serving driven by the official Databricks SDK from the project's .venv (clients_serving.py):
  * create_and_wait, update_config_and_wait, ResourceConflict, query and its served-model-name, a failed update.
  */
-import { afterEach, describe, expect, it } from '@jest/globals'
-import { expectHonest, OAUTH, runScript } from './python-clients.js'
-import { startDatabricksDouble, type DatabricksDouble } from './server.js'
+import { describe, expect, it } from '@jest/globals'
+import { databricksDoublePerTest } from './per-test.js'
+import { expectHonest, runScript } from './python-clients.js'
+import { DOUBLE_OAUTH_ENV } from './server.js'
 
-let double: DatabricksDouble | undefined
-
-afterEach(async () => {
-  await double?.close()
-  double = undefined
-})
+const startDouble = databricksDoublePerTest()
 
 /** What the serving script prints; compared whole, so its fields stay loose. */
 type ServingOutput = Record<string, unknown> & { answered_by: Record<string, number>; failed_update: string | null }
 
 describe('the SDK against Model Serving', () => {
   it('creates, canaries 90/10 exactly, conflicts while updating, sees a failed update leave the old config, deletes', async () => {
-    double = await startDatabricksDouble({ serving: { deployMs: 200 } })
+    const double = await startDouble({ serving: { deployMs: 200 } })
     const model = 'main.ml.churn'
     const versions = [double.addVersion(model), double.addVersion(model), double.addVersion(model)]
     double.serving.failDeployment(model, versions[2]!, 'Container failed to start: the model could not be loaded')
-    const out = await runScript<ServingOutput>(double, 'clients_serving.py', [model, JSON.stringify(versions)], OAUTH)
+    const out = await runScript<ServingOutput>(
+      double,
+      'clients_serving.py',
+      [model, JSON.stringify(versions)],
+      DOUBLE_OAUTH_ENV
+    )
 
     expect(out.created).toEqual({
       ready: 'READY',

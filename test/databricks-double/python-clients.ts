@@ -8,10 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { mlflowPython, REPO_ROOT, requireMlflow } from '../mlflow/server.js'
-import { DOUBLE_CLIENT_ID, DOUBLE_CLIENT_SECRET, DOUBLE_PAT, type DatabricksDouble } from './server.js'
-
-export const PAT = { DATABRICKS_TOKEN: DOUBLE_PAT }
-export const OAUTH = { DATABRICKS_CLIENT_ID: DOUBLE_CLIENT_ID, DATABRICKS_CLIENT_SECRET: DOUBLE_CLIENT_SECRET }
+import type { DatabricksDouble } from './server.js'
 
 /** Runs `script` against the double with the credentials given; the JSON object it printed last. */
 export function runScript<T>(

@@ -2,13 +2,13 @@
  * The Databricks double's own rules, spoken to with plain fetch: if these drift, the registry's tests against it
  * prove nothing about Databricks.
  */
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
+import { beforeEach, describe, expect, it } from '@jest/globals'
+import { databricksDoublePerTest } from './per-test.js'
 import {
   DOUBLE_CLIENT_ID,
   DOUBLE_CLIENT_SECRET,
   DOUBLE_PAT,
   DOUBLE_READ_PAT,
-  startDatabricksDouble,
   type DatabricksDouble,
   type DatabricksDoubleOptions
 } from './server.js'
@@ -23,16 +23,12 @@ interface Answer {
   headers: Headers
 }
 
+const startDouble = databricksDoublePerTest()
 let double: DatabricksDouble
 
 async function start(options: DatabricksDoubleOptions = {}): Promise<void> {
-  double = await startDatabricksDouble(options)
+  double = await startDouble(options)
 }
-
-afterEach(async () => {
-  expect(double.violations).toEqual([])
-  await double.close()
-})
 
 async function call(
   method: string,

@@ -1,30 +1,13 @@
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
+import { afterEach, describe, expect, it } from '@jest/globals'
 import type { Deployment, DeploymentStatus } from './deployments.js'
 import { loadApiDescription } from './openapi.js'
-import { startGitHubDouble, type GitHubDouble } from './server.js'
+import { gitHubDoublePerTest, READ, WRITE } from './per-test.js'
 
-const WRITE = { authorization: 'token ghs_write_token', 'content-type': 'application/json' }
-const READ = { authorization: 'Bearer ghs_read_token', 'content-type': 'application/json' }
 const DEPLOYMENTS = '/repos/acme/models/deployments'
 const SHA = 'a'.repeat(40)
 
-let double: GitHubDouble
-
-beforeEach(async () => {
-  double = await startGitHubDouble()
-})
-
-afterEach(async () => {
-  await double.close()
-})
-
-function call(method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<Response> {
-  return fetch(`${double.url}${path}`, {
-    method,
-    headers,
-    ...(body === undefined ? {} : { body: JSON.stringify(body) })
-  })
-}
+const github = gitHubDoublePerTest()
+const { call } = github
 
 async function deploy(body: Record<string, unknown>): Promise<Deployment> {
   const response = await call('POST', DEPLOYMENTS, WRITE, {
@@ -44,12 +27,12 @@ async function status(id: number, body: Record<string, unknown>): Promise<Deploy
 }
 
 function states(): Array<[string, string[]]> {
-  return double.deployments('acme', 'models').map(d => [d.deployment.environment, d.statuses.map(s => s.state)])
+  return github.double.deployments('acme', 'models').map(d => [d.deployment.environment, d.statuses.map(s => s.state)])
 }
 
 describe('deployments as GitHub keeps them', () => {
   afterEach(() => {
-    expect(double.violations).toEqual([])
+    expect(github.double.violations).toEqual([])
   })
 
   it('creates a deployment with GitHub defaults and lists it newest first with filters', async () => {
@@ -79,7 +62,7 @@ describe('deployments as GitHub keeps them', () => {
   })
 
   it('pages deployments like comments, with Link headers', async () => {
-    double.seedDeployments(
+    github.double.seedDeployments(
       'acme',
       'models',
       Array.from({ length: 150 }, () => ({ sha: SHA, task: 'deploy:churn', environment: 'production' }))
@@ -90,18 +73,18 @@ describe('deployments as GitHub keeps them', () => {
   })
 
   it('answers 202 and creates nothing when auto_merge is left on and the ref is behind', async () => {
-    double.markBehind('acme', 'models', 'topic')
+    github.double.markBehind('acme', 'models', 'topic')
     const merged = await call('POST', DEPLOYMENTS, WRITE, { ref: 'topic', required_contexts: [] })
     expect(merged.status).toBe(202)
     expect(await merged.json()).toEqual({ message: 'Auto-merged main into topic on deployment.' })
-    expect(double.deployments('acme', 'models')).toEqual([])
+    expect(github.double.deployments('acme', 'models')).toEqual([])
 
-    double.markBehind('acme', 'models', 'topic')
+    github.double.markBehind('acme', 'models', 'topic')
     expect((await call('POST', DEPLOYMENTS, WRITE, { ref: 'topic', auto_merge: false })).status).toBe(201)
   })
 
   it('answers 409 when required_contexts is omitted and a commit status is not green', async () => {
-    double.setCommitStatuses('acme', 'models', SHA, { 'ci/tests': 'success', 'ci/lint': 'failure' })
+    github.double.setCommitStatuses('acme', 'models', SHA, { 'ci/tests': 'success', 'ci/lint': 'failure' })
     const refused = await call('POST', DEPLOYMENTS, WRITE, { ref: SHA, auto_merge: false })
     expect(refused.status).toBe(409)
     expect(await refused.json()).toMatchObject({
@@ -123,7 +106,7 @@ describe('deployments as GitHub keeps them', () => {
     })
     expect(listed.status).toBe(201)
     await deploy({})
-    expect(double.deployments('acme', 'models')).toHaveLength(2)
+    expect(github.double.deployments('acme', 'models')).toHaveLength(2)
   })
 
   it('records statuses, newest first, with log_url as target_url', async () => {
@@ -211,8 +194,8 @@ describe('requests outside the description', () => {
     const deployment = await deploy({})
     const refused = await call('POST', `${DEPLOYMENTS}/${deployment.id}/statuses`, WRITE, { state: 'done' })
     expect(refused.status).toBe(422)
-    expect(double.violations).toHaveLength(1)
-    expect(double.violations[0]).toContain('is not one of')
+    expect(github.double.violations).toHaveLength(1)
+    expect(github.double.violations[0]).toContain('is not one of')
   })
 })
 

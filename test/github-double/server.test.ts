@@ -1,35 +1,19 @@
-import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
+import { afterEach, describe, expect, it } from '@jest/globals'
 import { Octokit } from '@octokit/core'
 import { paginateRest } from '@octokit/plugin-paginate-rest'
 import { retry } from '@octokit/plugin-retry'
 import { throttling } from '@octokit/plugin-throttling'
 import { loadApiDescription } from './openapi.js'
-import { startGitHubDouble, type GitHubDouble, type IssueComment } from './server.js'
+import { gitHubDoublePerTest, READ, WRITE } from './per-test.js'
+import type { IssueComment } from './server.js'
 
-const WRITE = { authorization: 'token ghs_write_token', 'content-type': 'application/json' }
-const READ = { authorization: 'Bearer ghs_read_token', 'content-type': 'application/json' }
 const COMMENTS = '/repos/acme/models/issues/7/comments'
 
-let double: GitHubDouble
-
-beforeEach(async () => {
-  double = await startGitHubDouble()
-})
-
-afterEach(async () => {
-  await double.close()
-})
-
-function call(method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<Response> {
-  return fetch(`${double.url}${path}`, {
-    method,
-    headers,
-    ...(body === undefined ? {} : { body: JSON.stringify(body) })
-  })
-}
+const github = gitHubDoublePerTest()
+const { call } = github
 
 function seed(count: number): IssueComment[] {
-  return double.seedComments(
+  return github.double.seedComments(
     'acme',
     'models',
     7,
@@ -46,13 +30,13 @@ function links(response: Response): Record<string, string> {
 describe('well-formed traffic', () => {
   // Every test here talks to the double as a correct client would, so the description must have no complaint.
   afterEach(() => {
-    expect(double.violations).toEqual([])
+    expect(github.double.violations).toEqual([])
   })
 
   it('lists 250 comments as three pages of 100 linked the way GitHub links them', async () => {
     seed(250)
     const first = await call('GET', `${COMMENTS}?per_page=100`, WRITE)
-    const base = `${double.url}${COMMENTS}`
+    const base = `${github.double.url}${COMMENTS}`
     expect(first.headers.get('link')).toBe(
       `<${base}?per_page=100&page=2>; rel="next", <${base}?per_page=100&page=3>; rel="last"`
     )
@@ -74,7 +58,7 @@ describe('well-formed traffic', () => {
 
   it('lets octokit.paginate collect all 250 comments, oldest first', async () => {
     const seeded = seed(250)
-    const octokit = new (Octokit.plugin(paginateRest))({ auth: 'ghs_write_token', baseUrl: double.url })
+    const octokit = new (Octokit.plugin(paginateRest))({ auth: 'ghs_write_token', baseUrl: github.double.url })
     const all = await octokit.paginate('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', {
       owner: 'acme',
       repo: 'models',
@@ -82,7 +66,7 @@ describe('well-formed traffic', () => {
       per_page: 100
     })
     expect(all.map(c => c.id)).toEqual(seeded.map(c => c.id))
-    expect(double.requests.map(r => [r.query.page ?? '1', r.status])).toEqual([
+    expect(github.double.requests.map(r => [r.query.page ?? '1', r.status])).toEqual([
       ['1', 200],
       ['2', 200],
       ['3', 200]
@@ -94,11 +78,11 @@ describe('well-formed traffic', () => {
     const capped = await call('GET', `${COMMENTS}?per_page=500`, WRITE)
     expect(capped.status).toBe(200)
     expect((await capped.json()) as unknown[]).toHaveLength(100)
-    expect(links(capped).last).toBe(`${double.url}${COMMENTS}?per_page=500&page=2`)
+    expect(links(capped).last).toBe(`${github.double.url}${COMMENTS}?per_page=500&page=2`)
 
     const byDefault = await call('GET', COMMENTS, WRITE)
     expect((await byDefault.json()) as unknown[]).toHaveLength(30)
-    expect(links(byDefault).last).toBe(`${double.url}${COMMENTS}?page=5`)
+    expect(links(byDefault).last).toBe(`${github.double.url}${COMMENTS}?page=5`)
   })
 
   it('creates, reads, updates and deletes a comment like GitHub', async () => {
@@ -119,7 +103,7 @@ describe('well-formed traffic', () => {
     const updated = (await (await call('PATCH', patched, WRITE, { body: 'second' })).json()) as IssueComment
     expect(updated).toMatchObject({ id: earlier.id, body: 'second', created_at: earlier.created_at })
     expect(Date.parse(updated.updated_at)).toBeGreaterThan(Date.parse(earlier.updated_at))
-    expect(double.comments('ACME', 'Models', 7).map(c => c.body)).toEqual([
+    expect(github.double.comments('ACME', 'Models', 7).map(c => c.body)).toEqual([
       'second',
       '<!-- modelgate:report -->\nfirst'
     ])
@@ -158,7 +142,7 @@ describe('well-formed traffic', () => {
     })
     // 65,536 emoji are 131,072 UTF-16 units but 65,536 characters, which GitHub accepts.
     expect((await call('POST', COMMENTS, WRITE, { body: '📈'.repeat(65_536) })).status).toBe(201)
-    const [kept] = double.comments('acme', 'models', 7)
+    const [kept] = github.double.comments('acme', 'models', 7)
     expect(
       (await call('PATCH', `/repos/acme/models/issues/comments/${kept.id}`, WRITE, { body: `${kept.body}!` })).status
     ).toBe(422)
@@ -184,7 +168,7 @@ describe('well-formed traffic', () => {
     })
     expect((await call('GET', COMMENTS, READ)).status).toBe(200)
     expect((await call('GET', one, READ)).status).toBe(200)
-    expect(double.comments('acme', 'models', 7)).toEqual([comment])
+    expect(github.double.comments('acme', 'models', 7)).toEqual([comment])
   })
 
   it('answers 401 Bad credentials without a known token', async () => {
@@ -223,7 +207,7 @@ describe('well-formed traffic', () => {
     const overview = (await responses[3].json()) as { rate: { used: number; limit: number } }
     expect(overview.rate).toMatchObject({ used: 2, limit: 5000 })
     expect(responses[2].headers.get('x-ratelimit-limit')).toBe('60')
-    expect(double.violations.splice(0)).toEqual(['GET /nowhere: path not in the description'])
+    expect(github.double.violations.splice(0)).toEqual(['GET /nowhere: path not in the description'])
   })
 
   it('serves a schema-valid pull request for any number', async () => {
@@ -238,26 +222,27 @@ describe('well-formed traffic', () => {
     expect(response.status).toBe(404)
     expect(await response.json()).toEqual({ message: 'Not Found', documentation_url: 'https://docs.github.com/rest' })
     expect((await call('PUT', COMMENTS, WRITE, { body: 'x' })).status).toBe(404)
-    expect([...double.violations]).toEqual([
+    expect([...github.double.violations]).toEqual([
       'GET /repos/acme/models/issues (issues/list-for-repo): described by GitHub but not implemented by the double',
       `PUT ${COMMENTS}: method not in the description`
     ])
-    double.violations.splice(0)
+    github.double.violations.splice(0)
   })
 
   it('runs onHandled after the state changes and before the client sees the response', async () => {
-    double.onHandled = request => {
-      if (request.method === 'GET') double.seedComments('acme', 'models', 7, [{ body: 'racer', login: 'octocat' }])
+    github.double.onHandled = request => {
+      if (request.method === 'GET')
+        github.double.seedComments('acme', 'models', 7, [{ body: 'racer', login: 'octocat' }])
     }
     const listed = (await (await call('GET', COMMENTS, WRITE)).json()) as IssueComment[]
     expect(listed).toEqual([])
-    expect(double.comments('acme', 'models', 7).map(c => [c.body, c.user.type])).toEqual([['racer', 'User']])
+    expect(github.double.comments('acme', 'models', 7).map(c => [c.body, c.user.type])).toEqual([['racer', 'User']])
   })
 })
 
 describe('faults', () => {
   it('serves an injected secondary rate limit, then clears it', async () => {
-    double.injectFault({ method: 'POST', path: /\/comments$/, count: 1, kind: 'secondary-rate-limit' })
+    github.double.injectFault({ method: 'POST', path: /\/comments$/, count: 1, kind: 'secondary-rate-limit' })
     const limited = await call('POST', COMMENTS, WRITE, { body: 'x' })
     expect(limited.status).toBe(403)
     expect(limited.headers.get('retry-after')).toBe('0')
@@ -265,23 +250,23 @@ describe('faults', () => {
       'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.'
     )
     expect((await call('POST', COMMENTS, WRITE, { body: 'x' })).status).toBe(201)
-    expect(double.requests.map(r => r.status)).toEqual([403, 201])
-    expect(double.comments('acme', 'models', 7)).toHaveLength(1)
+    expect(github.double.requests.map(r => r.status)).toEqual([403, 201])
+    expect(github.double.comments('acme', 'models', 7)).toHaveLength(1)
   })
 
   it('serves an injected 502 to matching requests only, then clears it', async () => {
-    double.injectFault({ method: 'GET', count: 2, kind: 'server-error' })
+    github.double.injectFault({ method: 'GET', count: 2, kind: 'server-error' })
     expect((await call('POST', COMMENTS, WRITE, { body: 'x' })).status).toBe(201)
     const failed = await call('GET', COMMENTS, WRITE)
     expect(failed.status).toBe(502)
     expect(await failed.json()).toEqual({ message: 'Server Error' })
     expect((await call('GET', COMMENTS, WRITE)).status).toBe(502)
     expect((await call('GET', COMMENTS, WRITE)).status).toBe(200)
-    expect(double.violations).toEqual([])
+    expect(github.double.violations).toEqual([])
   })
 
   it('serves a primary rate limit with no remaining requests until the reset', async () => {
-    double.injectFault({ count: 1, kind: 'primary-rate-limit', retryAfterSeconds: 30 })
+    github.double.injectFault({ count: 1, kind: 'primary-rate-limit', retryAfterSeconds: 30 })
     const limited = await call('GET', COMMENTS, WRITE)
     expect(limited.status).toBe(403)
     expect(limited.headers.get('x-ratelimit-remaining')).toBe('0')
@@ -298,7 +283,7 @@ describe('faults', () => {
     const MyOctokit = Octokit.plugin(paginateRest, throttling, retry)
     const octokit = new MyOctokit({
       auth: 'ghs_write_token',
-      baseUrl: double.url,
+      baseUrl: github.double.url,
       // Milliseconds instead of seconds: throttling reads `retry-after: 0` as absent and would wait its 60 s fallback.
       throttle: {
         retryAfterBaseValue: 1,
@@ -307,9 +292,9 @@ describe('faults', () => {
       },
       retry: { retryAfterBaseValue: 1 }
     })
-    double.injectFault({ count: 1, kind: 'secondary-rate-limit', retryAfterSeconds: 2 })
-    double.injectFault({ count: 1, kind: 'primary-rate-limit' })
-    double.injectFault({ count: 1, kind: 'server-error', status: 503 })
+    github.double.injectFault({ count: 1, kind: 'secondary-rate-limit', retryAfterSeconds: 2 })
+    github.double.injectFault({ count: 1, kind: 'primary-rate-limit' })
+    github.double.injectFault({ count: 1, kind: 'server-error', status: 503 })
     const response = await octokit.request('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', {
       owner: 'acme',
       repo: 'models',
@@ -317,7 +302,7 @@ describe('faults', () => {
     })
     expect(response.status).toBe(200)
     expect(seen).toEqual(['secondary 2', 'primary 1'])
-    expect(double.requests.map(r => r.status)).toEqual([403, 403, 503, 200])
+    expect(github.double.requests.map(r => r.status)).toEqual([403, 403, 503, 200])
   })
 })
 
@@ -330,20 +315,20 @@ describe('validation against the OpenAPI description', () => {
       documentation_url: 'https://docs.github.com/rest/issues/comments#create-an-issue-comment',
       status: '422'
     })
-    expect(double.violations).toEqual([
+    expect(github.double.violations).toEqual([
       `POST ${COMMENTS} (issues/create-comment): For 'properties/body', 5 is not a string.`
     ])
-    expect(double.requests[0]).toMatchObject({ method: 'POST', status: 422, body: { body: 5 } })
+    expect(github.double.requests[0]).toMatchObject({ method: 'POST', status: 422, body: { body: 5 } })
   })
 
   it('answers a missing body field with 422 and unparsable JSON with 400', async () => {
     const missing = await call('PATCH', '/repos/acme/models/issues/comments/1', WRITE, { text: 'x' })
     expect(missing.status).toBe(422)
     expect(((await missing.json()) as { message: string }).message).toBe('Invalid request.\n\n"body" wasn\'t supplied.')
-    const garbled = await fetch(`${double.url}${COMMENTS}`, { method: 'POST', headers: WRITE, body: '{"body":' })
+    const garbled = await fetch(`${github.double.url}${COMMENTS}`, { method: 'POST', headers: WRITE, body: '{"body":' })
     expect(garbled.status).toBe(400)
     expect(((await garbled.json()) as { message: string }).message).toBe('Problems parsing JSON')
-    expect(double.violations).toHaveLength(2)
+    expect(github.double.violations).toHaveLength(2)
   })
 
   it('answers badly typed parameters with 400 but only notes undeclared ones, which GitHub ignores', async () => {
@@ -351,7 +336,7 @@ describe('validation against the OpenAPI description', () => {
     expect((await call('GET', '/repos/acme/models/issues/seven/comments', WRITE)).status).toBe(400)
     expect((await call('GET', `${COMMENTS}?since=yesterday`, WRITE)).status).toBe(400)
     expect((await call('GET', `${COMMENTS}?perpage=100`, WRITE)).status).toBe(200)
-    expect(double.violations).toEqual([
+    expect(github.double.violations).toEqual([
       `GET ${COMMENTS}?per_page=many (issues/list-comments): For 'per_page', "many" is not an integer.`,
       `GET /repos/acme/models/issues/seven/comments (issues/list-comments): For 'issue_number', "seven" is not an integer.`,
       `GET ${COMMENTS}?since=yesterday (issues/list-comments): For 'since', "yesterday" must match format "date-time".`,

@@ -7,10 +7,30 @@
  * stdout; on failure it prints {"error": ...} and exits 1, which becomes a PythonClientError with MLflow's error code.
  */
 import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { mlflowPython, REPO_ROOT, requireMlflow } from './server.js'
 
 export const EXAMPLE_MODEL_DIR = join(REPO_ROOT, 'examples', 'churn-classifier', 'model')
+
+/**
+ * One of the example's metrics files as its training job would log them: MLflow keeps a flat map of numbers, so
+ * nested keys are joined with dots (`per_class.churned.recall`).
+ */
+export function exampleMetrics(file: 'baseline' | 'candidate'): Record<string, number> {
+  const path = join(REPO_ROOT, 'examples', 'churn-classifier', 'metrics', `${file}.json`)
+  return flatten(JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>)
+}
+
+function flatten(value: Record<string, unknown>, prefix = ''): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const [key, inner] of Object.entries(value)) {
+    if (typeof inner === 'number') out[prefix + key] = inner
+    else if (inner && typeof inner === 'object')
+      Object.assign(out, flatten(inner as Record<string, unknown>, `${prefix}${key}.`))
+  }
+  return out
+}
 
 export interface PythonClientOptions {
   /**

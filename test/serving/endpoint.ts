@@ -2,10 +2,10 @@
  * One HAProxy endpoint with real model server processes behind it, for the rollout tests of each model server
  * (rollout.test.ts: `mlflow models serve`; mlserver.test.ts: MLServer). It owns the parts' lifetimes: Debian's
  * HAProxy, a temporary folder with the bad models make_models.py writes and the state folder, and every process
- * group a test saw started, which `close` ends whatever a failed case left. Its two proofs are the ones every
- * failure case ends with: the router's state read back, and real requests all answered by one version.
+ * group a test saw started, which `close` ends whatever a failed case left. Its proof is the one every failure case
+ * ends with: the router's state read back, real requests all answered by one version, and no other process left.
  */
-import { expect } from '@jest/globals'
+import { afterAll, beforeAll, expect } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -34,6 +34,18 @@ export interface TestEndpointOptions {
   readonly prefix: string
 }
 
+/**
+ * Call at the top level of a test file: one endpoint for all its cases, which run in order, each from the state the
+ * one before left (model servers are too slow to start to start again per case).
+ */
+export function testEndpointPerFile(options: TestEndpointOptions): TestEndpoint {
+  const endpoint = new TestEndpoint(options)
+  beforeAll(() => endpoint.start(), 120_000)
+  afterAll(() => endpoint.close(), 60_000)
+  return endpoint
+}
+
+/** Its helpers are arrow functions so that a test file can take them out of the instance and call them bare. */
 export class TestEndpoint {
   dir = ''
   haproxy!: TestHaproxy
@@ -80,11 +92,13 @@ export class TestEndpoint {
     }
   }
 
-  model(version: string, name: TestModel) {
-    return { name: 'churn', version, dir: name === 'good' ? GOOD_MODEL : join(this.dir, 'models', name) }
-  }
+  model = (version: string, name: TestModel) => ({
+    name: 'churn',
+    version,
+    dir: name === 'good' ? GOOD_MODEL : join(this.dir, 'models', name)
+  })
 
-  async deploy(options: Partial<RolloutOptions> & Pick<RolloutOptions, 'candidate'>): Promise<RolloutReport> {
+  deploy = async (options: Partial<RolloutOptions> & Pick<RolloutOptions, 'candidate'>): Promise<RolloutReport> => {
     const report = await rollout({
       target: this.target,
       body: SERVING_BODY,
@@ -97,8 +111,11 @@ export class TestEndpoint {
     return report
   }
 
-  /** The test's own proof, apart from the rollout's: state read back, and every request answered by `version`. */
-  async expectServing(version: string, before?: EndpointState): Promise<void> {
+  /**
+   * The test's own proof, apart from the rollout's: state read back (equal to `before` when given), every request
+   * answered by `version`, and its process the only one left.
+   */
+  expectServing = async (version: string, before?: EndpointState): Promise<void> => {
     const state = await this.target.read()
     if (before) expect(routingOf(state)).toEqual(routingOf(before))
     expect(state.versions.filter(v => v.share > 0).map(v => [v.version, v.share, v.health])).toEqual([
@@ -112,10 +129,25 @@ export class TestEndpoint {
     })
     expect(result.errors).toBe(0)
     expect(Object.keys(result.byVersion)).toEqual([`v${version}`])
+    await this.expectOnlyProcess(version)
   }
 
   /** Every owned process but the serving version's has been stopped. */
-  async expectOnlyProcess(version: string): Promise<void> {
+  expectOnlyProcess = async (version: string): Promise<void> => {
     expect((await this.servers.list()).map(r => [r.version, r.alive])).toEqual([[version, true]])
+  }
+
+  /**
+   * The case every model server shares: a version whose model cannot load fails at apply with the server's
+   * `message`, before any request, and `serving` still serves as before.
+   */
+  expectUnloadableRefused = async (version: string, serving: string, message: RegExp): Promise<void> => {
+    const before = await this.target.read()
+    const report = await this.deploy({ candidate: this.model(version, 'unloadable'), traffic: 10 })
+    expect(report).toMatchObject({ outcome: 'rolled-back', rolledBack: true })
+    expect(report.failure!.phase).toBe('apply')
+    expect(report.failure!.message).toMatch(message)
+    expect(report.steps).toEqual([])
+    await this.expectServing(serving, before)
   }
 }

@@ -5,7 +5,7 @@
  * failure ends with the test's own proof that the previous version serves: the router's state read back equal to
  * before, and real requests all answered by that version.
  */
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { runDeploy } from '../../src/core/gates/deploy.js'
@@ -14,25 +14,19 @@ import { mlserverLauncher } from '../../src/core/serving/mlserver.js'
 import { ModelServers } from '../../src/core/serving/model-server.js'
 import { routingOf } from '../../src/core/serving/types.js'
 import { REPO_ROOT } from '../mlflow/server.js'
-import { GOOD_MODEL, SERVING_BODY, TestEndpoint } from './endpoint.js'
+import { GOOD_MODEL, SERVING_BODY, testEndpointPerFile } from './endpoint.js'
 import { startTestHaproxy } from './haproxy.js'
 
 const PYTHON = join(REPO_ROOT, '.venv-mlserver', 'bin', 'python')
 const launcher = mlserverLauncher({ python: PYTHON, model: 'churn' })
 // The bad models are written by the MLflow of the environment that loads them.
-const endpoint = new TestEndpoint({
+const endpoint = testEndpointPerFile({
   python: PYTHON,
   setup: "bash scripts/setup-mlserver.sh (npm test's pretest does)",
   launcher,
   prefix: 'modelgate-mlserver-'
 })
-const model = endpoint.model.bind(endpoint)
-const deploy = endpoint.deploy.bind(endpoint)
-const expectServing = endpoint.expectServing.bind(endpoint)
-const expectOnlyProcess = endpoint.expectOnlyProcess.bind(endpoint)
-
-beforeAll(() => endpoint.start(), 120_000)
-afterAll(() => endpoint.close(), 60_000)
+const { model, deploy, expectServing } = endpoint
 
 /** The serving example as a V2 request: one input per column, decoded back into a DataFrame (`pd`). */
 function v2Request(body: { dataframe_split: { columns: string[]; data: unknown[][] } }) {
@@ -73,7 +67,6 @@ describe('rollout to HAProxy with MLServer', () => {
     const later = new ModelServers({ stateDir: join(endpoint.dir, 'state'), launcher })
     expect((await later.list()).map(r => [r.version, r.pid, r.alive])).toEqual([['1', record.pid, true]])
     await expectServing('1')
-    await expectOnlyProcess('1')
   }, 180_000)
 
   it('a re-run of the finished deployment changes nothing', async () => {
@@ -93,7 +86,6 @@ describe('rollout to HAProxy with MLServer', () => {
     expect(canary.byVersion['1']).toMatchObject({ requests: 180, errors: 0 })
     expect(canary.byVersion['2']).toMatchObject({ requests: 20, errors: 0 })
     await expectServing('2')
-    await expectOnlyProcess('2')
     // The Open Inference Protocol through the same frontend: the answer names the version.
     const v2 = await fetch(`${endpoint.haproxy.url}/v2/models/churn/infer`, {
       method: 'POST',
@@ -122,20 +114,14 @@ describe('rollout to HAProxy with MLServer', () => {
     expect(report.rollback!.after).toEqual(routingOf(before))
     expect(report.rollback!.verification!.byVersion['2']).toMatchObject({ requests: 20, errors: 0 })
     await expectServing('2', before)
-    await expectOnlyProcess('2')
   }, 180_000)
 
   it('a model that cannot load fails with its exception and leaves the endpoint as it was, proven', async () => {
-    const before = await endpoint.target.read()
-    const report = await deploy({ candidate: model('4', 'unloadable'), traffic: 10 })
-    expect(report).toMatchObject({ outcome: 'rolled-back', rolledBack: true })
-    expect(report.failure!.phase).toBe('apply')
-    expect(report.failure!.message).toMatch(
+    await endpoint.expectUnloadableRefused(
+      '4',
+      '2',
       /version 4 exited with \d+ before \/v2\/models\/churn\/versions\/4\/ready answered: RuntimeError: this model cannot be loaded/
     )
-    expect(report.steps).toEqual([])
-    await expectServing('2', before)
-    await expectOnlyProcess('2')
   }, 180_000)
 })
 

@@ -9,12 +9,12 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { dump, load } from 'js-yaml'
+import { databricksDoublePerTest } from '../../../../test/databricks-double/per-test.js'
 import {
   DOUBLE_CLIENT_ID,
-  DOUBLE_CLIENT_SECRET,
-  DOUBLE_PAT,
+  DOUBLE_OAUTH_ENV,
+  DOUBLE_PAT_ENV,
   DOUBLE_READ_PAT,
-  startDatabricksDouble,
   type DatabricksDouble,
   type DatabricksDoubleOptions
 } from '../../../../test/databricks-double/server.js'
@@ -34,21 +34,18 @@ const EXAMPLE_MODEL = resolve(
 const NAME = 'main.default.churn_classifier'
 const ROOT = '/Models/main/default/churn_classifier'
 
-let double: DatabricksDouble | undefined
+const startDouble = databricksDoublePerTest()
 const scratch: string[] = []
 
 afterEach(async () => {
-  expect(double?.violations ?? []).toEqual([])
-  await double?.close()
-  double = undefined
   for (const dir of scratch.splice(0)) await rm(dir, { recursive: true, force: true })
 })
 
 async function setup(
   options: DatabricksDoubleOptions = {},
-  env: NodeJS.ProcessEnv = { DATABRICKS_TOKEN: DOUBLE_PAT }
+  env: NodeJS.ProcessEnv = DOUBLE_PAT_ENV
 ): Promise<{ registry: UnityCatalogRegistry; double: DatabricksDouble; log: string[] }> {
-  double = await startDatabricksDouble(options)
+  const double = await startDouble(options)
   const log: string[] = []
   const registry = createUnityCatalogRegistry({
     host: double.url,
@@ -306,14 +303,13 @@ describe('where files go', () => {
   it("uploads through the Files API when MLflow's switch says so, whatever the workspace answers", async () => {
     const silent = await setup(
       { filesApiForModels: undefined },
-      { DATABRICKS_TOKEN: DOUBLE_PAT, MLFLOW_USE_DATABRICKS_SDK_MODEL_ARTIFACTS_REPO_FOR_UC: '1' }
+      { ...DOUBLE_PAT_ENV, MLFLOW_USE_DATABRICKS_SDK_MODEL_ARTIFACTS_REPO_FOR_UC: '1' }
     )
     expect((await register(silent.registry, await newVersion())).version.status).toBe('READY')
-    await silent.double.close()
 
     const forced = await setup(
       { filesApiForModels: false },
-      { DATABRICKS_TOKEN: DOUBLE_PAT, MLFLOW_USE_DATABRICKS_SDK_MODEL_ARTIFACTS_REPO_FOR_UC: 'true' }
+      { ...DOUBLE_PAT_ENV, MLFLOW_USE_DATABRICKS_SDK_MODEL_ARTIFACTS_REPO_FOR_UC: 'true' }
     )
     expect((await register(forced.registry, await newVersion())).version.status).toBe('READY')
     expect(forced.double.requests.some(r => r.path.includes(':is-databricks-sdk'))).toBe(false)
@@ -417,10 +413,7 @@ describe('retries and lost answers', () => {
 
 describe('credentials', () => {
   it('gets one OAuth token for many requests and a new one before it expires', async () => {
-    const { registry, double } = await setup(
-      { tokenLifetimeSeconds: 2 },
-      { DATABRICKS_CLIENT_ID: DOUBLE_CLIENT_ID, DATABRICKS_CLIENT_SECRET: DOUBLE_CLIENT_SECRET }
-    )
+    const { registry, double } = await setup({ tokenLifetimeSeconds: 2 }, DOUBLE_OAUTH_ENV)
     await register(registry, await newVersion())
     expect(double.tokensIssued).toBe(1)
     expect(double.requests.filter(r => r.path.startsWith('/api/')).length).toBeGreaterThan(10)
@@ -445,7 +438,6 @@ describe('credentials', () => {
     expect(refused.place).toEqual({ source: 'DATABRICKS_TOKEN' })
     expect(refused.detail).toContain('HTTP 401')
     expect(refused.detail).toContain('personal access token')
-    await wrong.double.close()
 
     const reader = await setup({}, { DATABRICKS_TOKEN: DOUBLE_READ_PAT })
     const denied = await configurationRejection(reader.registry.ensureRegisteredModel(NAME))
@@ -453,7 +445,7 @@ describe('credentials', () => {
     expect(denied.detail).toContain('CREATE_MODEL on the schema main.default')
 
     // A model that exists needs no CREATE_MODEL; writing a version does need ownership.
-    const writer = createUnityCatalogRegistry({ host: reader.double.url, env: { DATABRICKS_TOKEN: DOUBLE_PAT } })
+    const writer = createUnityCatalogRegistry({ host: reader.double.url, env: DOUBLE_PAT_ENV })
     await writer.ensureRegisteredModel(NAME)
     await expect(reader.registry.ensureRegisteredModel(NAME)).resolves.toBeUndefined()
     const owner = await configurationRejection(createVersion(reader.registry, await newVersion()))

@@ -2,41 +2,22 @@
  * The rollout (rollout.ts) through the Databricks target against the workspace double: first deploy, an exact
  * canary and its promotion, and the failures, each ending with the previous version proven serving.
  */
-import { afterEach, describe, expect, it } from '@jest/globals'
-import {
-  DOUBLE_PAT,
-  startDatabricksDouble,
-  type DatabricksDouble,
-  type DatabricksDoubleOptions
-} from '../../../../test/databricks-double/server.js'
-import { openWorkspace } from '../../databricks/workspace.js'
+import { describe, expect, it } from '@jest/globals'
+import { databricksDoublePerTest } from '../../../../test/databricks-double/per-test.js'
+import type { DatabricksDoubleOptions } from '../../../../test/databricks-double/server.js'
+import { churnTarget } from '../../../../test/serving/databricks-target.js'
 import { rollout, type RolloutOptions } from '../rollout.js'
 import { routingOf } from '../types.js'
-import { DatabricksServingTarget } from './target.js'
 
 const MODEL = 'main.ml.churn'
 const BODY = { dataframe_split: { columns: ['tenure_months'], data: [[3], [40]] } }
 
-let double: DatabricksDouble | undefined
-
-afterEach(async () => {
-  if (!double) return
-  expect(double.violations).toEqual([])
-  await double.close()
-  double = undefined
-})
+const startDouble = databricksDoublePerTest({ serving: { deployMs: 60 } })
 
 async function setup(options: DatabricksDoubleOptions = {}) {
-  double = await startDatabricksDouble({ serving: { deployMs: 60 }, ...options })
-  const d = double
+  const d = await startDouble(options)
   const versions = [d.addVersion(MODEL), d.addVersion(MODEL)]
-  const target = new DatabricksServingTarget({
-    endpoint: 'churn',
-    workspace: openWorkspace({ host: d.url, env: { DATABRICKS_TOKEN: DOUBLE_PAT }, retryBaseMs: 1 }),
-    pollMinMs: 20,
-    pollMaxMs: 1000,
-    retryBaseMs: 1
-  })
+  const target = churnTarget(d, undefined, { pollMaxMs: 1000 })
   const run = (version: string, options: Partial<RolloutOptions> = {}) =>
     rollout({
       target,

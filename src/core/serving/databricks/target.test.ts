@@ -2,16 +2,15 @@
  * The Databricks serving target against the workspace double: the update state machine, 409 and 429 on the way,
  * a failed and a never-finishing update, answers attributed by `served-model-name`, and restores read back equal.
  */
-import { afterEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
+import { databricksDoublePerTest } from '../../../../test/databricks-double/per-test.js'
 import {
-  DOUBLE_CLIENT_ID,
-  DOUBLE_CLIENT_SECRET,
-  DOUBLE_PAT,
+  DOUBLE_OAUTH_ENV,
+  DOUBLE_PAT_ENV,
   DOUBLE_READ_PAT,
-  startDatabricksDouble,
-  type DatabricksDouble,
   type DatabricksDoubleOptions
 } from '../../../../test/databricks-double/server.js'
+import { churnTarget } from '../../../../test/serving/databricks-target.js'
 import { ConfigurationError } from '../../errors.js'
 import { openWorkspace } from '../../databricks/workspace.js'
 import { UnityCatalogRegistry } from '../../registry/databricks/uc-registry.js'
@@ -22,32 +21,17 @@ import { DatabricksServingTarget, entityName, type DatabricksTargetOptions } fro
 const MODEL = 'main.ml.churn'
 const BODY = { dataframe_split: { columns: ['x'], data: [[1], [2]] } }
 
-let double: DatabricksDouble | undefined
-
-afterEach(async () => {
-  if (!double) return
-  expect(double.violations).toEqual([])
-  await double.close()
-  double = undefined
-})
+const startDouble = databricksDoublePerTest({ serving: { deployMs: 60 } })
 
 async function setup(
   options: DatabricksDoubleOptions = {},
-  env: NodeJS.ProcessEnv = { DATABRICKS_TOKEN: DOUBLE_PAT },
+  env: NodeJS.ProcessEnv = DOUBLE_PAT_ENV,
   targetOptions: Partial<DatabricksTargetOptions> = {}
 ) {
-  double = await startDatabricksDouble({ serving: { deployMs: 60 }, ...options })
+  const double = await startDouble(options)
   const versions = [double.addVersion(MODEL), double.addVersion(MODEL), double.addVersion(MODEL)]
   const lines: string[] = []
-  const target = new DatabricksServingTarget({
-    endpoint: 'churn',
-    workspace: openWorkspace({ host: double.url, env, retryBaseMs: 1 }),
-    pollMinMs: 20,
-    pollMaxMs: 100,
-    retryBaseMs: 1,
-    log: line => lines.push(line),
-    ...targetOptions
-  })
+  const target = churnTarget(double, env, { log: line => lines.push(line), ...targetOptions })
   return { double, target, versions, lines }
 }
 
@@ -224,10 +208,7 @@ describe('DatabricksServingTarget', () => {
   })
 
   it('logs in with OAuth M2M for its reads, writes and invocations', async () => {
-    const { double, target } = await setup(
-      {},
-      { DATABRICKS_CLIENT_ID: DOUBLE_CLIENT_ID, DATABRICKS_CLIENT_SECRET: DOUBLE_CLIENT_SECRET }
-    )
+    const { double, target } = await setup({}, DOUBLE_OAUTH_ENV)
     await target.apply(routes(['1', 100]), soon())
     const ready = await target.waitReady(routes(['1', 100]), soon())
     if (!ready.ready) throw new Error(ready.reason)
@@ -239,7 +220,7 @@ describe('DatabricksServingTarget', () => {
     const { double } = await setup()
     const registry = new UnityCatalogRegistry({
       host: double.url,
-      env: { DATABRICKS_CLIENT_ID: DOUBLE_CLIENT_ID, DATABRICKS_CLIENT_SECRET: DOUBLE_CLIENT_SECRET },
+      env: DOUBLE_OAUTH_ENV,
       retryBaseMs: 1
     })
     expect(await registry.getVersionByAlias(MODEL, 'champion')).toBeUndefined()
@@ -259,15 +240,11 @@ describe('DatabricksServingTarget', () => {
     const denied = await target.apply(routes(['1', 100]), soon()).catch((e: unknown) => e)
     expect(denied).toBeInstanceOf(ConfigurationError)
     expect((denied as Error).message).toContain('CAN_MANAGE')
-    await double!.close()
-    double = undefined
 
     const other = await setup()
     const missing = await other.target.apply(routes(['9', 100]), soon()).catch((e: unknown) => e)
     expect(missing).toBeInstanceOf(ConfigurationError)
     expect((missing as Error).message).toContain(`${MODEL}/9`)
-    await other.double.close()
-    double = undefined
 
     const wrong = await setup({}, { DATABRICKS_TOKEN: 'dapi-wrong' })
     await expect(wrong.target.read()).rejects.toThrow('refused the credentials')
