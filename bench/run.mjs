@@ -173,8 +173,8 @@ if (only.has('deploy')) {
 }
 if (started) {
   const { reference, floor, action, validate } = started
-  const ratio = (s, to = reference) =>
-    `${(s.median / to.median).toFixed(2)}x (median) / ${(s.min / to.min).toFixed(2)}x (min)`
+  const ratio = s =>
+    `${(s.median / reference.median).toFixed(2)}x (median) / ${(s.min / reference.min).toFixed(2)}x (min)`
   console.log(
     `\nsummary: the action starts and finishes a small comparison (the example, with its config) in ` +
       `${ratio(action)} the time of node -e 0; validate-model checks the example model in ${ratio(validate)}, ` +
