@@ -132,6 +132,32 @@ export class TestEndpoint {
     await this.expectOnlyProcess(version)
   }
 
+  /**
+   * The case every model server shares: version 2 as a 10% canary beside version 1, split exactly (180 and 20 of
+   * the 200 requests), passed and promoted. The caller adds what its server shows beyond that.
+   */
+  deployExactCanary = async (): Promise<RolloutReport> => {
+    const report = await this.deploy({ candidate: this.model('2', 'good'), traffic: 10 })
+    expect(report.failure).toBeUndefined()
+    expect(report).toMatchObject({ outcome: 'deployed', deployedVersion: '2', previousVersion: '1', changed: true })
+    const canary = report.steps[0]!
+    expect(canary.routes).toEqual({ '1': 90, '2': 10 })
+    expect(canary.byVersion['1']).toMatchObject({ requests: 180, errors: 0 })
+    expect(canary.byVersion['2']).toMatchObject({ requests: 20, errors: 0 })
+    return report
+  }
+
+  /**
+   * The rollout's own proof of its rollback (state restored to `before`, the verification's requests all answered
+   * by `serving`), then the test's: `expectServing`.
+   */
+  expectProvenRollback = async (report: RolloutReport, before: EndpointState, serving: string): Promise<void> => {
+    expect(report.rollback).toMatchObject({ stateRestored: true, proven: true })
+    expect(report.rollback!.after).toEqual(routingOf(before))
+    expect(report.rollback!.verification!.byVersion[serving]).toMatchObject({ requests: 20, errors: 0 })
+    await this.expectServing(serving, before)
+  }
+
   /** Every owned process but the serving version's has been stopped. */
   expectOnlyProcess = async (version: string): Promise<void> => {
     expect((await this.servers.list()).map(r => [r.version, r.alive])).toEqual([[version, true]])

@@ -12,7 +12,6 @@ import { runDeploy } from '../../src/core/gates/deploy.js'
 import { runRegistration } from '../../src/core/gates/register.js'
 import { mlserverLauncher } from '../../src/core/serving/mlserver.js'
 import { ModelServers } from '../../src/core/serving/model-server.js'
-import { routingOf } from '../../src/core/serving/types.js'
 import { REPO_ROOT } from '../mlflow/server.js'
 import { GOOD_MODEL, SERVING_BODY, testEndpointPerFile } from './endpoint.js'
 import { startTestHaproxy } from './haproxy.js'
@@ -78,13 +77,7 @@ describe('rollout to HAProxy with MLServer', () => {
 
   it('canary 90/10 splits exactly, passes, and is promoted; the previous process is stopped', async () => {
     const first = (await endpoint.servers.find('1'))!
-    const report = await deploy({ candidate: model('2', 'good'), traffic: 10 })
-    expect(report.failure).toBeUndefined()
-    expect(report).toMatchObject({ outcome: 'deployed', deployedVersion: '2', previousVersion: '1', changed: true })
-    const canary = report.steps[0]!
-    expect(canary.routes).toEqual({ '1': 90, '2': 10 })
-    expect(canary.byVersion['1']).toMatchObject({ requests: 180, errors: 0 })
-    expect(canary.byVersion['2']).toMatchObject({ requests: 20, errors: 0 })
+    await endpoint.deployExactCanary()
     await expectServing('2')
     // The Open Inference Protocol through the same frontend: the answer names the version.
     const v2 = await fetch(`${endpoint.haproxy.url}/v2/models/churn/infer`, {
@@ -110,10 +103,7 @@ describe('rollout to HAProxy with MLServer', () => {
     expect(report.failure!.message).toMatch(
       /^version 3 failed at v3 100% \/ v2 0%: deploy\.error_rate 1 > max 0; first error: HTTP 400: .*mlserver.errors.InferenceError/
     )
-    expect(report.rollback).toMatchObject({ stateRestored: true, proven: true })
-    expect(report.rollback!.after).toEqual(routingOf(before))
-    expect(report.rollback!.verification!.byVersion['2']).toMatchObject({ requests: 20, errors: 0 })
-    await expectServing('2', before)
+    await endpoint.expectProvenRollback(report, before, '2')
   }, 180_000)
 
   it('a model that cannot load fails with its exception and leaves the endpoint as it was, proven', async () => {

@@ -64,13 +64,7 @@ describe('rollout to HAProxy with mlflow models serve', () => {
   })
 
   it('canary 90/10 splits exactly, passes, and is promoted; the previous version is removed and stopped', async () => {
-    const report = await deploy({ candidate: model('2', 'good'), traffic: 10 })
-    expect(report.failure).toBeUndefined()
-    expect(report).toMatchObject({ outcome: 'deployed', deployedVersion: '2', previousVersion: '1', changed: true })
-    const canary = report.steps[0]!
-    expect(canary.routes).toEqual({ '1': 90, '2': 10 })
-    expect(canary.byVersion['1']).toMatchObject({ requests: 180, errors: 0 })
-    expect(canary.byVersion['2']).toMatchObject({ requests: 20, errors: 0 })
+    const report = await endpoint.deployExactCanary()
     expect(report.steps[1]!.byVersion['2']).toMatchObject({ requests: 20, errors: 0 })
     await expectServing('2')
     expect(events).toContain('promote: version 2 takes all traffic; removing the previous version')
@@ -85,11 +79,8 @@ describe('rollout to HAProxy with mlflow models serve', () => {
       /^version 3 failed at v3 100% \/ v2 0%: deploy\.error_rate 1 > max 0; first error: HTTP 400: /
     )
     expect(report.metrics['deploy.error_rate']).toBe(1)
-    expect(report.rollback).toMatchObject({ stateRestored: true, proven: true })
-    expect(report.rollback!.after).toEqual(routingOf(before))
-    expect(report.rollback!.verification!.byVersion['2']).toMatchObject({ requests: 20, errors: 0 })
     expect(report.timings.failureToProvenMs).toBeGreaterThan(0)
-    await expectServing('2', before)
+    await endpoint.expectProvenRollback(report, before, '2')
   }, 180_000)
 
   it('a slow model breaking the latency rule is rolled back from its canary, proven', async () => {
