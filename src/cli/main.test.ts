@@ -57,6 +57,11 @@ describe('modelgate compare', () => {
       [['compare', '--workspace', EXAMPLE, '--candidate', 'missing.csv'], /missing\.csv/],
       [['frobnicate'], /unknown command "frobnicate"/],
       [['register'], /--model-path \(or --source\) is required/],
+      // Both: the action refuses them, so the command does too, rather than check the registry's copy silently.
+      [
+        ['validate', '--workspace', EXAMPLE, '--model-path', 'model', '--model-uri', 'models:/churn/1'],
+        /--model-path and --model-uri are exclusive/
+      ],
       [['help', 'frobnicate'], /unknown command "frobnicate"/],
       [['demo', '--format', 'html'], /--format: expected "markdown", "text", "json", got "html"/],
       [['deploy'], /--model-uri is required/],

@@ -17,6 +17,7 @@ export async function runValidateCommand(
   ui: CommandUi = plainUi(output)
 ): Promise<number> {
   if (!flags['model-path'] && !flags['model-uri']) throw new UsageError('--model-path (or --model-uri) is required')
+  if (flags['model-path'] && flags['model-uri']) throw new UsageError('--model-path and --model-uri are exclusive')
   const format = formatFlag(flags.format, output.isTerminal)
   const reportDir = flags['report-dir']
     ? resolve(flags['report-dir'])
