@@ -244,6 +244,25 @@ describe('progress and colours', () => {
   })
 })
 
+describe('modelgate validate --report-dir', () => {
+  it('creates the folder it is told to write the manifest in, and refuses a file in its place', async () => {
+    const parent = mkdtempSync(join(tmpdir(), 'modelgate-cli-report-dir-'))
+    try {
+      const reportDir = join(parent, 'reports', 'validate')
+      const output = recorder()
+      const args = ['validate', '--workspace', EXAMPLE, '--model-path', 'model', '--report-dir', reportDir]
+      expect(await main([...args, '--format', 'json'], output)).toBe(0)
+      expect(JSON.parse(readFileSync(join(reportDir, 'manifest.json'), 'utf8'))).toBeTruthy()
+      // A file where the folder should be is the user's mistake, said in one line, not a crash.
+      const file = recorder()
+      expect(await main([...args.slice(0, -1), join(reportDir, 'manifest.json')], file)).toBe(2)
+      expect(file.stderr).toMatch(/^modelgate: --report-dir: cannot be made a folder for the report: EEXIST/)
+    } finally {
+      rmSync(parent, { recursive: true, force: true })
+    }
+  })
+})
+
 describe('modelgate validate --model', () => {
   it('picks the model of a models: list whose settings apply, and asks for one when the list holds two', async () => {
     const workspace = mkdtempSync(join(tmpdir(), 'modelgate-cli-models-'))

@@ -1,8 +1,9 @@
 /** `modelgate validate`: the validate-model action's inputs as flags, the report on stdout. */
-import { mkdtemp } from 'node:fs/promises'
+import { mkdir, mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import type { TuningOptions } from '../core/environment.js'
+import { ConfigurationError } from '../core/errors.js'
 import { runValidation } from '../core/gates/validate.js'
 import { buildValidationJson, renderValidationMarkdown, renderValidationText } from '../core/report/validation.js'
 import { VALIDATE_FAIL_ON } from '../core/vocabulary.js'
@@ -19,9 +20,7 @@ export async function runValidateCommand(
   if (!flags['model-path'] && !flags['model-uri']) throw new UsageError('--model-path (or --model-uri) is required')
   if (flags['model-path'] && flags['model-uri']) throw new UsageError('--model-path and --model-uri are exclusive')
   const format = formatFlag(flags.format, output.isTerminal)
-  const reportDir = flags['report-dir']
-    ? resolve(flags['report-dir'])
-    : await mkdtemp(join(tmpdir(), 'modelgate-validate-'))
+  const reportDir = await reportFolder(flags['report-dir'])
   const report = await runValidation({
     workspace: resolve(flags.workspace ?? process.cwd()),
     modelPath: flags['model-path'],
@@ -44,4 +43,18 @@ export async function runValidateCommand(
         : paintReport(renderValidationText(report), ui.style)
   )
   return report.passed ? 0 : 1
+}
+
+/** The folder the manifest goes to: the one named, made when it does not exist yet, or a new temporary one. */
+async function reportFolder(flag: string | undefined): Promise<string> {
+  if (!flag) return mkdtemp(join(tmpdir(), 'modelgate-validate-'))
+  const dir = resolve(flag)
+  try {
+    await mkdir(dir, { recursive: true })
+  } catch (error) {
+    throw new ConfigurationError(`cannot be made a folder for the report: ${(error as Error).message}`, {
+      source: '--report-dir'
+    })
+  }
+  return dir
 }
