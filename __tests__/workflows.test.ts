@@ -15,6 +15,7 @@ import { convertActionTemplate, parseAction } from '@actions/workflow-parser/act
 import { execFile } from 'node:child_process'
 import {
   copyFileSync,
+  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -28,6 +29,7 @@ import { tmpdir } from 'node:os'
 import { basename, join, relative } from 'node:path'
 import { promisify } from 'node:util'
 import { load } from 'js-yaml'
+import { runWorkflow, type StandIn } from '../test/chain/workflow-runner.js'
 import { ROOT } from '../test/harness/run-action.js'
 
 const run = promisify(execFile)
@@ -652,5 +654,76 @@ describe('the models job', () => {
     })
     expect(none).toMatchObject({ ok: false, matrix: undefined })
     expect(none.stdout).toMatch(/::error file=\.modelgate\.yml::no model to gate/)
+    // A config the input names must be there, as the actions require of a config input.
+    const named = await matrixOf('.github/workflows/model-pr-gate.yml', undefined, {
+      config: 'ml/modelgate.yml',
+      model: 'churn',
+      'model-path': 'model',
+      metrics: 'm'
+    })
+    expect(named).toMatchObject({ ok: false, matrix: undefined })
+    expect(named.stdout).toMatch(/::error file=ml\/modelgate\.yml::config file not found/)
   }, 60_000)
+})
+
+describe('a repository without .modelgate.yml', () => {
+  /**
+   * The workflow's jobs run as the runner runs them (test/chain/workflow-runner.ts), our actions as their bundles, on
+   * the example without its config: the model input names the model, and each action's config input is left to its
+   * own default (.modelgate.yml when present), as the models job reads it.
+   */
+  async function runWithoutConfig(file: string, inputs: Record<string, string>) {
+    const root = mkdtempSync(join(tmpdir(), 'modelgate-no-config-'))
+    const checkout: StandIn = ({ with: given, workspace }) => {
+      if (given.path === ACTIONS_CHECKOUT) {
+        mkdirSync(join(workspace, ACTIONS_CHECKOUT), { recursive: true })
+        for (const dir of ['actions', 'dist']) symlinkSync(join(ROOT, dir), join(workspace, ACTIONS_CHECKOUT, dir))
+      } else {
+        cpSync(join(ROOT, 'examples', 'churn-classifier'), workspace, { recursive: true })
+        rmSync(join(workspace, '.modelgate.yml'))
+      }
+      return Promise.resolve()
+    }
+    const logs: string[] = []
+    try {
+      const jobs = await runWorkflow(file, {
+        inputs: {
+          model: 'churn-classifier',
+          'model-path': 'model',
+          metrics: 'metrics/candidate.json',
+          baseline: 'metrics/baseline.json',
+          ...inputs
+        },
+        github: { event_name: 'push', repository: 'acme/churn', sha: 'b'.repeat(40), token: '', event: {} },
+        standIns: { 'actions/checkout': checkout },
+        tempRoot: root,
+        onStep: (jobId, step) => logs.push(`--- ${jobId}/${step.id}: ${step.outcome}\n${step.log}`)
+      })
+      return { jobs, log: logs.join('\n'), root }
+    } catch (error) {
+      rmSync(root, { recursive: true, force: true })
+      throw error
+    }
+  }
+
+  it('the pull-request gate validates and compares the model the model input names', async () => {
+    const { jobs, log, root } = await runWithoutConfig('.github/workflows/model-pr-gate.yml', {})
+    rmSync(root, { recursive: true, force: true })
+    expect({ log, result: jobs['model-gate']!.result }).toEqual({ log, result: 'success' })
+    expect(jobs['model-gate']!.outputs.passed).toBe('true')
+  }, 120_000)
+
+  it('the promotion registers it', async () => {
+    const registry = mkdtempSync(join(tmpdir(), 'modelgate-no-config-registry-'))
+    const { jobs, log, root } = await runWithoutConfig('.github/workflows/model-promote.yml', {
+      registry: 'file',
+      'registry-path': registry
+    })
+    rmSync(root, { recursive: true, force: true })
+    rmSync(registry, { recursive: true, force: true })
+    expect({ log, result: jobs.register!.result }).toEqual({ log, result: 'success' })
+    expect(jobs.register!.runs[0]!.steps.find(step => step.id === 'register')!.outputs['model-uri']).toBe(
+      'models:/churn-classifier/1'
+    )
+  }, 120_000)
 })
