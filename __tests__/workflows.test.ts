@@ -509,11 +509,19 @@ describe('the starter callers', () => {
     expect(text(file).trimEnd().split('\n').length).toBeLessThan(25)
   })
 
-  it.each(templateFiles)('%s has its .properties.json with a name and a description', file => {
-    const properties = JSON.parse(text(file.replace(/\.yml$/, '.properties.json'))) as Mapping
-    expect(typeof properties.name).toBe('string')
-    expect(typeof properties.description).toBe('string')
-  })
+  it.each(templateFiles)(
+    '%s has its .properties.json with a name, a description and the config file it needs',
+    file => {
+      const properties = JSON.parse(text(file.replace(/\.yml$/, '.properties.json'))) as Mapping
+      expect(typeof properties.name).toBe('string')
+      expect(typeof properties.description).toBe('string')
+      // Suggested only where the workflows find a config: the actions read .modelgate.yml, never .modelgate.yaml.
+      const patterns = (properties.filePatterns as string[]).map(pattern => new RegExp(pattern))
+      expect(['.modelgate.yml', '.modelgate.yaml'].filter(name => patterns.some(p => p.test(name)))).toEqual([
+        '.modelgate.yml'
+      ])
+    }
+  )
 
   it('the fork comment caller listens to the gate caller by its name', () => {
     const gate = readWorkflow('examples/workflows/model-gate.yml')
