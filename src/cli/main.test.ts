@@ -75,6 +75,19 @@ describe('modelgate compare', () => {
     }
   })
 
+  it('takes an empty value as no value, as the action takes an empty input', async () => {
+    // As a script passes an unset variable: --config="$CONFIG".
+    const output = recorder()
+    expect(await main([...compare, '--config=', '--baseline=', '--fail-on=', '--format=', '--rules', ''], output)).toBe(
+      0
+    )
+    expect(output.stderr).toBe('')
+    expect(output.stdout).toMatch(/^### .* modelgate: churn-classifier passes/m)
+    const json = recorder()
+    expect(await main([...compare, '--config', '', '--format', 'json'], json)).toBe(0)
+    expect(JSON.parse(json.stdout)).toMatchObject({ rulesSource: '.modelgate.yml', failOn: 'regression' })
+  })
+
   it('exits 2 naming a tuning variable that is not a number of milliseconds', async () => {
     const output = recorder()
     expect(await main(compare, output, { MODELGATE_HTTP_TIMEOUT_MS: 'soon' })).toBe(2)

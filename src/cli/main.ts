@@ -108,8 +108,11 @@ export type Flags = Record<string, string | undefined> & { help?: string }
 function parse(args: string[], spec: CommandSpec): Flags {
   try {
     const { values } = parseArgs({ args, options: parserOptions(spec), strict: true, allowPositionals: false })
+    // An empty value is no value, as the actions read an empty input (`--config="$CONFIG"` with CONFIG unset).
     return Object.fromEntries(
-      Object.entries(values).map(([name, value]) => [name, value === true ? 'true' : (value as string | undefined)])
+      Object.entries(values)
+        .filter(([, value]) => value !== '')
+        .map(([name, value]) => [name, value === true ? 'true' : (value as string | undefined)])
     )
   } catch (error) {
     throw new UsageError((error as Error).message)
