@@ -466,6 +466,9 @@ describe('the promises the workflows keep', () => {
     expect(compare.with?.comment).toBe("${{ env.FORK == 'true' && 'never' || 'auto' }}")
     const upload = job.steps!.find(s => s.uses?.startsWith('actions/upload-artifact@'))!
     expect(upload.with?.name).toMatch(/^modelgate-comment-/)
+    // A re-run (say, after champion moved) uploads again in the same workflow run, where upload-artifact v4 and later
+    // refuse a name already there (409 Conflict) and would fail the gate; the newest comment replaces the older.
+    expect(upload.with?.overwrite).toBe(true)
     const download = comment.jobs.comment!.steps!.find(s => s.uses?.startsWith('actions/download-artifact@'))!
     expect(download.with).toMatchObject({
       pattern: 'modelgate-comment-*',
