@@ -63,6 +63,10 @@ describe('modelgate compare', () => {
         /--model-path and --model-uri are exclusive/
       ],
       [['help', 'frobnicate'], /unknown command "frobnicate"/],
+      [
+        ['validate', '--workspace', EXAMPLE, '--model-path', 'model', '--metrics', 'missing.json'],
+        /^modelgate: missing\.json: metrics file not found/m
+      ],
       [['demo', '--format', 'html'], /--format: expected "markdown", "text", "json", got "html"/],
       [['deploy'], /--model-uri is required/],
       [['deploy', '--model-uri', 'models:/churn/1', '--traffic', '150'], /--traffic: expected a whole percentage/],
