@@ -505,6 +505,25 @@ describe('the promises the workflows keep', () => {
     expect(inputs['production-environment']?.default).toBe('production')
     expect(Number(inputs['canary-traffic']?.default)).toBeLessThan(100)
   })
+
+  it('every step that reaches the registry is given the same registry settings', () => {
+    // register-model takes registry and registry-path; compare-metrics and deploy-endpoint find the registry from
+    // tracking-uri and the config alone. A setting given to one step only would register the challenger where the
+    // staging rollout does not look for it.
+    const registrySettings = ['registry', 'registry-path', 'tracking-uri', 'config'] as const
+    const reaching = Object.entries(promote.jobs).flatMap(([jobId, job]) =>
+      (job.steps ?? [])
+        .filter(s => ['register-model', 'compare-metrics', 'deploy-endpoint'].includes(ourAction(s.uses) ?? ''))
+        .map(s => ({ at: `${jobId}/${ourAction(s.uses)}`, with: s.with ?? {} }))
+    )
+    expect(reaching.map(r => r.at)).toEqual(
+      expect.arrayContaining(['register/register-model', 'staging/deploy-endpoint', 'production/deploy-endpoint'])
+    )
+    for (const key of registrySettings) {
+      const given = reaching.map(r => ({ at: r.at, [key]: r.with[key] }))
+      expect(given).toEqual(reaching.map(r => ({ at: r.at, [key]: reaching[0]!.with[key] })))
+    }
+  })
 })
 
 describe('the starter callers', () => {
@@ -725,13 +744,8 @@ describe('a repository without .modelgate.yml', () => {
   }, 120_000)
 
   it('the promotion registers it', async () => {
-    const registry = mkdtempSync(join(tmpdir(), 'modelgate-no-config-registry-'))
-    const { jobs, log, root } = await runWithoutConfig('.github/workflows/model-promote.yml', {
-      registry: 'file',
-      'registry-path': registry
-    })
+    const { jobs, log, root } = await runWithoutConfig('.github/workflows/model-promote.yml', {})
     rmSync(root, { recursive: true, force: true })
-    rmSync(registry, { recursive: true, force: true })
     expect({ log, result: jobs.register!.result }).toEqual({ log, result: 'success' })
     expect(jobs.register!.runs[0]!.steps.find(step => step.id === 'register')!.outputs['model-uri']).toBe(
       'models:/churn-classifier/1'
