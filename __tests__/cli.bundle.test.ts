@@ -1,5 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
 import { spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 // The shipped command, as `npx modelgate` runs it: the bundle, in its own process, stdout piped.
@@ -28,4 +30,45 @@ describe('the bundled modelgate command', () => {
     expect(run.stderr).toMatch(/^modelgate \[\d+\.\ds\] hashing and scanning 7 files/m)
     expect(run.stderr).not.toContain('\u001b[')
   })
+
+  it('ships as a package of the bundles, the actions and the example, and its demo runs from the package alone', () => {
+    // `files` in package.json keeps sources, tests and benches out of the tarball; the demo must still find its
+    // bundled example and need nothing from node_modules (the bundles carry their dependencies).
+    const scratch = mkdtempSync(join(tmpdir(), 'modelgate-pack-'))
+    try {
+      const pack = spawnSync('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', scratch], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        timeout: 120_000
+      })
+      expect(pack.status).toBe(0)
+      const [{ filename, files }] = JSON.parse(pack.stdout) as [{ filename: string; files: { path: string }[] }]
+      const paths = files.map(f => f.path)
+      expect(paths).toEqual(
+        expect.arrayContaining([
+          'dist/cli/index.js',
+          'dist/validate-model/index.js',
+          'actions/deploy-endpoint/action.yml',
+          'schema/modelgate.schema.json',
+          'examples/churn-classifier/.modelgate.yml',
+          'examples/churn-classifier/model/MLmodel',
+          'LICENSE',
+          'README.md'
+        ])
+      )
+      expect(paths.filter(p => /^(src|test|__tests__|bench|scripts)\//.test(p) || p.endsWith('.test.ts'))).toEqual([])
+      const unpacked = join(scratch, 'unpacked')
+      mkdirSync(unpacked)
+      expect(spawnSync('tar', ['-xzf', join(scratch, filename), '-C', unpacked]).status).toBe(0)
+      const demo = spawnSync(process.execPath, [join(unpacked, 'package', 'dist', 'cli', 'index.js'), 'demo'], {
+        cwd: scratch,
+        encoding: 'utf8',
+        timeout: 60_000
+      })
+      expect({ status: demo.status, stderr: demo.stderr }).toEqual({ status: 0, stderr: expect.any(String) })
+      expect(demo.stdout).toContain('churn-classifier')
+    } finally {
+      rmSync(scratch, { recursive: true, force: true })
+    }
+  }, 180_000)
 })
