@@ -34,7 +34,7 @@ const WORKSPACE: FlagSpec = {
   name: 'workspace',
   value: '<dir>',
   default: 'the current directory',
-  help: 'relative paths resolve against it, as against GITHUB_WORKSPACE in the action'
+  help: 'the paths of the inputs resolve against it, as against GITHUB_WORKSPACE in the action'
 }
 const CONFIG: FlagSpec = {
   name: 'config',
@@ -83,7 +83,7 @@ export const COMMANDS: readonly CommandSpec[] = [
         name: 'report-dir',
         value: '<dir>',
         default: 'a new temporary directory',
-        help: 'where the manifest of file hashes is written'
+        help: 'where the manifest of file hashes is written (a relative path is from the current directory)'
       }
     ]
   },
