@@ -146,6 +146,21 @@ describe('compareMetrics', () => {
     expect(byName['per_class.x.y.recall']!.rule).toBe('**')
   })
 
+  it('counts a glob whose every metric a more specific rule governs as matching, not as a typo', () => {
+    // The glob sets the default and a narrower rule overrides it for the one class there is: nothing is unmatched.
+    const comparison = compareMetrics(
+      set({ 'per_class.churned.recall': 0.65, 'per_class.churned.precision': 0.8 }),
+      undefined,
+      rules(
+        '"per_class.*.recall": { min: 0.7, required: true }\n"per_class.churned.recall": { min: 0.6 }\n' +
+          '"per_class.**": { min: 0.1 }\n"per_class.*.precision": { min: 0.5 }'
+      )
+    )
+    expect(comparison.metrics.map(m => m.name)).toEqual(['per_class.churned.recall', 'per_class.churned.precision'])
+    expect(comparison.metrics.map(m => m.rule)).toEqual(['per_class.churned.recall', 'per_class.*.precision'])
+    expect(comparison).toMatchObject({ verdict: 'pass', failures: 0, warnings: 0 })
+  })
+
   it('fails a required glob that matches nothing', () => {
     const comparison = compareMetrics(
       set({ a: 1 }),

@@ -4,7 +4,8 @@
  * Semantics, in the order they are applied to a metric:
  * 1. No candidate value: `missing`. Under a rule it fails (a candidate must never pass by no longer reporting what
  *    is gated), or warns when the rule says `required: false`; an ungated metric is only shown. A glob that matches
- *    no metric on either side warns (a typo gates nothing), or fails when it says `required: true`.
+ *    no metric name on either side warns (a typo gates nothing), or fails when it says `required: true`; a glob
+ *    whose metrics are all governed by more specific rules did match, and is not reported.
  * 2. A candidate value that is not a finite number (NaN, duplicate, text): `invalid`. Fails under a rule, warns
  *    otherwise: a defective metric is never compared as if it were a number.
  * 3. Absolute bounds: below `min` is `below-floor`, above `max` is `above-ceiling` (MLflow's `threshold`).
@@ -65,7 +66,8 @@ export function compareMetrics(
       results.push(evaluate(rule.pattern, undefined, undefined, rule, baseline !== undefined))
   }
   for (const rule of matcher.globRules) {
-    if (!matched.has(rule)) results.push(unmatchedGlob(rule))
+    // A glob that a more specific rule overrode for every metric it matches still matched: it is no typo.
+    if (!matched.has(rule) && !matcher.globMatchesAny(rule, seen)) results.push(unmatchedGlob(rule))
   }
   const notices = rules.length === 0 ? [NO_RULES] : []
   return summarizeComparison(candidate.provenance, baseline?.provenance, results, notices)

@@ -123,6 +123,14 @@ export class RuleMatcher {
     return undefined
   }
 
+  /** Whether `rule`'s glob matches any of `names`, whichever rule governs them. */
+  globMatchesAny(rule: Rule, names: Iterable<string>): boolean {
+    const glob = this.globs.find(g => g.rule === rule)
+    if (!glob) return false
+    for (const name of names) if (glob.regex.test(name)) return true
+    return false
+  }
+
   get exactRules(): Iterable<Rule> {
     return this.exact.values()
   }
