@@ -100,6 +100,18 @@ describe('compareMetrics', () => {
     expect(only({ x: 0 }, { x: 0 }, 'x: { direction: higher, min-improvement-pct: 5 }').outcome).toBe('fail')
   })
 
+  it('never calls a change under a rule without a direction a regression: that rule accepts any change', () => {
+    // Only the bounds gate; a change judged by a guessed direction must not read "regressed" beside a pass.
+    const worse = only({ accuracy: 0.9 }, { accuracy: 0.91 }, 'accuracy: { min: 0.5 }')
+    expect(worse).toMatchObject({ status: 'within-tolerance', outcome: 'pass', gated: true, reasons: [] })
+    expect(only({ val_loss: 0.5 }, { val_loss: 0.4 }, 'val_loss: { max: 1 }').status).toBe('within-tolerance')
+    expect(only({ accuracy: 0.92 }, { accuracy: 0.91 }, 'accuracy: { min: 0.5 }').status).toBe('improved')
+    expect(only({ accuracy: 0.4 }, { accuracy: 0.91 }, 'accuracy: { min: 0.5 }').status).toBe('below-floor')
+    const comparison = compareMetrics(set({ a: 1 }), set({ a: 2 }), rules('a: { max: 5 }'))
+    expect(comparison).toMatchObject({ verdict: 'pass', regressions: 0 })
+    expect(comparison.counts.regressed).toBe(0)
+  })
+
   it('never compares defective values as numbers', () => {
     const nan = only({ accuracy: invalidValue('nan', 'NaN') }, { accuracy: 0.9 }, 'accuracy: higher')
     expect(nan).toMatchObject({ status: 'invalid', outcome: 'fail' })

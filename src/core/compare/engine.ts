@@ -10,7 +10,8 @@
  *    otherwise: a defective metric is never compared as if it were a number.
  * 3. Absolute bounds: below `min` is `below-floor`, above `max` is `above-ceiling` (MLflow's `threshold`).
  * 4. No baseline value: `new`; only the bounds were checked.
- * 5. Against the baseline, only when the rule states a direction (a guessed direction never gates):
+ * 5. Against the baseline, only when the rule states a direction (a guessed direction never gates; under a rule
+ *    without one, a change the guess calls worse is `within-tolerance`, since the rule accepts any change):
  *    no change is `unchanged`; a better value is `improved` unless `min-improvement(-pct)` asks for more
  *    (`insufficient-improvement`); a worse value is `within-tolerance` when it stays inside every tolerance given
  *    (`max-regression` and `max-regression-pct` each bound it), else `regressed`. With our `direction` and no
@@ -205,6 +206,10 @@ function evaluate(
         )
       }
     }
+  } else if (rule && changeStatus === 'regressed') {
+    // A rule without a direction gates by its bounds alone and accepts any change: a worsening under the guessed
+    // direction is within what it allows, never "regressed" beside a pass. Ungated metrics keep the guess's words.
+    changeStatus = 'within-tolerance'
   }
   return result(status ?? changeStatus, outcome, reasons ?? NO_REASONS, delta, deltaPct)
 }
