@@ -90,6 +90,22 @@ describe('compare-metrics, bundled, outside a pull request', () => {
     expect(lenient.outputs).toMatchObject({ passed: 'true', verdict: 'fail' })
   })
 
+  it('names the notice that failed the gate under fail-on: warning when no metric did', async () => {
+    // No config and no rules input: nothing is gated, which warns, and fail-on: warning turns that into a failure.
+    const workspace = mkdtempSync(join(tmpdir(), 'modelgate-compare-'))
+    writeFileSync(join(workspace, 'eval.json'), '{"accuracy": 0.9}')
+    const run = await runAction('compare-metrics', {
+      workspace,
+      inputs: { candidate: 'eval.json', 'fail-on': 'warning' }
+    })
+    expect(run.exitCode).toBe(1)
+    expect(run.outputs).toMatchObject({ passed: 'false', verdict: 'warn' })
+    expect(run.errors).toEqual([
+      'metrics fails the metric gate (fail-on: warning): No rules were given (no metrics in the config, no rules ' +
+        'input), so nothing was gated; the metrics are only shown.'
+    ])
+  })
+
   const badInputs: Array<[string, Record<string, string>, RegExp]> = [
     ['a missing candidate file', { candidate: 'metrics/nope.json' }, /metrics\/nope\.json/],
     [
