@@ -64,6 +64,21 @@ describe('runComparison', () => {
     expect(result.comparison.metrics.map(metric => metric.name)).not.toContain(ruled)
   })
 
+  it('says that the rules given all belong to other gates, not that none were given', async () => {
+    const result = await runComparison({
+      workspace,
+      candidate: 'c.json',
+      baseline: 'b.json',
+      rules: 'deploy.error_rate: {max: 0.01}\nsmoke.latency_p95_ms: {max: 50}'
+    })
+    expect(result.comparison.verdict).toBe('warn')
+    expect(result.warnings).toEqual([
+      'The rules given (deploy.error_rate, smoke.latency_p95_ms) are all for metrics that another gate measures ' +
+        '(deploy.* for deploy-endpoint, smoke.* for validate-model), so nothing was gated; the metrics are only shown.'
+    ])
+    expect(result.comparison.notices).toEqual(result.warnings)
+  })
+
   it('says when there is no baseline yet', async () => {
     mkdirSync(join(workspace, 'registry'))
     writeFileSync(join(workspace, 'gate.yml'), 'registry: {path: registry}\nmetrics: {accuracy: {min: 0.8}}\n')

@@ -11,7 +11,7 @@ import type { MetricSourceResolver } from '../metrics/resolver.js'
 import { defaultResolvers, loadMetrics } from '../metrics/source.js'
 import type { MetricSet } from '../metrics/types.js'
 import { DEFAULT_COMPARE_FAIL_ON, gatePasses, isSmokeRule, type CompareFailOn } from '../vocabulary.js'
-import { compareMetrics } from '../compare/engine.js'
+import { compareMetrics, NO_RULES } from '../compare/engine.js'
 import { toRules } from '../compare/rules.js'
 import type { Comparison, Rule } from '../compare/types.js'
 
@@ -106,7 +106,7 @@ export async function runComparison(options: CompareOptions): Promise<CompareRun
 
   // The smoke test's rules are validate-model's (vocabulary.ts says why); toRules already leaves out deploy's.
   const canonicalRules = toRules(rules).filter(rule => !isSmokeRule(rule.pattern))
-  const compared = compareMetrics(candidate, baseline, canonicalRules)
+  const compared = othersRulesOnly(compareMetrics(candidate, baseline, canonicalRules), rules, canonicalRules)
   const comparison = baselineNote ? { ...compared, baselineNote } : compared
   const warnings = describeWarnings(comparison)
   const reportId = options.reportId || model?.model || DEFAULT_REPORT_ID
@@ -120,6 +120,20 @@ export async function runComparison(options: CompareOptions): Promise<CompareRun
     ...(sources.length ? { rulesSource: sources.join(' + ') } : {}),
     warnings
   }
+}
+
+/**
+ * With rules given but every one of them another gate's (deploy.*, smoke.*), "no rules were given" would be false:
+ * the notice says what happened to them instead.
+ */
+function othersRulesOnly(comparison: Comparison, given: MetricRules, applied: readonly Rule[]): Comparison {
+  const patterns = Object.keys(given)
+  if (applied.length > 0 || patterns.length === 0 || !comparison.notices?.includes(NO_RULES)) return comparison
+  const shown = patterns.slice(0, 5).join(', ') + (patterns.length > 5 ? `, and ${patterns.length - 5} more` : '')
+  const notice =
+    `The rules given (${shown}) are all for metrics that another gate measures (deploy.* for deploy-endpoint, ` +
+    'smoke.* for validate-model), so nothing was gated; the metrics are only shown.'
+  return { ...comparison, notices: comparison.notices.map(text => (text === NO_RULES ? notice : text)) }
 }
 
 export function describeWarnings(comparison: Comparison): string[] {
