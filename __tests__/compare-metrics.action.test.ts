@@ -183,6 +183,22 @@ describe('compare-metrics, bundled, on a pull request (GitHub double)', () => {
     expect(mine[0]!.body).not.toMatch(/old report/)
   })
 
+  it('comments with comment: always on a comment on the pull request (issue_comment), and not with auto', async () => {
+    const pr = 31
+    const onComment = (comment: string): ActionRunOptions => ({
+      ...pullRequestRun(double, pr, { inputs: { comment }, env: { GITHUB_EVENT_NAME: 'issue_comment' } }),
+      event: { action: 'created', issue: { number: pr, pull_request: { url: 'https://api.github.com/pulls/31' } } }
+    })
+    const auto = await runAction('compare-metrics', onComment('auto'))
+    expect(auto.exitCode).toBe(0)
+    expect(markerComments(double, pr)).toHaveLength(0)
+    const always = await runAction('compare-metrics', onComment('always'))
+    expect(always.exitCode).toBe(0)
+    expect(always.warnings).not.toContainEqual(expect.stringMatching(/no pull request/))
+    expect(markerComments(double, pr)).toHaveLength(1)
+    expect(always.outputs['comment-url']).toBe(markerComments(double, pr)[0]!.html_url)
+  })
+
   it('creates the comment on the first run and updates it on the second', async () => {
     const pr = 18
     const first = await runAction('compare-metrics', pullRequestRun(double, pr))
