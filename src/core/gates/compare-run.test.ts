@@ -79,6 +79,18 @@ describe('runComparison', () => {
     expect(result.comparison.notices).toEqual(result.warnings)
   })
 
+  it("names the config's compare.baseline when the baseline it gives cannot be read", async () => {
+    writeFileSync(join(workspace, 'stale.yml'), 'metrics: {accuracy: {min: 0.8}}\ncompare: {baseline: old/eval.json}\n')
+    const error = await configurationRejection(runComparison({ workspace, candidate: 'c.json', config: 'stale.yml' }))
+    expect(error.message).toMatch(/^old\/eval\.json: baseline metrics file not found/)
+    expect(error.message).toMatch(/\(the baseline comes from compare\.baseline in stale\.yml\)$/)
+    // Given as an input, the baseline is the input's: the config is not mentioned.
+    const input = await configurationRejection(
+      runComparison({ workspace, candidate: 'c.json', baseline: 'old/eval.json', config: 'stale.yml' })
+    )
+    expect(input.message).not.toMatch(/compare\.baseline/)
+  })
+
   it('says when there is no baseline yet', async () => {
     mkdirSync(join(workspace, 'registry'))
     writeFileSync(join(workspace, 'gate.yml'), 'registry: {path: registry}\nmetrics: {accuracy: {min: 0.8}}\n')

@@ -97,9 +97,18 @@ export async function runComparison(options: CompareOptions): Promise<CompareRun
     baselineSpec
       ? loadMetrics(baselineSpec, context('baseline'), resolvers).catch((error: unknown): MetricSet | undefined => {
           // The first model has no champion to beat: compare with nothing, and say why in the report.
-          if (!(error instanceof AbsentSource)) throw error
-          baselineNote = `${error.spec}: ${error.reason}`
-          return undefined
+          if (error instanceof AbsentSource) {
+            baselineNote = `${error.spec}: ${error.reason}`
+            return undefined
+          }
+          // A workflow with no baseline input still reads one: say where it came from, or the user looks in vain.
+          if (error instanceof ConfigurationError && !options.baseline && found.path) {
+            throw new ConfigurationError(
+              `${error.detail} (the baseline comes from compare.baseline in ${found.path})`,
+              error.place
+            )
+          }
+          throw error
         })
       : Promise.resolve(undefined)
   ])
