@@ -140,6 +140,20 @@ describe('compareMetrics', () => {
     expect(comparison.verdict).toBe('fail')
   })
 
+  it('points a rule that names no metric at the metrics that end in its name (a file nested under metrics:)', () => {
+    const comparison = compareMetrics(
+      set({ 'metrics.accuracy': 0.9, 'eval/f1': 0.8, 'metrics.auc': 0.7 }),
+      undefined,
+      rules('accuracy: { min: 0.8 }\nf1: { min: 0.5 }\nrecall: { min: 0.5 }')
+    )
+    const reason = (name: string) => comparison.metrics.find(m => m.name === name)!.reasons[0]
+    expect(reason('accuracy')).toBe(
+      'the candidate does not report this metric; check the name in the rules (the candidate reports metrics.accuracy)'
+    )
+    expect(reason('f1')).toMatch(/\(the candidate reports eval\/f1\)$/)
+    expect(reason('recall')).toBe('the candidate does not report this metric; check the name in the rules')
+  })
+
   it('matches globs within a segment, prefers exact names and the most specific glob', () => {
     const comparison = compareMetrics(
       set({

@@ -64,7 +64,7 @@ export function compareMetrics(
   }
   for (const rule of matcher.exactRules) {
     if (!seen.has(rule.pattern))
-      results.push(evaluate(rule.pattern, undefined, undefined, rule, baseline !== undefined))
+      results.push(withNameHint(evaluate(rule.pattern, undefined, undefined, rule, baseline !== undefined), candidate))
   }
   for (const rule of matcher.globRules) {
     // A glob that a more specific rule overrode for every metric it matches still matched: it is no typo.
@@ -230,6 +230,25 @@ function makeResult(
   reasons: readonly string[]
 ): MetricResult {
   return { name, candidate, baseline, delta, deltaPct, direction, status, gated, outcome, rule, reasons }
+}
+
+const HINTS_SHOWN = 3
+
+/**
+ * A rule that names no metric on either side is usually right about the metric and wrong about its path: the file
+ * nests it (`metrics.accuracy`, `eval/accuracy`). Naming those metrics says what to write.
+ */
+function withNameHint(result: MetricResult, candidate: MetricSet): MetricResult {
+  if (result.reasons.length === 0) return result
+  const near: string[] = []
+  for (const name of candidate.values.keys()) {
+    if (name.endsWith(`.${result.name}`) || name.endsWith(`/${result.name}`)) near.push(name)
+    if (near.length > HINTS_SHOWN) break
+  }
+  if (near.length === 0) return result
+  const shown = near.slice(0, HINTS_SHOWN).join(', ') + (near.length > HINTS_SHOWN ? ', …' : '')
+  const [first, ...rest] = result.reasons
+  return { ...result, reasons: [`${first} (the candidate reports ${shown})`, ...rest] }
 }
 
 /** A glob that matched no metric on either side: a typo gates nothing, so it is said; `required: true` fails. */
