@@ -6,6 +6,7 @@ import { findModelConfig } from '../config/find.js'
 import type { MetricRules } from '../config/schema.js'
 import { tuningOptions, type TuningOptions } from '../environment.js'
 import { ConfigurationError } from '../errors.js'
+import { PathNotAtRef } from '../metrics/git.js'
 import { AbsentSource } from '../metrics/registry-source.js'
 import type { MetricSourceResolver } from '../metrics/resolver.js'
 import { defaultResolvers, loadMetrics } from '../metrics/source.js'
@@ -99,6 +100,12 @@ export async function runComparison(options: CompareOptions): Promise<CompareRun
           // The first model has no champion to beat: compare with nothing, and say why in the report.
           if (error instanceof AbsentSource) {
             baselineNote = `${error.spec}: ${error.reason}`
+            return undefined
+          }
+          // Likewise the pull request that adds a model adds its metrics file: the base branch has none yet. A ref
+          // that does not exist stays an error: that is the workflow's mistake (a checkout without history).
+          if (error instanceof PathNotAtRef) {
+            baselineNote = `${baselineSpec.trim()}: ${error.absence} yet`
             return undefined
           }
           // A workflow with no baseline input still reads one: say where it came from, or the user looks in vain.
