@@ -187,6 +187,13 @@ describe('compareMetrics', () => {
     expect(comparison).toMatchObject({ verdict: 'pass', failures: 0, warnings: 0 })
   })
 
+  it('gives a metric two equally specific globs match to the one written first, as the README says', () => {
+    const first = compareMetrics(set({ 'a.b': 1 }), undefined, rules('"a.*": { min: 0 }\n"*.b": { min: 5 }'))
+    expect(first.metrics.find(m => m.name === 'a.b')).toMatchObject({ rule: 'a.*', outcome: 'pass' })
+    const swapped = compareMetrics(set({ 'a.b': 1 }), undefined, rules('"*.b": { min: 5 }\n"a.*": { min: 0 }'))
+    expect(swapped.metrics.find(m => m.name === 'a.b')).toMatchObject({ rule: '*.b', outcome: 'fail' })
+  })
+
   it('fails a required glob that matches nothing', () => {
     const comparison = compareMetrics(
       set({ a: 1 }),
