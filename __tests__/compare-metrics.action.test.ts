@@ -90,6 +90,22 @@ describe('compare-metrics, bundled, outside a pull request', () => {
     expect(lenient.outputs).toMatchObject({ passed: 'true', verdict: 'fail' })
   })
 
+  it('names the notice that failed the gate under fail-on: warning when no metric did', async () => {
+    // No config and no rules input: nothing is gated, which warns, and fail-on: warning turns that into a failure.
+    const workspace = mkdtempSync(join(tmpdir(), 'modelgate-compare-'))
+    writeFileSync(join(workspace, 'eval.json'), '{"accuracy": 0.9}')
+    const run = await runAction('compare-metrics', {
+      workspace,
+      inputs: { candidate: 'eval.json', 'fail-on': 'warning' }
+    })
+    expect(run.exitCode).toBe(1)
+    expect(run.outputs).toMatchObject({ passed: 'false', verdict: 'warn' })
+    expect(run.errors).toEqual([
+      'metrics fails the metric gate (fail-on: warning): No rules were given (no metrics in the config, no rules ' +
+        'input), so nothing was gated; the metrics are only shown.'
+    ])
+  })
+
   const badInputs: Array<[string, Record<string, string>, RegExp]> = [
     ['a missing candidate file', { candidate: 'metrics/nope.json' }, /metrics\/nope\.json/],
     [
@@ -165,6 +181,22 @@ describe('compare-metrics, bundled, on a pull request (GitHub double)', () => {
     expect(mine[0]!.id).toBe(sticky!.id)
     expect(mine[0]!.body).toMatch(/churn-classifier/)
     expect(mine[0]!.body).not.toMatch(/old report/)
+  })
+
+  it('comments with comment: always on a comment on the pull request (issue_comment), and not with auto', async () => {
+    const pr = 31
+    const onComment = (comment: string): ActionRunOptions => ({
+      ...pullRequestRun(double, pr, { inputs: { comment }, env: { GITHUB_EVENT_NAME: 'issue_comment' } }),
+      event: { action: 'created', issue: { number: pr, pull_request: { url: 'https://api.github.com/pulls/31' } } }
+    })
+    const auto = await runAction('compare-metrics', onComment('auto'))
+    expect(auto.exitCode).toBe(0)
+    expect(markerComments(double, pr)).toHaveLength(0)
+    const always = await runAction('compare-metrics', onComment('always'))
+    expect(always.exitCode).toBe(0)
+    expect(always.warnings).not.toContainEqual(expect.stringMatching(/no pull request/))
+    expect(markerComments(double, pr)).toHaveLength(1)
+    expect(always.outputs['comment-url']).toBe(markerComments(double, pr)[0]!.html_url)
   })
 
   it('creates the comment on the first run and updates it on the second', async () => {

@@ -97,6 +97,8 @@ export function describeValue(value: unknown, max = 60): string {
   let text: string
   if (typeof value === 'string') text = JSON.stringify(value)
   else if (value === undefined) text = 'nothing'
+  // JSON.stringify writes NaN and infinities as null, which is not what the user wrote (`.nan`, `.inf`).
+  else if (typeof value === 'number' && !Number.isFinite(value)) text = String(value)
   else {
     try {
       text = JSON.stringify(value) ?? String(value)

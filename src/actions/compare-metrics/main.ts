@@ -64,11 +64,13 @@ export async function run(io: ActionIO, env: NodeJS.ProcessEnv = process.env): P
     const worst = comparison.metrics.filter(
       m => m.outcome === 'fail' || (result.failOn === 'warning' && m.outcome === 'warn')
     )
+    // Under fail-on: warning a notice (no rules at all) fails the gate too, and may be the only reason.
+    const notices = result.failOn === 'warning' ? (comparison.notices ?? []) : []
     io.setFailed(
-      failureLine(
-        `${result.title} fails the metric gate (fail-on: ${result.failOn})`,
-        worst.map(m => `${m.name}: ${m.reasons[0] ?? m.status}`)
-      )
+      failureLine(`${result.title} fails the metric gate (fail-on: ${result.failOn})`, [
+        ...worst.map(m => `${m.name}: ${m.reasons[0] ?? m.status}`),
+        ...notices
+      ])
     )
   }
 }

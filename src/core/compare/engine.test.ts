@@ -100,6 +100,18 @@ describe('compareMetrics', () => {
     expect(only({ x: 0 }, { x: 0 }, 'x: { direction: higher, min-improvement-pct: 5 }').outcome).toBe('fail')
   })
 
+  it('never calls a change under a rule without a direction a regression: that rule accepts any change', () => {
+    // Only the bounds gate; a change judged by a guessed direction must not read "regressed" beside a pass.
+    const worse = only({ accuracy: 0.9 }, { accuracy: 0.91 }, 'accuracy: { min: 0.5 }')
+    expect(worse).toMatchObject({ status: 'within-tolerance', outcome: 'pass', gated: true, reasons: [] })
+    expect(only({ val_loss: 0.5 }, { val_loss: 0.4 }, 'val_loss: { max: 1 }').status).toBe('within-tolerance')
+    expect(only({ accuracy: 0.92 }, { accuracy: 0.91 }, 'accuracy: { min: 0.5 }').status).toBe('improved')
+    expect(only({ accuracy: 0.4 }, { accuracy: 0.91 }, 'accuracy: { min: 0.5 }').status).toBe('below-floor')
+    const comparison = compareMetrics(set({ a: 1 }), set({ a: 2 }), rules('a: { max: 5 }'))
+    expect(comparison).toMatchObject({ verdict: 'pass', regressions: 0 })
+    expect(comparison.counts.regressed).toBe(0)
+  })
+
   it('never compares defective values as numbers', () => {
     const nan = only({ accuracy: invalidValue('nan', 'NaN') }, { accuracy: 0.9 }, 'accuracy: higher')
     expect(nan).toMatchObject({ status: 'invalid', outcome: 'fail' })
@@ -128,6 +140,20 @@ describe('compareMetrics', () => {
     expect(comparison.verdict).toBe('fail')
   })
 
+  it('points a rule that names no metric at the metrics that end in its name (a file nested under metrics:)', () => {
+    const comparison = compareMetrics(
+      set({ 'metrics.accuracy': 0.9, 'eval/f1': 0.8, 'metrics.auc': 0.7 }),
+      undefined,
+      rules('accuracy: { min: 0.8 }\nf1: { min: 0.5 }\nrecall: { min: 0.5 }')
+    )
+    const reason = (name: string) => comparison.metrics.find(m => m.name === name)!.reasons[0]
+    expect(reason('accuracy')).toBe(
+      'the candidate does not report this metric; check the name in the rules (the candidate reports metrics.accuracy)'
+    )
+    expect(reason('f1')).toMatch(/\(the candidate reports eval\/f1\)$/)
+    expect(reason('recall')).toBe('the candidate does not report this metric; check the name in the rules')
+  })
+
   it('matches globs within a segment, prefers exact names and the most specific glob', () => {
     const comparison = compareMetrics(
       set({
@@ -144,6 +170,28 @@ describe('compareMetrics', () => {
     expect(byName['per_class.dog.recall']).toMatchObject({ status: 'below-floor', rule: 'per_class.dog.recall' })
     expect(byName['per_class.dog.precision']!.rule).toBe('**')
     expect(byName['per_class.x.y.recall']!.rule).toBe('**')
+  })
+
+  it('counts a glob whose every metric a more specific rule governs as matching, not as a typo', () => {
+    // The glob sets the default and a narrower rule overrides it for the one class there is: nothing is unmatched.
+    const comparison = compareMetrics(
+      set({ 'per_class.churned.recall': 0.65, 'per_class.churned.precision': 0.8 }),
+      undefined,
+      rules(
+        '"per_class.*.recall": { min: 0.7, required: true }\n"per_class.churned.recall": { min: 0.6 }\n' +
+          '"per_class.**": { min: 0.1 }\n"per_class.*.precision": { min: 0.5 }'
+      )
+    )
+    expect(comparison.metrics.map(m => m.name)).toEqual(['per_class.churned.recall', 'per_class.churned.precision'])
+    expect(comparison.metrics.map(m => m.rule)).toEqual(['per_class.churned.recall', 'per_class.*.precision'])
+    expect(comparison).toMatchObject({ verdict: 'pass', failures: 0, warnings: 0 })
+  })
+
+  it('gives a metric two equally specific globs match to the one written first, as the README says', () => {
+    const first = compareMetrics(set({ 'a.b': 1 }), undefined, rules('"a.*": { min: 0 }\n"*.b": { min: 5 }'))
+    expect(first.metrics.find(m => m.name === 'a.b')).toMatchObject({ rule: 'a.*', outcome: 'pass' })
+    const swapped = compareMetrics(set({ 'a.b': 1 }), undefined, rules('"*.b": { min: 5 }\n"a.*": { min: 0 }'))
+    expect(swapped.metrics.find(m => m.name === 'a.b')).toMatchObject({ rule: '*.b', outcome: 'fail' })
   })
 
   it('fails a required glob that matches nothing', () => {

@@ -4,12 +4,14 @@
  * Semantics, in the order they are applied to a metric:
  * 1. No candidate value: `missing`. Under a rule it fails (a candidate must never pass by no longer reporting what
  *    is gated), or warns when the rule says `required: false`; an ungated metric is only shown. A glob that matches
- *    no metric on either side warns (a typo gates nothing), or fails when it says `required: true`.
+ *    no metric name on either side warns (a typo gates nothing), or fails when it says `required: true`; a glob
+ *    whose metrics are all governed by more specific rules did match, and is not reported.
  * 2. A candidate value that is not a finite number (NaN, duplicate, text): `invalid`. Fails under a rule, warns
  *    otherwise: a defective metric is never compared as if it were a number.
  * 3. Absolute bounds: below `min` is `below-floor`, above `max` is `above-ceiling` (MLflow's `threshold`).
  * 4. No baseline value: `new`; only the bounds were checked.
- * 5. Against the baseline, only when the rule states a direction (a guessed direction never gates):
+ * 5. Against the baseline, only when the rule states a direction (a guessed direction never gates; under a rule
+ *    without one, a change the guess calls worse is `within-tolerance`, since the rule accepts any change):
  *    no change is `unchanged`; a better value is `improved` unless `min-improvement(-pct)` asks for more
  *    (`insufficient-improvement`); a worse value is `within-tolerance` when it stays inside every tolerance given
  *    (`max-regression` and `max-regression-pct` each bound it), else `regressed`. With our `direction` and no
@@ -62,10 +64,11 @@ export function compareMetrics(
   }
   for (const rule of matcher.exactRules) {
     if (!seen.has(rule.pattern))
-      results.push(evaluate(rule.pattern, undefined, undefined, rule, baseline !== undefined))
+      results.push(withNameHint(evaluate(rule.pattern, undefined, undefined, rule, baseline !== undefined), candidate))
   }
   for (const rule of matcher.globRules) {
-    if (!matched.has(rule)) results.push(unmatchedGlob(rule))
+    // A glob that a more specific rule overrode for every metric it matches still matched: it is no typo.
+    if (!matched.has(rule) && !matcher.globMatchesAny(rule, seen)) results.push(unmatchedGlob(rule))
   }
   const notices = rules.length === 0 ? [NO_RULES] : []
   return summarizeComparison(candidate.provenance, baseline?.provenance, results, notices)
@@ -203,6 +206,10 @@ function evaluate(
         )
       }
     }
+  } else if (rule && changeStatus === 'regressed') {
+    // A rule without a direction gates by its bounds alone and accepts any change: a worsening under the guessed
+    // direction is within what it allows, never "regressed" beside a pass. Ungated metrics keep the guess's words.
+    changeStatus = 'within-tolerance'
   }
   return result(status ?? changeStatus, outcome, reasons ?? NO_REASONS, delta, deltaPct)
 }
@@ -223,6 +230,25 @@ function makeResult(
   reasons: readonly string[]
 ): MetricResult {
   return { name, candidate, baseline, delta, deltaPct, direction, status, gated, outcome, rule, reasons }
+}
+
+const HINTS_SHOWN = 3
+
+/**
+ * A rule that names no metric on either side is usually right about the metric and wrong about its path: the file
+ * nests it (`metrics.accuracy`, `eval/accuracy`). Naming those metrics says what to write.
+ */
+function withNameHint(result: MetricResult, candidate: MetricSet): MetricResult {
+  if (result.reasons.length === 0) return result
+  const near: string[] = []
+  for (const name of candidate.values.keys()) {
+    if (name.endsWith(`.${result.name}`) || name.endsWith(`/${result.name}`)) near.push(name)
+    if (near.length > HINTS_SHOWN) break
+  }
+  if (near.length === 0) return result
+  const shown = near.slice(0, HINTS_SHOWN).join(', ') + (near.length > HINTS_SHOWN ? ', …' : '')
+  const [first, ...rest] = result.reasons
+  return { ...result, reasons: [`${first} (the candidate reports ${shown})`, ...rest] }
 }
 
 /** A glob that matched no metric on either side: a typo gates nothing, so it is said; `required: true` fails. */

@@ -28,6 +28,15 @@ export function toDecimal(x: number): Decimal {
   return { m: BigInt(`${match[1]}${match[2]}${fraction}`), e: Number(match[4] ?? 0) - fraction.length }
 }
 
+/**
+ * `x` × 10^`power` as the decimal it is written in, then read back as a double: a fraction written `0.07` is 7
+ * percent, where the binary product 0.07 * 100 is 7.000000000000001 and would move a boundary.
+ */
+export function shiftDecimal(x: number, power: number): number {
+  const { m, e } = toDecimal(x)
+  return Number(`${m}e${e + power}`)
+}
+
 function scaled(a: Decimal, e: number): bigint {
   return a.e === e ? a.m : a.m * 10n ** BigInt(a.e - e)
 }

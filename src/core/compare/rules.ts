@@ -15,6 +15,7 @@
  */
 import type { MetricRules, RuleSpec } from '../config/schema.js'
 import { isDeployRule, type Direction } from '../vocabulary.js'
+import { shiftDecimal } from './exact.js'
 import type { Rule } from './types.js'
 
 /**
@@ -39,7 +40,8 @@ export function toRule(pattern: string, spec: RuleSpec): Rule {
     else min = spec.threshold
   }
   const minImprovementPct =
-    spec['min-improvement-pct'] ?? (spec.min_relative_change !== undefined ? spec.min_relative_change * 100 : undefined)
+    spec['min-improvement-pct'] ??
+    (spec.min_relative_change !== undefined ? shiftDecimal(spec.min_relative_change, 2) : undefined)
   return dropUndefined({
     pattern,
     direction,
@@ -121,6 +123,14 @@ export class RuleMatcher {
     if (exact) return exact
     for (const glob of this.globs) if (glob.regex.test(name)) return glob.rule
     return undefined
+  }
+
+  /** Whether `rule`'s glob matches any of `names`, whichever rule governs them. */
+  globMatchesAny(rule: Rule, names: Iterable<string>): boolean {
+    const glob = this.globs.find(g => g.rule === rule)
+    if (!glob) return false
+    for (const name of names) if (glob.regex.test(name)) return true
+    return false
   }
 
   get exactRules(): Iterable<Rule> {

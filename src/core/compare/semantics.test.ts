@@ -52,6 +52,23 @@ describe('MLflow MetricThreshold meaning', () => {
     expect(compare({ auc: 0.85 }, { auc: 0.8 }, rule).verdict).toBe('pass')
     expect(compare({ auc: 0.8499999 }, { auc: 0.8 }, rule).verdict).toBe('fail')
   })
+
+  it('min_relative_change is read as the percentage written: 0.07 is 7%, so an exact 7% improvement passes', () => {
+    // 0.07 * 100 is 7.000000000000001 in binary floats; MLflow passes 1 -> 1.07 at 0.07, and so must modelgate.
+    for (const [fraction, candidate] of [
+      [0.07, 1.07],
+      [0.29, 1.29],
+      [0.57, 1.57],
+      [0.14, 1.14]
+    ] as const) {
+      const rule = `m: { min_relative_change: ${fraction}, greater_is_better: true }`
+      expect(compare({ m: candidate }, { m: 1 }, rule).verdict).toBe('pass')
+      expect(compare({ m: candidate - 1e-9 }, { m: 1 }, rule).verdict).toBe('fail')
+    }
+    expect(toRules(parseRulesInput('m: { min_relative_change: 0.07, greater_is_better: true }', 't'))[0]).toMatchObject(
+      { minImprovementPct: 7 }
+    )
+  })
 })
 
 describe('a gated metric the candidate lacks', () => {

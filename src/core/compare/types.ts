@@ -88,8 +88,9 @@ export interface Comparison {
   /** Why there is no baseline when one was asked for, e.g. `models:/churn@champion: no version … has the alias`. */
   readonly baselineNote?: string | undefined
   /**
-   * What the gate says about itself, each a warning in the report and the log: no rules at all, a baseline that
-   * could not be found. A comparison with notices is never a plain pass.
+   * What the gate says about itself, each a warning in the report and the log: no rules at all (or only rules for
+   * another gate's metrics). A comparison with notices is never a plain pass. A baseline that could not be found is
+   * `baselineNote` instead, a warning in the log that leaves the verdict alone: the first model has none to beat.
    */
   readonly notices?: readonly string[]
   readonly metrics: readonly MetricResult[]

@@ -49,6 +49,18 @@ describe('parseConfig', () => {
     expect(error.message).toBe('cfg.yml:2 (metrics.accuracy.min): expected a number, got "high"')
   })
 
+  it('names a NaN or infinite bound as what it is, not as null', () => {
+    const cases: Array<[string, string]> = [
+      ['.nan', 'NaN'],
+      ['.inf', 'Infinity'],
+      ['-.inf', '-Infinity']
+    ]
+    for (const [yaml, shown] of cases) {
+      const error = configurationErrorOf(() => parseConfig(`metrics:\n  accuracy: { min: ${yaml} }\n`, 'cfg.yml'))
+      expect(error.message).toBe(`cfg.yml:2 (metrics.accuracy.min): expected a number, got ${shown}`)
+    }
+  })
+
   it('refuses contradictory rules with the line of the offending key', () => {
     const cases: Array<[string, RegExp]> = [
       ['metrics:\n  a:\n    max-regression: 0.1\n', /:3 \(metrics\.a\.max-regression\): needs a direction/],

@@ -6,12 +6,13 @@ import { findModelConfig } from '../config/find.js'
 import type { MetricRules } from '../config/schema.js'
 import { tuningOptions, type TuningOptions } from '../environment.js'
 import { ConfigurationError } from '../errors.js'
+import { PathNotAtRef } from '../metrics/git.js'
 import { AbsentSource } from '../metrics/registry-source.js'
 import type { MetricSourceResolver } from '../metrics/resolver.js'
 import { defaultResolvers, loadMetrics } from '../metrics/source.js'
 import type { MetricSet } from '../metrics/types.js'
 import { DEFAULT_COMPARE_FAIL_ON, gatePasses, isSmokeRule, type CompareFailOn } from '../vocabulary.js'
-import { compareMetrics } from '../compare/engine.js'
+import { compareMetrics, NO_RULES } from '../compare/engine.js'
 import { toRules } from '../compare/rules.js'
 import type { Comparison, Rule } from '../compare/types.js'
 
@@ -97,16 +98,31 @@ export async function runComparison(options: CompareOptions): Promise<CompareRun
     baselineSpec
       ? loadMetrics(baselineSpec, context('baseline'), resolvers).catch((error: unknown): MetricSet | undefined => {
           // The first model has no champion to beat: compare with nothing, and say why in the report.
-          if (!(error instanceof AbsentSource)) throw error
-          baselineNote = `${error.spec}: ${error.reason}`
-          return undefined
+          if (error instanceof AbsentSource) {
+            baselineNote = `${error.spec}: ${error.reason}`
+            return undefined
+          }
+          // Likewise the pull request that adds a model adds its metrics file: the base branch has none yet. A ref
+          // that does not exist stays an error: that is the workflow's mistake (a checkout without history).
+          if (error instanceof PathNotAtRef) {
+            baselineNote = `${baselineSpec.trim()}: ${error.absence} yet`
+            return undefined
+          }
+          // A workflow with no baseline input still reads one: say where it came from, or the user looks in vain.
+          if (error instanceof ConfigurationError && !options.baseline && found.path) {
+            throw new ConfigurationError(
+              `${error.detail} (the baseline comes from compare.baseline in ${found.path})`,
+              error.place
+            )
+          }
+          throw error
         })
       : Promise.resolve(undefined)
   ])
 
   // The smoke test's rules are validate-model's (vocabulary.ts says why); toRules already leaves out deploy's.
   const canonicalRules = toRules(rules).filter(rule => !isSmokeRule(rule.pattern))
-  const compared = compareMetrics(candidate, baseline, canonicalRules)
+  const compared = othersRulesOnly(compareMetrics(candidate, baseline, canonicalRules), rules, canonicalRules)
   const comparison = baselineNote ? { ...compared, baselineNote } : compared
   const warnings = describeWarnings(comparison)
   const reportId = options.reportId || model?.model || DEFAULT_REPORT_ID
@@ -120,6 +136,20 @@ export async function runComparison(options: CompareOptions): Promise<CompareRun
     ...(sources.length ? { rulesSource: sources.join(' + ') } : {}),
     warnings
   }
+}
+
+/**
+ * With rules given but every one of them another gate's (deploy.*, smoke.*), "no rules were given" would be false:
+ * the notice says what happened to them instead.
+ */
+function othersRulesOnly(comparison: Comparison, given: MetricRules, applied: readonly Rule[]): Comparison {
+  const patterns = Object.keys(given)
+  if (applied.length > 0 || patterns.length === 0 || !comparison.notices?.includes(NO_RULES)) return comparison
+  const shown = patterns.slice(0, 5).join(', ') + (patterns.length > 5 ? `, and ${patterns.length - 5} more` : '')
+  const notice =
+    `The rules given (${shown}) are all for metrics that another gate measures (deploy.* for deploy-endpoint, ` +
+    'smoke.* for validate-model), so nothing was gated; the metrics are only shown.'
+  return { ...comparison, notices: comparison.notices.map(text => (text === NO_RULES ? notice : text)) }
 }
 
 export function describeWarnings(comparison: Comparison): string[] {

@@ -9,7 +9,10 @@ import { ConfigurationError } from '../errors.js'
 export interface RunContext {
   readonly eventName?: string
   readonly repository?: { owner: string; repo: string }
-  /** The pull request number, for pull_request and pull_request_target events (and workflow_run when resolvable). */
+  /**
+   * The pull request number: of pull_request and pull_request_target events, of an issue_comment on a pull request,
+   * and of a workflow_run that lists exactly one (GitHub lists none for a fork's).
+   */
   readonly pullRequest?: number
   /** Whether the pull request comes from a fork, where GITHUB_TOKEN is read-only. */
   readonly fromFork: boolean
@@ -22,6 +25,7 @@ export function readRunContext(env: NodeJS.ProcessEnv = process.env): RunContext
   const event = readEvent(env.GITHUB_EVENT_PATH)
   const [owner, repo] = (env.GITHUB_REPOSITORY ?? '').split('/')
   const pr = event?.pull_request as { number?: number; head?: { repo?: { full_name?: string } } } | undefined
+  const pullRequest = pullRequestNumber(event, pr)
   const serverUrl = env.GITHUB_SERVER_URL ?? 'https://github.com'
   const runUrl =
     env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
@@ -31,7 +35,7 @@ export function readRunContext(env: NodeJS.ProcessEnv = process.env): RunContext
   return {
     ...(env.GITHUB_EVENT_NAME ? { eventName: env.GITHUB_EVENT_NAME } : {}),
     ...(owner && repo ? { repository: { owner, repo } } : {}),
-    ...(typeof pr?.number === 'number' ? { pullRequest: pr.number } : {}),
+    ...(pullRequest !== undefined ? { pullRequest } : {}),
     fromFork: Boolean(
       pr?.head?.repo?.full_name && env.GITHUB_REPOSITORY && pr.head.repo.full_name !== env.GITHUB_REPOSITORY
     ),
@@ -39,6 +43,21 @@ export function readRunContext(env: NodeJS.ProcessEnv = process.env): RunContext
     ...(runUrl ? { runUrl } : {}),
     apiUrl: env.GITHUB_API_URL ?? 'https://api.github.com'
   }
+}
+
+function pullRequestNumber(
+  event: Record<string, unknown> | undefined,
+  pr: { number?: number } | undefined
+): number | undefined {
+  if (typeof pr?.number === 'number') return pr.number
+  const issue = event?.issue as { number?: unknown; pull_request?: unknown } | undefined
+  if (issue?.pull_request && typeof issue.number === 'number') return issue.number
+  const listed = (event?.workflow_run as { pull_requests?: unknown } | undefined)?.pull_requests
+  if (Array.isArray(listed) && listed.length === 1) {
+    const number = (listed[0] as { number?: unknown } | null)?.number
+    if (typeof number === 'number') return number
+  }
+  return undefined
 }
 
 function readEvent(path: string | undefined): Record<string, unknown> | undefined {

@@ -118,6 +118,12 @@ describe('csvToMetrics', () => {
     ['a long header with no rows', 'metric,value\r\n\r\n', 1, 'has a header (metric,value) but no rows'],
     ['an empty metric name', 'metric,value\n  ,1\n', 2, 'row 2 has an empty metric cell; expected a metric name'],
     ['an unnamed wide column', 'a,,c\n1,2,3\n', 1, 'no name in column 2'],
+    [
+      "pandas' index column (to_csv without index=False)",
+      ',accuracy,f1\n0,0.9,0.8\n',
+      1,
+      'no name in column 1 (pandas writes its index there: save with to_csv(index=False))'
+    ],
     ['two value columns', 'metric,value,value\na,1,2\n', 1, 'more than one "value" column'],
     ['a semicolon separator', 'metric;value\na;1\n', 1, 'looks separated by ";"'],
     ['a tab separator', 'metric\tvalue\na\t1\n', 1, 'looks separated by tabs']

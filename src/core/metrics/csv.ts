@@ -190,7 +190,7 @@ function readWide(records: CsvRecord[], header: string[], collector: MetricColle
   const unnamed = header.indexOf('')
   if (unnamed >= 0) {
     throw new ConfigurationError(
-      `${subject(context)} CSV header has no name in column ${unnamed + 1}; expected a metric name over every column (or a "metric,value" header for one row per metric)`,
+      `${subject(context)} CSV header has no name in column ${unnamed + 1}${unnamed === 0 ? PANDAS_INDEX : ''}; expected a metric name over every column (or a "metric,value" header for one row per metric)`,
       { source: context.source, line: records[0].line }
     )
   }
@@ -216,6 +216,9 @@ function readWide(records: CsvRecord[], header: string[], collector: MetricColle
   const cells = records[1].cells
   for (let i = 0; i < header.length; i++) collector.add(header[i], classifyText(cells[i]))
 }
+
+/** `DataFrame.to_csv()` writes the index as a first column with an empty header: the usual cause of an unnamed one. */
+const PANDAS_INDEX = ' (pandas writes its index there: save with to_csv(index=False))'
 
 function checkWidth(record: CsvRecord, row: number, header: string[], context: ParseContext): void {
   if (record.cells.length === header.length) return

@@ -40,6 +40,23 @@ export function parseGitSpec(spec: string): { ref: string; path: string } | unde
   return { ref: rest.slice(0, colon), path: rest.slice(colon + 1) }
 }
 
+/**
+ * The ref exists and the file is not in it: for a baseline at the base branch, the pull request that adds the model
+ * adds the file too. Still a ConfigurationError wherever a missing file is a mistake (the candidate); the compare
+ * gate reads it as "no baseline yet" for the baseline.
+ */
+export class PathNotAtRef extends ConfigurationError {
+  constructor(
+    detail: string,
+    place: { source: string },
+    /** `"metrics/eval.json" does not exist at origin/main (commit 0123456789ab)`. */
+    readonly absence: string
+  ) {
+    super(detail, place)
+    this.name = 'PathNotAtRef'
+  }
+}
+
 export async function readGitFile(ref: string, path: string, options: GitReadOptions): Promise<GitFile> {
   const place = { source: options.source }
   const who = subject(options)
@@ -75,10 +92,8 @@ export async function readGitFile(ref: string, path: string, options: GitReadOpt
   const [, type, size] = /^[0-9a-f]+ (\S+) (\d+)$/.exec(line) ?? []
   const at = `${ref} (commit ${commit.slice(0, 12)})`
   if (type === undefined) {
-    throw new ConfigurationError(
-      `${who}: ${JSON.stringify(path)} does not exist at ${at}; expected a file path relative to the repository root`,
-      place
-    )
+    const absence = `${JSON.stringify(path)} does not exist at ${at}`
+    throw new PathNotAtRef(`${who}: ${absence}; expected a file path relative to the repository root`, place, absence)
   }
   if (type === 'tree') {
     throw new ConfigurationError(

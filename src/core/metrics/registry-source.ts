@@ -15,6 +15,9 @@ import { classifyText, numberFromText } from './flatten.js'
 import type { MetricSourceResolver, SourceContext } from './resolver.js'
 import type { MetricSet, MetricValue, Provenance } from './types.js'
 
+const MODEL_URI_EXPECTED =
+  'expected models:/<name>/<version> or models:/<name>@<alias>, as in models:/churn@champion (or mlflow-run:<run-id> for a run)'
+
 /** The source names something that does not exist yet; for a baseline that means "no baseline yet". */
 export class AbsentSource extends Error {
   constructor(
@@ -55,7 +58,7 @@ export class RegistryResolver implements MetricSourceResolver {
       const metrics = await registry.readRunMetrics(runId)
       return toMetricSet(metrics.values, { kind: 'mlflow-run', spec, runId })
     }
-    const uri = parseModelUri(spec, `${context.role} '${spec}'`)
+    const uri = parseModelUri(spec, `${context.role} '${spec}'`, MODEL_URI_EXPECTED)
     let version: ModelVersion | undefined
     let alias: string | undefined
     if (uri.kind === 'version') {

@@ -155,6 +155,15 @@ describe('registry sources', () => {
     expect(absent.reason).toBe('no version of churn has the alias champion yet')
   })
 
+  it('lists only the model URIs a metrics source takes when one is malformed (runs:/ is not one of them)', async () => {
+    mkdirSync(join(workspace, '.modelgate', 'registry'), { recursive: true })
+    for (const spec of ['models:/churn', 'models:/churn@', 'models:/churn/abc']) {
+      const error = await configurationRejection(loadMetrics(spec, { ...context(), role: 'baseline' }))
+      expect(error.detail).not.toContain('runs:/')
+      expect(error.detail).toMatch(/expected models:\/<name>\/<version> or models:\/<name>@<alias>, as in/)
+    }
+  })
+
   it('opens the registry once for a comparison whose candidate and baseline both come from it', async () => {
     const { openChosenRegistry } = await import('../registry/open.js')
     let opened = 0

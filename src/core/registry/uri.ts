@@ -14,9 +14,12 @@ export type ModelUri =
 const LOGGED_MODEL = /^m-[0-9a-f]{32}$/
 
 /** Parses `models:/<name>/<version>`, `models:/<name>@<alias>`, `models:/m-<id>` and `runs:/<run-id>/<path>`. */
-export function parseModelUri(uri: string, source: string): ModelUri {
-  const expected =
-    'expected models:/<name>/<version>, models:/<name>@<alias> or runs:/<run-id>/<path>, as in models:/churn@champion'
+export function parseModelUri(
+  uri: string,
+  source: string,
+  /** What the caller accepts, for messages: a metrics source takes no runs:/ URI. */
+  expected = 'expected models:/<name>/<version>, models:/<name>@<alias> or runs:/<run-id>/<path>, as in models:/churn@champion'
+): ModelUri {
   if (uri.startsWith('runs:/')) {
     const rest = uri.slice('runs:/'.length).replace(/^\/+/, '')
     const slash = rest.indexOf('/')

@@ -166,6 +166,13 @@ describe('buildJsonReport', () => {
     expect(buildJsonReport(compare([]), { ...CONTEXT, rules: [] }).rules).toEqual([])
   })
 
+  it('says why a comparison with no failing or warning metric is still a warn: its notices', () => {
+    const notice = 'No rules were given (no metrics in the config, no rules input), so nothing was gated'
+    const noRules = buildJsonReport(compare([metric('accuracy')], { notices: [notice], verdict: 'warn' }), CONTEXT)
+    expect(noRules).toMatchObject({ verdict: 'warn', failures: 0, warnings: 0, notices: [notice] })
+    expect(report.notices).toEqual([])
+  })
+
   it('keeps untrusted strings raw: escaping belongs to whoever renders them', () => {
     const name = '<img src=x> @octocat | #1'
     const raw = buildJsonReport(compare([metric(name)]), CONTEXT)

@@ -82,6 +82,11 @@ export interface JsonReport {
   readonly baseline: JsonProvenance | null
   /** Why a baseline that was asked for is absent (an alias no version carries yet); null otherwise. */
   readonly baselineNote: string | null
+  /**
+   * What the gate says about itself (no rules at all), each of which makes the verdict at least warn: the reason a
+   * verdict is warn with no metric failing or warning. Empty when there is none.
+   */
+  readonly notices: readonly string[]
   /** The rules applied, when the caller supplied them; null when unknown (not the same as no rules). */
   readonly rules: readonly JsonRule[] | null
   /** Every metric, in the engine's order. */
@@ -109,6 +114,7 @@ export function buildJsonReport(comparison: Comparison, context: ReportContext):
     candidate: jsonProvenance(comparison.candidate),
     baseline: comparison.baseline ? jsonProvenance(comparison.baseline) : null,
     baselineNote: comparison.baselineNote ?? null,
+    notices: [...(comparison.notices ?? [])],
     rules: context.rules ? context.rules.map(jsonRule) : null,
     metrics: comparison.metrics.map(jsonMetric)
   }

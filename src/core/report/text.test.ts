@@ -95,6 +95,22 @@ describe('renderText', () => {
     )
   })
 
+  it('prints the notices that make a comparison warn under the provenance', () => {
+    const notice = 'No rules were given, so nothing was gated; the metrics are only shown.'
+    const warned = renderText(compare([metric('accuracy')], { notices: [notice], verdict: 'warn' }), {
+      ...CONTEXT,
+      passed: true
+    })
+    expect(warned.split('\n').slice(0, 6)).toEqual([
+      'WARN  modelgate: churn-classifier passes with warnings',
+      '1 unchanged',
+      'candidate: file candidate.json',
+      'baseline:  MLflow run abc123',
+      'rules:     .modelgate.yml · fail-on: regression',
+      `warning:   ${notice}`
+    ])
+  })
+
   it('strips terminal escape sequences and line breaks from untrusted text', () => {
     const evil = renderText(compare([metric('\u001b[2J\u001b[31mred\nline\u202e')]), { ...CONTEXT, title: 'a\rb' })
     // eslint-disable-next-line no-control-regex

@@ -36,7 +36,9 @@ export function renderText(comparison: Comparison, context: ReportContext): stri
     describeCounts(comparison.counts),
     `candidate: ${describeProvenance(comparison.candidate, field)}`,
     `baseline:  ${comparison.baseline ? describeProvenance(comparison.baseline, field) : `none${comparison.baselineNote ? ` (${field(comparison.baselineNote)})` : ''}. ${NO_BASELINE}`}`,
-    `rules:     ${context.rulesSource ? `${field(context.rulesSource)} · ` : ''}fail-on: ${context.failOn}`
+    `rules:     ${context.rulesSource ? `${field(context.rulesSource)} · ` : ''}fail-on: ${context.failOn}`,
+    // What makes the verdict warn when no metric does (no rules at all), as the comment says under its counts.
+    ...(comparison.notices ?? []).map(notice => `warning:   ${field(notice)}`)
   ]
 
   const { attention, passing, ungated } = groupMetrics(comparison.metrics)
