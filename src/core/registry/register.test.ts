@@ -184,3 +184,31 @@ describe('the timeout of a registration', () => {
     expect(error.message).toContain('expected a duration such as 10m')
   })
 })
+
+describe('registering an existing registered version by its URI', () => {
+  it('registers models:/<name>@<alias> of a version held by a logged model under another name', async () => {
+    const dir = await mkdtemp(join(scratch, 'workspace-'))
+    await cp(EXAMPLE_MODEL, join(dir, 'model'), { recursive: true })
+    await writeFile(join(dir, 'model', 'variant.txt'), `${dir}\n`)
+    const suffix = randomBytes(4).toString('hex')
+    const common = { workspace: dir, registry: 'mlflow' as const, trackingUri: mlflow.url, env: {}, retryBaseMs: 5 }
+    const first = await runRegistration({ ...common, name: `dev-${suffix}`, modelPath: 'model', aliases: ['champion'] })
+    expect(first.version.modelId).toMatch(/^m-/)
+
+    const copy = await runRegistration({
+      ...common,
+      name: `prod-${suffix}`,
+      source: `models:/dev-${suffix}@champion`,
+      aliases: []
+    })
+    expect(copy).toMatchObject({ created: true, digest: first.digest, version: { version: '1', status: 'READY' } })
+    expect(copy.version.modelId).toBe(first.version.modelId)
+    const again = await runRegistration({
+      ...common,
+      name: `prod-${suffix}`,
+      source: `models:/dev-${suffix}/1`,
+      aliases: []
+    })
+    expect(again).toMatchObject({ created: false, version: { version: '1' } })
+  }, 60_000)
+})
