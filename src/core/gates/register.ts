@@ -12,6 +12,7 @@ import { parseDuration } from '../duration.js'
 import { ConfigurationError, ServiceError, describeValue } from '../errors.js'
 import { readRunContext } from '../github/event.js'
 import { gateTags, lineageTags, readGateReports, runSourceTags, type GateReports } from '../registry/lineage.js'
+import { checkMlflowModelName, checkMlflowTag } from '../registry/mlflow/names.js'
 import { openChosenRegistry, type RegistryChoice } from '../registry/open.js'
 import { registerModel, type Registration } from '../registry/register.js'
 import type { RegistryKind } from '../vocabulary.js'
@@ -103,6 +104,11 @@ async function register(
     signal: deadline.signal
   })
   deadline.describeRegistry(registry.location)
+  if (registry.kind === 'mlflow') {
+    // Checked here, where the inputs are known: the server refuses a tag key only after the upload.
+    checkMlflowModelName(name, options.name ? { source: describe('name') } : { source: found.path!, path: 'model' })
+    for (const [key, value] of Object.entries(tags)) checkMlflowTag(key, value, { source: describe('tags') })
+  }
   const context = readRunContext(env)
   const registration = await registerModel({
     registry,

@@ -212,3 +212,51 @@ describe('registering an existing registered version by its URI', () => {
     expect(again).toMatchObject({ created: false, version: { version: '1' } })
   }, 60_000)
 })
+
+describe('names and tag keys the MLflow server refuses', () => {
+  async function refusal(options: { name: string; tags?: string }): Promise<ConfigurationError> {
+    const dir = await mkdtemp(join(scratch, 'workspace-'))
+    await cp(EXAMPLE_MODEL, join(dir, 'model'), { recursive: true })
+    await writeFile(join(dir, 'model', 'variant.txt'), `${dir}\n`)
+    const error = await runRegistration({
+      workspace: dir,
+      registry: 'mlflow',
+      trackingUri: proxy.url,
+      modelPath: 'model',
+      aliases: [],
+      env: {},
+      retryBaseMs: 5,
+      ...options
+    }).then(
+      () => new Error('expected the registration to fail'),
+      (e: unknown) => e as Error
+    )
+    expect(error).toBeInstanceOf(ConfigurationError)
+    return error as ConfigurationError
+  }
+
+  it.each([
+    ['a key with a character MLflow refuses', 'owner*: me', 'owner*', 'alphanumerics'],
+    ['a key that reads as a path', '"../x": y', '../x', 'path'],
+    ['an empty key', '"": y', '', 'empty']
+  ])(
+    'refuses %s, naming the input and the key, before anything is uploaded',
+    async (_, tags, key, words) => {
+      const error = await refusal({ name: `tags-${randomBytes(4).toString('hex')}`, tags })
+      expect(error.place).toEqual({ source: "input 'tags'", path: key })
+      expect(error.message).toContain(words)
+      expect(proxy.count({ method: 'POST', path: '/api/2.0/mlflow/runs/create' })).toBe(0)
+    },
+    60_000
+  )
+
+  it.each(['team/churn', 'churn:v2', '../churn'])(
+    'refuses the model name %s, naming the input',
+    async name => {
+      const error = await refusal({ name })
+      expect(error.place).toEqual({ source: "input 'name'" })
+      expect(error.message).toContain(`"${name}"`)
+    },
+    60_000
+  )
+})
