@@ -10,6 +10,7 @@ import { join } from 'node:path'
 import { runDeploy, type DeployOptions } from '../src/core/gates/deploy.js'
 import { renderDeployMarkdown, renderDeployText } from '../src/core/report/deploy.js'
 import { DOUBLE_PAT, startDatabricksDouble, type DatabricksDouble } from '../test/databricks-double/server.js'
+import { startGitHubDouble } from '../test/github-double/server.js'
 
 const MODEL = 'main.ml.churn'
 let double: DatabricksDouble
@@ -97,5 +98,50 @@ describe('deploy-endpoint on Databricks Model Serving (double)', () => {
     expect(renderDeployText(planned)).toContain(
       '  settings: deploy.environments.production over deploy in environments.yml'
     )
+  }, 60_000)
+})
+
+describe('the GitHub deployment of a rollout that ends in an error', () => {
+  it('is marked failed, not left in progress, when the endpoint cannot be read once the rollout started', async () => {
+    const github = await startGitHubDouble()
+    try {
+      writeFileSync(
+        join(workspace, 'unreadable.yml'),
+        `model: ${MODEL}\nregistry:\n  type: databricks-uc\n  tracking-uri: ${double.url}\ndeploy:\n  target: databricks\n  endpoint: churn-unreadable\n`
+      )
+      // The plan's read answers; every read after it (the rollout's, under way) fails past the retries.
+      let reads = 0
+      double.inject({
+        count: 1000,
+        status: 503,
+        method: 'GET',
+        path: /^\/api\/2\.0\/serving-endpoints\/churn-unreadable$/,
+        match: () => ++reads > 1
+      })
+      const error = await deploy({
+        modelUri: `models:/${MODEL}/1`,
+        config: 'unreadable.yml',
+        environment: 'staging',
+        githubToken: 'ghs_write_token',
+        env: {
+          DATABRICKS_TOKEN: DOUBLE_PAT,
+          GITHUB_API_URL: github.url,
+          GITHUB_REPOSITORY: 'acme/churn',
+          GITHUB_SHA: 'c'.repeat(40)
+        }
+      }).then(
+        () => new Error('expected the rollout to fail'),
+        (e: unknown) => e as Error
+      )
+      expect(error.message).toContain('503')
+      const [recorded, ...others] = github.deployments('acme', 'churn')
+      expect(others).toEqual([])
+      expect(recorded!.statuses.map(status => status.state)).toEqual(['in_progress', 'failure'])
+      expect(recorded!.statuses.at(-1)!.description).toMatch(
+        /^main.ml.churn v1 failed, before any change: Databricks Model Serving .* failed to read/
+      )
+    } finally {
+      await github.close()
+    }
   }, 60_000)
 })

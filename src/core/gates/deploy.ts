@@ -229,7 +229,17 @@ export async function runDeploy(options: DeployOptions): Promise<DeployRun> {
     })
   }
 
-  const report = { ...(await rollout(rolloutOptions)), endpointUrl }
+  let outcome: RolloutReport
+  try {
+    outcome = await rollout(rolloutOptions)
+  } catch (error) {
+    // A rollout that ends in an error rather than a report failed before it changed anything (the endpoint could
+    // not be read, or another rollout held it past the deadline), but its deployment was started: it must not read
+    // "in progress" for ever on the repository's Deployments page.
+    await recorder?.finish({ state: 'failure', rolledBack: false, beforeAnyChange: true, summary: errorMessage(error) })
+    throw error
+  }
+  const report = { ...outcome, endpointUrl }
   const passed = report.outcome === 'deployed' || report.outcome === 'unchanged' || report.outcome === 'planned'
   if (recorder) {
     deployment =
