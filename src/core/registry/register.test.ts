@@ -260,3 +260,34 @@ describe('names and tag keys the MLflow server refuses', () => {
     60_000
   )
 })
+
+describe('a source the registry cannot find', () => {
+  it.each([
+    ['file', 'models:/absent/1'],
+    ['file', 'runs:/0123456789abcdef0123456789abcdef/model'],
+    ['mlflow', 'runs:/0123456789abcdef0123456789abcdef/model'],
+    ['mlflow', 'models:/absent-model@champion']
+  ] as const)(
+    'is named as input source (%s registry, %s)',
+    async (kind, source) => {
+      const dir = await mkdtemp(join(scratch, 'workspace-'))
+      const error = await runRegistration({
+        workspace: dir,
+        registry: kind,
+        ...(kind === 'mlflow' ? { trackingUri: mlflow.url } : {}),
+        name: `source-${randomBytes(4).toString('hex')}`,
+        source,
+        aliases: [],
+        env: {},
+        retryBaseMs: 5
+      }).then(
+        () => new Error('expected the registration to fail'),
+        (e: unknown) => e as Error
+      )
+      expect(error).toBeInstanceOf(ConfigurationError)
+      expect((error as ConfigurationError).place).toEqual({ source: "input 'source'" })
+      expect(error.message).toContain(source.includes('@') ? 'absent-model' : source.split('/')[1]!)
+    },
+    60_000
+  )
+})
