@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { ConfigurationError } from '../src/core/errors.js'
 import { runDeploy, type DeployOptions } from '../src/core/gates/deploy.js'
 import { renderDeployMarkdown, renderDeployText } from '../src/core/report/deploy.js'
 import { DOUBLE_PAT, startDatabricksDouble, type DatabricksDouble } from '../test/databricks-double/server.js'
@@ -143,5 +144,22 @@ describe('the GitHub deployment of a rollout that ends in an error', () => {
     } finally {
       await github.close()
     }
+  }, 60_000)
+})
+
+describe('a version that is not READY', () => {
+  it('is refused, naming the model-uri and its status, before the endpoint or a deployment is touched', async () => {
+    const version = double.addVersion(MODEL)
+    double.failVersion(MODEL, version, 'the upload of model.pkl broke')
+    const writes = double.requests.filter(r => r.method !== 'GET').length
+    const error = await deploy({ modelUri: `models:/${MODEL}/${version}`, endpoint: 'churn-failed' }).then(
+      () => new Error('expected the deploy to be refused'),
+      (e: unknown) => e as Error
+    )
+    expect(error).toBeInstanceOf(ConfigurationError)
+    expect((error as ConfigurationError).place).toEqual({ source: "input 'model-uri'" })
+    expect(error.message).toContain('FAILED_REGISTRATION')
+    expect(error.message).toContain('the upload of model.pkl broke')
+    expect(double.requests.filter(r => r.method !== 'GET')).toHaveLength(writes)
   }, 60_000)
 })

@@ -152,6 +152,13 @@ export async function runDeploy(options: DeployOptions): Promise<DeployRun> {
       { source: describe('model-uri') }
     )
   }
+  if (version.status !== 'READY') {
+    // A version whose registration failed or is still under way may lack files: no endpoint is touched for it.
+    throw new ConfigurationError(
+      `"${options.modelUri}" is ${uri.name} version ${version.version}, which is ${version.status}${version.statusMessage ? ` (${version.statusMessage})` : ''}; only a READY version can be deployed: ${version.status === 'PENDING_REGISTRATION' ? 're-run once its registration finished' : 'register the model again, or deploy another version'}`,
+      { source: describe('model-uri') }
+    )
+  }
   const dryRun = options.dryRun === true
   const stateRoot = absolute(options.workspace, deploy['state-dir'] ?? join(homedir(), DEFAULT_STATE_DIR))
   const stateDir = join(stateRoot, safeName(endpoint))
