@@ -163,3 +163,24 @@ describe('a version that is not READY', () => {
     expect(double.requests.filter(r => r.method !== 'GET')).toHaveLength(writes)
   }, 60_000)
 })
+
+describe('a dry run', () => {
+  it('says what a real run would also change: the alias it would move and the deployment it would record', async () => {
+    const log: string[] = []
+    const run = await deploy({
+      modelUri: `models:/${MODEL}/1`,
+      endpoint: 'churn-dry',
+      promoteAlias: 'champion',
+      environment: 'staging',
+      dryRun: true,
+      log: line => log.push(line)
+    })
+    expect(run.report.outcome).toBe('planned')
+    expect(run.promotedAlias).toBeUndefined()
+    const champion = double.version(MODEL, '2')!.aliases.includes('champion') ? '2' : undefined
+    expect(log).toContain(
+      `dry run: after a successful rollout, alias champion would move to version 1${champion ? ` (it is on version ${champion} now)` : ''}`
+    )
+    expect(log).toContain('dry run: the rollout would be recorded as a GitHub deployment in environment staging')
+  }, 60_000)
+})

@@ -210,6 +210,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployRun> {
   // The plan is read once before recording, so an unchanged endpoint records no deployment and a deployment names
   // the version it replaces. The rollout reads again under its lock and acts on what it reads then.
   const plan: RolloutPlan = planRollout(await target.read(), rolloutOptions)
+  if (dryRun) await sayWhatElseWouldChange(options, registry, uri.name, version.version, plan, log)
   const context = readRunContext(env)
   let recorder: DeploymentRecorder | undefined
   let deployment: RecordedDeployment | undefined
@@ -280,6 +281,31 @@ export async function runDeploy(options: DeployOptions): Promise<DeployRun> {
     ...(deployment ? { deployment } : {}),
     dryRun,
     settings: settingsSource
+  }
+}
+
+/**
+ * A dry run's plan is also what the run would change beside the endpoint: the alias it would move after success and
+ * the GitHub deployment it would record. Only read here; nothing is written.
+ */
+async function sayWhatElseWouldChange(
+  options: DeployOptions,
+  registry: ModelRegistry,
+  name: string,
+  version: string,
+  plan: RolloutPlan,
+  log: (line: string) => void
+): Promise<void> {
+  if (options.promoteAlias) {
+    const current = (await registry.getVersionByAlias(name, options.promoteAlias))?.version
+    log(
+      current === version
+        ? `dry run: alias ${options.promoteAlias} already points at version ${version}; a real run would leave it`
+        : `dry run: after a successful rollout, alias ${options.promoteAlias} would move to version ${version}${current ? ` (it is on version ${current} now)` : ''}`
+    )
+  }
+  if (options.environment && plan.steps.length > 0) {
+    log(`dry run: the rollout would be recorded as a GitHub deployment in environment ${options.environment}`)
   }
 }
 
