@@ -207,6 +207,13 @@ export function parseTags(text: string | undefined, source: string): Record<stri
         path: key
       })
     }
+    if (key.trim() === '') {
+      // Registries refuse it, some only at the create request, after the upload.
+      throw new ConfigurationError('a tag name must not be empty; expected a map such as "team: fraud"', {
+        source,
+        path: key
+      })
+    }
     if (key.startsWith('modelgate.')) {
       throw new ConfigurationError('tag names starting with "modelgate." are reserved for lineage; choose another', {
         source,
