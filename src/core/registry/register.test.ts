@@ -291,3 +291,28 @@ describe('a source the registry cannot find', () => {
     60_000
   )
 })
+
+describe('a model name the file registry cannot hold', () => {
+  it.each([
+    ['a path', '..'],
+    ['a path', 'a/./b'],
+    ['a control character', 'tab\there'],
+    ['300 characters', 'x'.repeat(300)]
+  ])('is refused naming input name (%s)', async (_, name) => {
+    const dir = await mkdtemp(join(scratch, 'workspace-'))
+    await cp(EXAMPLE_MODEL, join(dir, 'model'), { recursive: true })
+    const error = await runRegistration({
+      workspace: dir,
+      registry: 'file',
+      name,
+      modelPath: 'model',
+      aliases: [],
+      env: {}
+    }).then(
+      () => new Error('expected the registration to fail'),
+      (e: unknown) => e as Error
+    )
+    expect(error).toBeInstanceOf(ConfigurationError)
+    expect((error as ConfigurationError).place).toEqual({ source: "input 'name'" })
+  })
+})
