@@ -2,6 +2,8 @@
  * The registration protocol of register.ts (createVersion) against a real MLflow server behind the fault proxy:
  * a create whose answer is lost is found by digest rather than made twice, a create that failed is asked again,
  * and two writers that raced end on one version. The file registry's own race is file-registry.test.ts's.
+ * Then what a registration refuses or names before anything is uploaded: names and tag keys the registry would
+ * refuse, and a source it cannot find; and a source that is another registered version.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
 import { randomBytes } from 'node:crypto'
