@@ -7,9 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { ConfigurationError } from '../src/core/errors.js'
 import { runDeploy, type DeployOptions } from '../src/core/gates/deploy.js'
 import { renderDeployMarkdown, renderDeployText } from '../src/core/report/deploy.js'
 import { DOUBLE_PAT, startDatabricksDouble, type DatabricksDouble } from '../test/databricks-double/server.js'
+import { startGitHubDouble } from '../test/github-double/server.js'
 
 const MODEL = 'main.ml.churn'
 let double: DatabricksDouble
@@ -97,5 +99,88 @@ describe('deploy-endpoint on Databricks Model Serving (double)', () => {
     expect(renderDeployText(planned)).toContain(
       '  settings: deploy.environments.production over deploy in environments.yml'
     )
+  }, 60_000)
+})
+
+describe('the GitHub deployment of a rollout that ends in an error', () => {
+  it('is marked failed, not left in progress, when the endpoint cannot be read once the rollout started', async () => {
+    const github = await startGitHubDouble()
+    try {
+      writeFileSync(
+        join(workspace, 'unreadable.yml'),
+        `model: ${MODEL}\nregistry:\n  type: databricks-uc\n  tracking-uri: ${double.url}\ndeploy:\n  target: databricks\n  endpoint: churn-unreadable\n`
+      )
+      // The plan's read answers; every read after it (the rollout's, under way) fails past the retries.
+      let reads = 0
+      double.inject({
+        count: 1000,
+        status: 503,
+        method: 'GET',
+        path: /^\/api\/2\.0\/serving-endpoints\/churn-unreadable$/,
+        match: () => ++reads > 1
+      })
+      const error = await deploy({
+        modelUri: `models:/${MODEL}/1`,
+        config: 'unreadable.yml',
+        environment: 'staging',
+        githubToken: 'ghs_write_token',
+        env: {
+          DATABRICKS_TOKEN: DOUBLE_PAT,
+          GITHUB_API_URL: github.url,
+          GITHUB_REPOSITORY: 'acme/churn',
+          GITHUB_SHA: 'c'.repeat(40)
+        }
+      }).then(
+        () => new Error('expected the rollout to fail'),
+        (e: unknown) => e as Error
+      )
+      expect(error.message).toContain('503')
+      const [recorded, ...others] = github.deployments('acme', 'churn')
+      expect(others).toEqual([])
+      expect(recorded!.statuses.map(status => status.state)).toEqual(['in_progress', 'failure'])
+      expect(recorded!.statuses.at(-1)!.description).toMatch(
+        /^main.ml.churn v1 failed, before any change: Databricks Model Serving .* failed to read/
+      )
+    } finally {
+      await github.close()
+    }
+  }, 60_000)
+})
+
+describe('a version that is not READY', () => {
+  it('is refused, naming the model-uri and its status, before the endpoint or a deployment is touched', async () => {
+    const version = double.addVersion(MODEL)
+    double.failVersion(MODEL, version, 'the upload of model.pkl broke')
+    const writes = double.requests.filter(r => r.method !== 'GET').length
+    const error = await deploy({ modelUri: `models:/${MODEL}/${version}`, endpoint: 'churn-failed' }).then(
+      () => new Error('expected the deploy to be refused'),
+      (e: unknown) => e as Error
+    )
+    expect(error).toBeInstanceOf(ConfigurationError)
+    expect((error as ConfigurationError).place).toEqual({ source: "input 'model-uri'" })
+    expect(error.message).toContain('FAILED_REGISTRATION')
+    expect(error.message).toContain('the upload of model.pkl broke')
+    expect(double.requests.filter(r => r.method !== 'GET')).toHaveLength(writes)
+  }, 60_000)
+})
+
+describe('a dry run', () => {
+  it('says what a real run would also change: the alias it would move and the deployment it would record', async () => {
+    const log: string[] = []
+    const run = await deploy({
+      modelUri: `models:/${MODEL}/1`,
+      endpoint: 'churn-dry',
+      promoteAlias: 'champion',
+      environment: 'staging',
+      dryRun: true,
+      log: line => log.push(line)
+    })
+    expect(run.report.outcome).toBe('planned')
+    expect(run.promotedAlias).toBeUndefined()
+    const champion = double.version(MODEL, '2')!.aliases.includes('champion') ? '2' : undefined
+    expect(log).toContain(
+      `dry run: after a successful rollout, alias champion would move to version 1${champion ? ` (it is on version ${champion} now)` : ''}`
+    )
+    expect(log).toContain('dry run: the rollout would be recorded as a GitHub deployment in environment staging')
   }, 60_000)
 })

@@ -152,6 +152,13 @@ export async function runDeploy(options: DeployOptions): Promise<DeployRun> {
       { source: describe('model-uri') }
     )
   }
+  if (version.status !== 'READY') {
+    // A version whose registration failed or is still under way may lack files: no endpoint is touched for it.
+    throw new ConfigurationError(
+      `"${options.modelUri}" is ${uri.name} version ${version.version}, which is ${version.status}${version.statusMessage ? ` (${version.statusMessage})` : ''}; only a READY version can be deployed: ${version.status === 'PENDING_REGISTRATION' ? 're-run once its registration finished' : 'register the model again, or deploy another version'}`,
+      { source: describe('model-uri') }
+    )
+  }
   const dryRun = options.dryRun === true
   const stateRoot = absolute(options.workspace, deploy['state-dir'] ?? join(homedir(), DEFAULT_STATE_DIR))
   const stateDir = join(stateRoot, safeName(endpoint))
@@ -203,6 +210,7 @@ export async function runDeploy(options: DeployOptions): Promise<DeployRun> {
   // The plan is read once before recording, so an unchanged endpoint records no deployment and a deployment names
   // the version it replaces. The rollout reads again under its lock and acts on what it reads then.
   const plan: RolloutPlan = planRollout(await target.read(), rolloutOptions)
+  if (dryRun) await sayWhatElseWouldChange(options, registry, uri.name, version.version, plan, log)
   const context = readRunContext(env)
   let recorder: DeploymentRecorder | undefined
   let deployment: RecordedDeployment | undefined
@@ -229,7 +237,17 @@ export async function runDeploy(options: DeployOptions): Promise<DeployRun> {
     })
   }
 
-  const report = { ...(await rollout(rolloutOptions)), endpointUrl }
+  let outcome: RolloutReport
+  try {
+    outcome = await rollout(rolloutOptions)
+  } catch (error) {
+    // A rollout that ends in an error rather than a report failed before it changed anything (the endpoint could
+    // not be read, or another rollout held it past the deadline), but its deployment was started: it must not read
+    // "in progress" for ever on the repository's Deployments page.
+    await recorder?.finish({ state: 'failure', rolledBack: false, beforeAnyChange: true, summary: errorMessage(error) })
+    throw error
+  }
+  const report = { ...outcome, endpointUrl }
   const passed = report.outcome === 'deployed' || report.outcome === 'unchanged' || report.outcome === 'planned'
   if (recorder) {
     deployment =
@@ -263,6 +281,31 @@ export async function runDeploy(options: DeployOptions): Promise<DeployRun> {
     ...(deployment ? { deployment } : {}),
     dryRun,
     settings: settingsSource
+  }
+}
+
+/**
+ * A dry run's plan is also what the run would change beside the endpoint: the alias it would move after success and
+ * the GitHub deployment it would record. Only read here; nothing is written.
+ */
+async function sayWhatElseWouldChange(
+  options: DeployOptions,
+  registry: ModelRegistry,
+  name: string,
+  version: string,
+  plan: RolloutPlan,
+  log: (line: string) => void
+): Promise<void> {
+  if (options.promoteAlias) {
+    const current = (await registry.getVersionByAlias(name, options.promoteAlias))?.version
+    log(
+      current === version
+        ? `dry run: alias ${options.promoteAlias} already points at version ${version}; a real run would leave it`
+        : `dry run: after a successful rollout, alias ${options.promoteAlias} would move to version ${version}${current ? ` (it is on version ${current} now)` : ''}`
+    )
+  }
+  if (options.environment && plan.steps.length > 0) {
+    log(`dry run: the rollout would be recorded as a GitHub deployment in environment ${options.environment}`)
   }
 }
 

@@ -120,6 +120,15 @@ describe('parseTags', () => {
     expect(error.detail).toBe('tag names starting with "modelgate." are reserved for lineage; choose another')
   })
 
+  it.each(['"": fraud', '? ""\n: fraud', '"  ": fraud'])(
+    'refuses an empty tag name (%j), which no registry stores',
+    text => {
+      const error = configurationErrorOf(() => parseTags(text, SOURCE))
+      expect(error.place?.source).toBe(SOURCE)
+      expect(error.detail).toBe('a tag name must not be empty; expected a map such as "team: fraud"')
+    }
+  )
+
   it('allows names that only resemble the reserved prefix', () => {
     expect(parseTags('modelgate: yes\nmodelgate_owner: ana\nmy.modelgate.note: x', SOURCE)).toEqual({
       modelgate: 'yes',

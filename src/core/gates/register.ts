@@ -12,6 +12,8 @@ import { parseDuration } from '../duration.js'
 import { ConfigurationError, ServiceError, describeValue } from '../errors.js'
 import { readRunContext } from '../github/event.js'
 import { gateTags, lineageTags, readGateReports, runSourceTags, type GateReports } from '../registry/lineage.js'
+import { modelFolderName } from '../registry/file/layout.js'
+import { checkMlflowModelName, checkMlflowTag } from '../registry/mlflow/names.js'
 import { openChosenRegistry, type RegistryChoice } from '../registry/open.js'
 import { registerModel, type Registration } from '../registry/register.js'
 import type { RegistryKind } from '../vocabulary.js'
@@ -103,6 +105,21 @@ async function register(
     signal: deadline.signal
   })
   deadline.describeRegistry(registry.location)
+  const namePlace = options.name ? { source: describe('name') } : { source: found.path!, path: 'model' }
+  if (registry.kind === 'mlflow') {
+    // Checked here, where the inputs are known: the server refuses a tag key only after the upload.
+    checkMlflowModelName(name, namePlace)
+    for (const [key, value] of Object.entries(tags)) checkMlflowTag(key, value, { source: describe('tags') })
+  }
+  if (registry.kind === 'file') {
+    // The folder registry refuses such a name without knowing where it came from.
+    try {
+      modelFolderName(name)
+    } catch (error) {
+      if (error instanceof ConfigurationError) throw new ConfigurationError(error.detail, namePlace)
+      throw error
+    }
+  }
   const context = readRunContext(env)
   const registration = await registerModel({
     registry,
@@ -197,6 +214,13 @@ export function parseTags(text: string | undefined, source: string): Record<stri
   for (const [key, value] of Object.entries(parsed)) {
     if (value === null || typeof value === 'object') {
       throw new ConfigurationError(`expected a text, number or boolean value, got ${describeValue(value)}`, {
+        source,
+        path: key
+      })
+    }
+    if (key.trim() === '') {
+      // Registries refuse it, some only at the create request, after the upload.
+      throw new ConfigurationError('a tag name must not be empty; expected a map such as "team: fraud"', {
         source,
         path: key
       })

@@ -105,6 +105,8 @@ export type DeploymentOutcome =
       readonly state: 'failure'
       /** Whether the previous state was restored (and proven). */
       readonly rolledBack: boolean
+      /** The rollout ended in an error before it changed the endpoint: there was nothing to roll back. */
+      readonly beforeAnyChange?: boolean
       /** What failed, with numbers, e.g. "error rate 12.0% > 1.0%". */
       readonly summary?: string | undefined
     }
@@ -231,7 +233,7 @@ export class GitHubDeploymentRecorder implements DeploymentRecorder {
             })
           : await this.post(deployment.id, latest, {
               state: 'failure',
-              description: failureDescription(rollout, outcome.rolledBack, outcome.summary)
+              description: failureDescription(rollout, outcome)
             })
       deployment.state = status.state
       const retired = outcome.state === 'success' ? await this.retireReplaced(rollout, deployment.id) : []
@@ -378,15 +380,20 @@ function successDescription(rollout: DeploymentRollout, summary: string | undefi
   return clampDescription(summary ? `${head}: ${summary}` : head)
 }
 
-function failureDescription(rollout: DeploymentRollout, rolledBack: boolean, summary: string | undefined): string {
+function failureDescription(
+  rollout: DeploymentRollout,
+  outcome: Extract<DeploymentOutcome, { state: 'failure' }>
+): string {
   // The rollback part comes first so that a long summary is what gets cut.
-  const back = rolledBack
-    ? rollout.previousVersion === undefined
-      ? 'rolled back (nothing served before)'
-      : `rolled back to ${versionLabel(rollout.previousVersion)}`
-    : 'NOT rolled back'
+  const back = outcome.beforeAnyChange
+    ? 'before any change'
+    : outcome.rolledBack
+      ? rollout.previousVersion === undefined
+        ? 'rolled back (nothing served before)'
+        : `rolled back to ${versionLabel(rollout.previousVersion)}`
+      : 'NOT rolled back'
   const head = `${rollout.model} ${versionLabel(rollout.version)} failed, ${back}`
-  return clampDescription(summary ? `${head}: ${summary}` : head)
+  return clampDescription(outcome.summary ? `${head}: ${outcome.summary}` : head)
 }
 
 /** A 403 that is not a rate limit: the token may not write deployments (a fork's read-only token, no permission). */

@@ -2,6 +2,8 @@
  * The registration protocol of register.ts (createVersion) against a real MLflow server behind the fault proxy:
  * a create whose answer is lost is found by digest rather than made twice, a create that failed is asked again,
  * and two writers that raced end on one version. The file registry's own race is file-registry.test.ts's.
+ * Then what a registration refuses or names before anything is uploaded: names and tag keys the registry would
+ * refuse, and a source it cannot find; and a source that is another registered version.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
 import { randomBytes } from 'node:crypto'
@@ -182,5 +184,137 @@ describe('the timeout of a registration', () => {
     expect(error).toBeInstanceOf(ConfigurationError)
     expect((error as ConfigurationError).place).toEqual({ source: "input 'timeout'" })
     expect(error.message).toContain('expected a duration such as 10m')
+  })
+})
+
+describe('registering an existing registered version by its URI', () => {
+  it('registers models:/<name>@<alias> of a version held by a logged model under another name', async () => {
+    const dir = await mkdtemp(join(scratch, 'workspace-'))
+    await cp(EXAMPLE_MODEL, join(dir, 'model'), { recursive: true })
+    await writeFile(join(dir, 'model', 'variant.txt'), `${dir}\n`)
+    const suffix = randomBytes(4).toString('hex')
+    const common = { workspace: dir, registry: 'mlflow' as const, trackingUri: mlflow.url, env: {}, retryBaseMs: 5 }
+    const first = await runRegistration({ ...common, name: `dev-${suffix}`, modelPath: 'model', aliases: ['champion'] })
+    expect(first.version.modelId).toMatch(/^m-/)
+
+    const copy = await runRegistration({
+      ...common,
+      name: `prod-${suffix}`,
+      source: `models:/dev-${suffix}@champion`,
+      aliases: []
+    })
+    expect(copy).toMatchObject({ created: true, digest: first.digest, version: { version: '1', status: 'READY' } })
+    expect(copy.version.modelId).toBe(first.version.modelId)
+    const again = await runRegistration({
+      ...common,
+      name: `prod-${suffix}`,
+      source: `models:/dev-${suffix}/1`,
+      aliases: []
+    })
+    expect(again).toMatchObject({ created: false, version: { version: '1' } })
+  }, 60_000)
+})
+
+describe('names and tag keys the MLflow server refuses', () => {
+  async function refusal(options: { name: string; tags?: string }): Promise<ConfigurationError> {
+    const dir = await mkdtemp(join(scratch, 'workspace-'))
+    await cp(EXAMPLE_MODEL, join(dir, 'model'), { recursive: true })
+    await writeFile(join(dir, 'model', 'variant.txt'), `${dir}\n`)
+    const error = await runRegistration({
+      workspace: dir,
+      registry: 'mlflow',
+      trackingUri: proxy.url,
+      modelPath: 'model',
+      aliases: [],
+      env: {},
+      retryBaseMs: 5,
+      ...options
+    }).then(
+      () => new Error('expected the registration to fail'),
+      (e: unknown) => e as Error
+    )
+    expect(error).toBeInstanceOf(ConfigurationError)
+    return error as ConfigurationError
+  }
+
+  it.each([
+    ['a key with a character MLflow refuses', 'owner*: me', 'owner*', 'alphanumerics'],
+    ['a key that reads as a path', '"../x": y', '../x', 'path'],
+    ['an empty key', '"": y', '', 'empty']
+  ])(
+    'refuses %s, naming the input and the key, before anything is uploaded',
+    async (_, tags, key, words) => {
+      const error = await refusal({ name: `tags-${randomBytes(4).toString('hex')}`, tags })
+      expect(error.place).toEqual({ source: "input 'tags'", path: key })
+      expect(error.message).toContain(words)
+      expect(proxy.count({ method: 'POST', path: '/api/2.0/mlflow/runs/create' })).toBe(0)
+    },
+    60_000
+  )
+
+  it.each(['team/churn', 'churn:v2', '../churn'])(
+    'refuses the model name %s, naming the input',
+    async name => {
+      const error = await refusal({ name })
+      expect(error.place).toEqual({ source: "input 'name'" })
+      expect(error.message).toContain(`"${name}"`)
+    },
+    60_000
+  )
+})
+
+describe('a source the registry cannot find', () => {
+  it.each([
+    ['file', 'models:/absent/1'],
+    ['file', 'runs:/0123456789abcdef0123456789abcdef/model'],
+    ['mlflow', 'runs:/0123456789abcdef0123456789abcdef/model'],
+    ['mlflow', 'models:/absent-model@champion']
+  ] as const)(
+    'is named as input source (%s registry, %s)',
+    async (kind, source) => {
+      const dir = await mkdtemp(join(scratch, 'workspace-'))
+      const error = await runRegistration({
+        workspace: dir,
+        registry: kind,
+        ...(kind === 'mlflow' ? { trackingUri: mlflow.url } : {}),
+        name: `source-${randomBytes(4).toString('hex')}`,
+        source,
+        aliases: [],
+        env: {},
+        retryBaseMs: 5
+      }).then(
+        () => new Error('expected the registration to fail'),
+        (e: unknown) => e as Error
+      )
+      expect(error).toBeInstanceOf(ConfigurationError)
+      expect((error as ConfigurationError).place).toEqual({ source: "input 'source'" })
+      expect(error.message).toContain(source.includes('@') ? 'absent-model' : source.split('/')[1]!)
+    },
+    60_000
+  )
+})
+
+describe('a model name the file registry cannot hold', () => {
+  it.each([
+    ['a path', '..'],
+    ['a path', 'a/./b'],
+    ['a control character', 'tab\there'],
+    ['300 characters', 'x'.repeat(300)]
+  ])('is refused naming input name (%s)', async (_, name) => {
+    const dir = await mkdtemp(join(scratch, 'workspace-'))
+    await cp(EXAMPLE_MODEL, join(dir, 'model'), { recursive: true })
+    const error = await runRegistration({
+      workspace: dir,
+      registry: 'file',
+      name,
+      modelPath: 'model',
+      aliases: [],
+      env: {}
+    }).then(
+      () => new Error('expected the registration to fail'),
+      (e: unknown) => e as Error
+    )
+    expect(error).toBeInstanceOf(ConfigurationError)
+    expect((error as ConfigurationError).place).toEqual({ source: "input 'name'" })
   })
 })

@@ -54,6 +54,18 @@ export interface Registration {
 }
 
 export async function registerModel(request: RegisterRequest): Promise<Registration> {
+  try {
+    return await register(request)
+  } catch (error) {
+    // The registries place a URI they cannot read at the URI itself; here it is what the user gave as `source`.
+    if (request.source && error instanceof ConfigurationError && error.place?.source === request.source) {
+      throw new ConfigurationError(error.detail, { ...error.place, source: request.describeInput('source') })
+    }
+    throw error
+  }
+}
+
+async function register(request: RegisterRequest): Promise<Registration> {
   const log = request.log ?? (() => {})
   const aliases = request.aliases.map(alias => checkAlias(alias, request.describeInput('aliases')))
   const { content, digest, cleanup } = await prepareContent(request)

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import { configurationErrorOf } from '../../../test/helpers/errors.js'
-import { checkAlias, modelVersionUri, parseModelUri } from './uri.js'
+import { checkAlias, modelVersionUri, parseModelUri, splitAliases } from './uri.js'
 
 const SOURCE = "input 'model-uri'"
 const HEX = '0123456789abcdef0123456789abcdef'
@@ -184,5 +184,16 @@ describe('checkAlias', () => {
     const error = configurationErrorOf(() => checkAlias(alias, SOURCE_ALIASES))
     expect(error.detail).toContain('is not valid')
     expect(error.detail).toContain('(at most 255)')
+  })
+})
+
+describe('splitAliases', () => {
+  it('reads a comma list or lines, without blanks', () => {
+    expect(splitAliases(' challenger, staging ,,\nqa\n')).toEqual(['challenger', 'staging', 'qa'])
+    expect(splitAliases(undefined)).toEqual([])
+  })
+
+  it('names an alias given twice once, so it is set once and listed once', () => {
+    expect(splitAliases('challenger, challenger,\nchallenger, Challenger')).toEqual(['challenger', 'Challenger'])
   })
 })

@@ -58,12 +58,16 @@ export function modelVersionUri(name: string, version: string): string {
   return `models:/${name}/${version}`
 }
 
-/** The `aliases` input or flag: a comma list (a YAML block scalar's lines work too). */
+/**
+ * The `aliases` input or flag: a comma list (a YAML block scalar's lines work too). An alias named twice is kept
+ * once, so it is set once and listed once. Registries compare aliases as written, so case is kept.
+ */
 export function splitAliases(text: string | undefined): string[] {
-  return (text ?? '')
+  const aliases = (text ?? '')
     .split(/[,\n]/)
     .map(alias => alias.trim())
     .filter(Boolean)
+  return [...new Set(aliases)]
 }
 
 /**

@@ -275,8 +275,14 @@ export class MlflowRegistry implements ModelRegistry {
         const run = await this.requireRun(parsed.runId, uri)
         return { source: runArtifactUri(run, parsed.path), runId: parsed.runId }
       }
+      // A version whose files a logged model holds has the source models:/m-<id>, which the server accepts only
+      // with that model's id beside it.
       const version = await this.versionOf(uri)
-      return { source: version.source, ...(version.runId ? { runId: version.runId } : {}) }
+      return {
+        source: version.source,
+        ...(version.runId ? { runId: version.runId } : {}),
+        ...(version.modelId ? { modelId: version.modelId } : {})
+      }
     }
     return { source: uri, ...(runId ? { runId } : {}) }
   }
