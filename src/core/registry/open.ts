@@ -2,9 +2,10 @@
  * Which registry a run talks to, settled in one place from the inputs, the config's `registry:` section and the
  * environment, and the implementation loaded only when it is used (a gate on metric files never loads any).
  *
- * Precedence: an input beats the config, which beats the environment. Without any registry type, a tracking URI
- * (input, config or MLFLOW_TRACKING_URI) means MLflow, and nothing at all means the file registry in
- * `.modelgate/registry`, so a team can start without a server.
+ * Precedence: an input beats the config, which beats the environment. Without any registry type, a registry-path
+ * input means the file registry, a tracking URI (input, config or MLFLOW_TRACKING_URI) means MLflow, and nothing at
+ * all means the file registry in `.modelgate/registry`, so a team can start without a server. A registry-path with
+ * another registry type is refused rather than ignored.
  */
 import { isAbsolute, resolve } from 'node:path'
 import type { RegistrySettings as RegistryConfig } from '../config/schema.js'
@@ -47,8 +48,18 @@ export function chooseRegistry(options: RegistrySettingsInput): RegistryChoice {
       : env.MLFLOW_TRACKING_URI
         ? { value: env.MLFLOW_TRACKING_URI, source: 'MLFLOW_TRACKING_URI' }
         : undefined
+  // A registry-path input asks for the file registry: it outranks a kind only guessed from a tracking URI (an
+  // MLFLOW_TRACKING_URI the runner happens to set would otherwise send the model to that server unannounced).
   const kind: RegistryKind =
-    options.kind ?? config?.type ?? (uri && uri.value !== 'databricks-uc' ? 'mlflow' : uri ? 'databricks-uc' : 'file')
+    options.kind ??
+    config?.type ??
+    (options.registryPath ? 'file' : uri && uri.value !== 'databricks-uc' ? 'mlflow' : uri ? 'databricks-uc' : 'file')
+  if (kind !== 'file' && options.registryPath) {
+    throw new ConfigurationError(
+      `names the file registry's folder, but the registry here is ${kind} (from ${options.kind ? options.describeInput('registry') : 'registry.type in the config'}); drop one of them`,
+      { source: options.describeInput('registry-path') }
+    )
+  }
   if (kind === 'file') {
     const path = options.registryPath ?? config?.path ?? DEFAULT_REGISTRY_PATH
     return { kind, path: isAbsolute(path) ? path : resolve(options.workspace, path) }
