@@ -153,6 +153,32 @@ describe('recording rollouts as GitHub deployments', () => {
     ])
   })
 
+  it('keeps two endpoints of one model in one environment apart: neither reuses nor retires the other', async () => {
+    const deployTo = async (endpoint: string, version: string) => {
+      const recorder = await open()
+      const started = await recorder.start(rollout(version, 'production', { endpoint }))
+      const finished = await recorder.finish({ state: 'success', environmentUrl: `http://${endpoint}/invocations` })
+      return { started, finished }
+    }
+    await deployTo('churn-eu', '3')
+    const us = await deployTo('churn-us', '3')
+    expect(us.started).toMatchObject({ created: true })
+    expect(us.finished?.retired).toEqual([])
+    const again = await deployTo('churn-us', '3')
+    expect(again.started).toMatchObject({ id: us.started!.id, created: false })
+    const next = await deployTo('churn-eu', '4')
+    expect(next.finished?.retired).toHaveLength(1)
+    expect(
+      double
+        .deployments('acme', 'models')
+        .map(d => [(d.deployment.payload as { endpoint: string }).endpoint, d.statuses.at(-1)?.state])
+    ).toEqual([
+      ['churn-eu', 'inactive'],
+      ['churn-us', 'success'],
+      ['churn-eu', 'success']
+    ])
+  })
+
   it('records a failed rollout as failure, saying whether it was rolled back, and leaves the previous active', async () => {
     await deployOk('1', 'production')
     const recorder = await open()

@@ -8,8 +8,10 @@
  * - `auto_inactive` only retires prior non-transient, non-production deployments. On a production environment the
  *   previous rollout would read active forever, so after a success the deployments this one replaced (same
  *   environment and task, latest status `success`) get an `inactive` status here, on every environment alike.
- * - A re-run of the same rollout (same sha, task, environment, model and version) finds its deployment across every
- *   page instead of creating a second one, and posts no status the deployment already has.
+ * - A re-run of the same rollout (same sha, task, environment, endpoint, model and version) finds its deployment
+ *   across every page instead of creating a second one, and posts no status the deployment already has.
+ * - One model may serve from several endpoints of one environment (two regions, say): the payload's endpoint keeps
+ *   their records apart, so a rollout neither reuses nor retires another endpoint's deployment.
  * - Recording is bookkeeping: a read-only token or a GitHub outage is a warning, never a failed or rolled-back
  *   rollout. 429 and 5xx are retried by the octokit plugins underneath.
  *
@@ -252,7 +254,9 @@ export class GitHubDeploymentRecorder implements DeploymentRecorder {
     for await (const page of this.api.list({ sha: rollout.sha, task, environment: rollout.environment })) {
       found = page.find(deployment => {
         const payload = parsePayload(deployment.payload)
-        return payload?.model === rollout.model && payload.version === rollout.version
+        return (
+          payload?.model === rollout.model && payload.version === rollout.version && sameEndpoint(deployment, rollout)
+        )
       })
       if (found) break
     }
@@ -260,6 +264,7 @@ export class GitHubDeploymentRecorder implements DeploymentRecorder {
     for await (const page of this.api.list({ task, environment: rollout.environment })) {
       for (const later of page) {
         if (later.id <= found.id) return found
+        if (!sameEndpoint(later, rollout)) continue
         const state = (await this.api.latestStatus(later.id))?.state
         if (state === 'success' || state === 'inactive') {
           this.info(`Deployment ${later.id} served after deployment ${found.id} of this rollout; recording it anew`)
@@ -280,7 +285,7 @@ export class GitHubDeploymentRecorder implements DeploymentRecorder {
     const filter = { task: deploymentTask(rollout.model), environment: rollout.environment }
     for await (const page of this.api.list(filter)) {
       for (const deployment of page) {
-        if (deployment.id === currentId) continue
+        if (deployment.id === currentId || !sameEndpoint(deployment, rollout)) continue
         const latest = await this.api.latestStatus(deployment.id)
         if (latest?.state === 'inactive') return retired
         if (latest?.state !== 'success') continue
@@ -344,6 +349,12 @@ function payloadOf(rollout: DeploymentRollout): DeploymentPayload {
     target: rollout.target,
     endpoint: rollout.endpoint
   }
+}
+
+/** Whether a deployment of the task is this rollout's endpoint; one whose payload names none is taken as it. */
+function sameEndpoint(deployment: StoredDeployment, rollout: DeploymentRollout): boolean {
+  const endpoint = parsePayload(deployment.payload)?.endpoint
+  return endpoint === undefined || endpoint === rollout.endpoint
 }
 
 /** GitHub returns the payload as it was sent: an object, or a string that may hold JSON. */
