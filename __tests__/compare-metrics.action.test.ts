@@ -75,6 +75,18 @@ describe('compare-metrics, bundled, outside a pull request', () => {
     )
   })
 
+  it('counts as compared only the metrics the candidate reports, and names the rules that found none', async () => {
+    const run = await runAction('compare-metrics', {
+      workspace: EXAMPLE,
+      inputs: { ...exampleInputs, rules: 'no_such_metric: { direction: higher, required: false }' }
+    })
+    expect(run.exitCode).toBe(0)
+    const report = JSON.parse(readFileSync(run.outputs.report!, 'utf8')) as { metrics: { candidate?: unknown }[] }
+    const reported = report.metrics.filter(m => m.candidate !== undefined).length
+    expect(reported).toBe(report.metrics.length - 1)
+    expect(run.stdout).toContain(`${reported} metrics compared, 1 rule with no metric)`)
+  })
+
   it('fails on warnings with fail-on: warning, and never with fail-on: never', async () => {
     const strict = await runAction('compare-metrics', {
       workspace: EXAMPLE,

@@ -56,9 +56,12 @@ export async function run(io: ActionIO, env: NodeJS.ProcessEnv = process.env): P
   io.setOutput(Outputs.CommentUrl, commentUrl ?? '')
 
   for (const warning of result.warnings) io.warning(warning)
+  // A row with no candidate value is a rule that found nothing to compare (a metric missing, a glob unmatched).
+  const compared = comparison.metrics.filter(m => m.candidate !== undefined).length
+  const ruleOnly = comparison.metrics.length - compared
   io.info(
     `${result.title}: verdict ${comparison.verdict} (${comparison.failures} failing, ${comparison.warnings} warning, ` +
-      `${comparison.metrics.length} metrics compared)`
+      `${compared} metrics compared${ruleOnly ? `, ${ruleOnly} ${ruleOnly === 1 ? 'rule' : 'rules'} with no metric` : ''})`
   )
   if (!result.passed) {
     const worst = comparison.metrics.filter(
