@@ -4,12 +4,11 @@
  * Serving) rebuilds the environment from these files, so an unpinned dependency is a model that may behave
  * differently tomorrow, and a missing file is one that cannot be served reproducibly at all.
  */
-import { readFile } from 'node:fs/promises'
 import { normalize } from 'node:path'
 import { load, YAMLException } from 'js-yaml'
 import { expandedSize, MAX_YAML_VALUES } from '../config/yaml-bounds.js'
 import { describeValue } from '../errors.js'
-import { findModelFile, type LoadedMLmodel } from '../model-dir/mlmodel.js'
+import { describeLookupProblem, findModelFile, readFoundFile, type LoadedMLmodel } from '../model-dir/mlmodel.js'
 import type { Finding } from './types.js'
 
 export const REQUIREMENTS_FILE = 'requirements.txt'
@@ -206,7 +205,7 @@ export async function inspectEnvironment(dir: string, model: LoadedMLmodel): Pro
           findings.push({
             severity: 'error',
             file: files.pythonEnv,
-            message: `dependencies: "${dependency}" points at ${files.requirements}, which is missing`
+            message: `dependencies: "${dependency}" points at ${files.requirements}, which ${requirementsText.why}`
           })
         } else if (parsed?.kind === 'package' && !parsed.pinned) unpinned.push(parsed.name!)
       }
@@ -391,19 +390,19 @@ function versionsAgree(a: string, b: string): boolean {
 
 interface ReadResult {
   text?: string
+  /** The file's name and what is wrong with it: `requirements.txt is missing`. */
   problem?: string
+  /** The problem without the name: `is missing`. */
+  why?: string
 }
 
 async function readModelFile(dir: string, path: string): Promise<ReadResult> {
   const found = await findModelFile(dir, path)
-  if ('problem' in found) {
-    return {
-      problem: `${path} ${found.problem === 'outside' ? 'is outside the model directory' : found.problem === 'missing' ? 'is missing' : 'is not a file'}`
-    }
-  }
-  if (found.size > MAX_ENV_FILE_BYTES)
-    return { problem: `${path} is ${found.size} bytes, too large for an environment file` }
-  return { text: await readFile(found.absolute, 'utf8') }
+  const problem = (why: string) => ({ problem: `${path} ${why}`, why })
+  if ('problem' in found) return problem(describeLookupProblem(found))
+  if (found.size > MAX_ENV_FILE_BYTES) return problem(`is ${found.size} bytes, too large for an environment file`)
+  const read = await readFoundFile(found.absolute)
+  return 'problem' in read ? problem(describeLookupProblem(read)) : { text: read.text }
 }
 
 async function readYaml(

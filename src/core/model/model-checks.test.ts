@@ -1,4 +1,4 @@
-import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { chmod, cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
@@ -53,6 +53,23 @@ async function exampleWith(edits: Record<string, ((text: string) => string) | nu
     else await writeFile(join(dir, name), edit(await readFile(join(dir, name), 'utf8')))
   }
   return dir
+}
+
+/**
+ * Runs `read` while `file` cannot be read: mode 000, and for root (who reads anything) with the effective uid of
+ * nobody, so the refusal is the kernel's own EACCES.
+ */
+async function withUnreadable<T>(file: string, read: () => Promise<T>): Promise<T> {
+  await chmod(root, 0o755)
+  await chmod(file, 0)
+  const asRoot = process.getuid?.() === 0
+  if (asRoot) process.seteuid!(65534)
+  try {
+    return await read()
+  } finally {
+    if (asRoot) process.seteuid!(0)
+    await chmod(file, 0o644)
+  }
 }
 
 function loaded(text: string): LoadedMLmodel {
@@ -176,6 +193,56 @@ describe('the committed example model', () => {
         file: 'input_example.json',
         message: 'input_example.json is named in MLmodel but does not exist'
       })
+    ])
+  })
+
+  it('reports a file the job may not read as a failing check, not as a crash', async () => {
+    const dir = await exampleWith()
+    const { model } = await checkMLmodel(dir)
+    const unreadable = async (file: string) => {
+      const results = await withUnreadable(join(dir, file), async () => [
+        await checkInputExample(dir, model!),
+        await checkEnvironment(dir, model!)
+      ])
+      return results.flatMap(r => r.findings.filter(f => f.severity === 'error').map(f => [r.id, f.file, f.message]))
+    }
+    expect(await unreadable('requirements.txt')).toEqual([
+      [
+        'environment',
+        'requirements.txt',
+        'requirements.txt could not be read (EACCES): the serving environment has no list of packages to install'
+      ],
+      [
+        'environment',
+        'python_env.yaml',
+        'dependencies: "-r requirements.txt" points at requirements.txt, which could not be read (EACCES)'
+      ]
+    ])
+    expect(await unreadable('conda.yaml')).toEqual([
+      [
+        'environment',
+        'conda.yaml',
+        "conda.yaml could not be read (EACCES), though MLmodel names it as the model's environment"
+      ]
+    ])
+    expect(await unreadable('python_env.yaml')).toEqual([
+      [
+        'environment',
+        'python_env.yaml',
+        "python_env.yaml could not be read (EACCES), though MLmodel names it as the model's environment"
+      ]
+    ])
+    expect(await unreadable('serving_input_example.json')).toEqual([
+      ['input-example', 'serving_input_example.json', 'serving_input_example.json could not be read (EACCES)']
+    ])
+    expect(await unreadable('input_example.json')).toEqual([
+      ['input-example', 'input_example.json', 'input_example.json could not be read (EACCES)']
+    ])
+    const mlmodel = await withUnreadable(join(dir, 'MLmodel'), () => checkMLmodel(dir))
+    expect(mlmodel.model).toBeUndefined()
+    expect(mlmodel.result.status).toBe('fail')
+    expect(mlmodel.result.findings.map(f => f.message)).toEqual([
+      expect.stringMatching(/\/MLmodel: could not be read \(EACCES\)$/)
     ])
   })
 
