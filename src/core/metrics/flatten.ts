@@ -49,9 +49,12 @@ export interface ParseContext {
   readonly maxMetrics?: number
 }
 
-/** `candidate metrics`, or `metrics` when no role is known: the subject of every message about a source. */
+/**
+ * `candidate metrics`, or `metrics` when no role is known: the subject of every message about a source. The role
+ * is the input's name, and validate-model's input is `metrics` itself.
+ */
 export function subject(context: ParseContext): string {
-  return context.role ? `${context.role} metrics` : 'metrics'
+  return context.role && context.role !== 'metrics' ? `${context.role} metrics` : 'metrics'
 }
 
 // A strict decimal: what a person means by "a number", not everything Number() accepts (hex, '', 0b1, whitespace).
