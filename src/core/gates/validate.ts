@@ -233,8 +233,18 @@ async function checkMetricBounds(
       severity: m.outcome === 'fail' ? 'error' : 'warning',
       message: `${m.name}: ${m.reasons.join('; ') || m.status}`
     }))
+  if (options.metrics && applicable.length === 0) {
+    // The comparison's own notice speaks of compare-metrics' rules input; here only the config holds rules.
+    findings.push({
+      severity: 'warning',
+      file: options.metrics,
+      message:
+        'the config has no metric rules (metrics:), so the metrics file gates nothing; its values are only shown',
+      fix: 'bound the metrics in the config, e.g. metrics: { accuracy: { min: 0.8 } }'
+    })
+  }
   const gated = comparison.metrics.filter(m => m.gated).length
-  const summary = `${comparison.metrics.length} metrics, ${gated} with rules; ${comparison.failures} failing, ${comparison.warnings} warning`
+  const summary = `${comparison.metrics.length} metrics, ${gated} with rules; ${comparison.failures} failing, ${findings.length - comparison.failures} warning`
   return checkResult('metrics', 'Metrics within bounds', summary, findings, {
     metrics: Object.fromEntries([...values].map(([k, v]) => [k, v.kind === 'number' ? v.value : null]))
   })

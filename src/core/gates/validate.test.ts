@@ -1,0 +1,52 @@
+/**
+ * runValidation end to end on copies of the committed example model (saved by real MLflow), in a scratch
+ * workspace: what each check reports must agree with what was actually read.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { EXAMPLE_MODEL } from '../../../test/fixtures/models/real-models.js'
+import type { CheckResult } from '../model/types.js'
+import { runValidation, type ValidateOptions } from './validate.js'
+
+let workspace: string
+let count = 0
+
+beforeAll(async () => {
+  workspace = await mkdtemp(join(tmpdir(), 'modelgate-validate-gate-'))
+  await cp(EXAMPLE_MODEL, join(workspace, 'model'), { recursive: true })
+})
+afterAll(() => rm(workspace, { recursive: true, force: true }))
+
+/** Validates the example model with the given files written in a fresh workspace (config, metrics). */
+async function validate(files: Record<string, string>, options: Partial<ValidateOptions> = {}) {
+  const dir = join(workspace, `ws-${count++}`)
+  await cp(EXAMPLE_MODEL, join(dir, 'model'), { recursive: true })
+  for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text)
+  return runValidation({ workspace: dir, modelPath: 'model', reportDir: dir, ...options })
+}
+
+const check = (checks: readonly CheckResult[], id: string) => checks.find(c => c.id === id)
+
+describe('the metrics input', () => {
+  it('warns when no rule of the config bounds the metrics it was given, instead of passing them unread', async () => {
+    const report = await validate({ 'eval.json': '{"accuracy": 0.91}' }, { metrics: 'eval.json' })
+    const metrics = check(report.checks, 'metrics')
+    expect(metrics?.status).toBe('warn')
+    expect(metrics?.findings).toEqual([
+      expect.objectContaining({ severity: 'warning', message: expect.stringMatching(/no metric rules.*gates nothing/) })
+    ])
+    expect(metrics?.summary).toBe('1 metrics, 0 with rules; 0 failing, 1 warning')
+    expect(report.verdict).toBe('warn')
+  })
+
+  it('passes metrics within the bounds of the config rules', async () => {
+    const report = await validate(
+      { 'eval.json': '{"accuracy": 0.91}', '.modelgate.yml': 'metrics:\n  accuracy: { min: 0.8 }\n' },
+      { metrics: 'eval.json' }
+    )
+    expect(check(report.checks, 'metrics')).toMatchObject({ status: 'pass', findings: [] })
+    expect(report.passed).toBe(true)
+  })
+})
