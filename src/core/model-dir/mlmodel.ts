@@ -228,7 +228,7 @@ function article(type: string): string {
 
 export type ModelFileLookup =
   | { readonly absolute: string; readonly size: number }
-  | { readonly problem: 'outside' | 'missing' | 'not-a-file' }
+  | { readonly problem: 'outside' | 'missing' | 'not-a-file' | 'link' }
   | { readonly problem: 'unreadable'; readonly code: string }
 
 /** How a report words a lookup's problem, after the file's name: `is missing`, `could not be read (EACCES)`. */
@@ -240,6 +240,8 @@ export function describeLookupProblem(found: Exclude<ModelFileLookup, { absolute
       return 'is missing'
     case 'not-a-file':
       return 'is not a file'
+    case 'link':
+      return 'is reached through a symlink, so it is not part of the model as hashed and registered (registries copy regular files only)'
     case 'unreadable':
       return `could not be read (${found.code})`
   }
@@ -265,7 +267,8 @@ function errorCode(error: unknown): string {
 
 /**
  * Finds a file MLmodel (or a requirements file) names, relative to the model directory. The model is untrusted
- * input: a name like `../../secrets.json`, or a symlink, must not make us read outside the directory.
+ * input: a name like `../../secrets.json`, or a symlink, must not make us read outside the directory; and a file
+ * reached through a link inside it is not one the manifest lists, so it is reported rather than read.
  */
 export async function findModelFile(dir: string, path: string): Promise<ModelFileLookup> {
   const escapes = (from: string, to: string) => {
@@ -285,6 +288,9 @@ export async function findModelFile(dir: string, path: string): Promise<ModelFil
   }
   const [real, root] = resolved
   if (escapes(root, real)) return { problem: 'outside' }
+  // The walk lists regular files only, so a file read through a link inside the model is missing from the manifest
+  // and from what register-model uploads: the checks must not vouch for it.
+  if (real !== join(root, path)) return { problem: 'link' }
   let info: Stats
   try {
     info = await stat(real)
