@@ -97,6 +97,8 @@ export function describeValue(value: unknown, max = 60): string {
   let text: string
   if (typeof value === 'string') text = JSON.stringify(value)
   else if (value === undefined) text = 'nothing'
+  // JSON has no NaN or Infinity and writes null for them.
+  else if (typeof value === 'number' && !Number.isFinite(value)) text = String(value)
   else {
     try {
       text = JSON.stringify(value) ?? String(value)
