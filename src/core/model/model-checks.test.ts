@@ -196,6 +196,18 @@ describe('the committed example model', () => {
     ])
   })
 
+  it('says "all pinned" only of requirements it read', async () => {
+    const summary = async (edits: Record<string, ((text: string) => string) | null>) => {
+      const dir = await exampleWith(edits)
+      return (await checkEnvironment(dir, (await checkMLmodel(dir)).model!)).summary
+    }
+    expect(await summary({ 'requirements.txt': null })).toBe('Python 3.11.7, requirements.txt not read')
+    expect(await summary({ 'requirements.txt': () => '# nothing yet\n' })).toBe('Python 3.11.7, no requirements')
+    expect(await summary({ 'requirements.txt': text => `${text}\nrequests\n` })).toBe(
+      'Python 3.11.7, 7 requirements, 1 unpinned'
+    )
+  })
+
   it('reports a file the job may not read as a failing check, not as a crash', async () => {
     const dir = await exampleWith()
     const { model } = await checkMLmodel(dir)

@@ -5,7 +5,7 @@
  */
 import { formatKeyPath, type KeyPath } from '../config/yaml-locate.js'
 import { isConfigurationError } from '../errors.js'
-import { inspectEnvironment } from './environment.js'
+import { inspectEnvironment, REQUIREMENTS_FILE } from './environment.js'
 import {
   checkServingPayload,
   inputExampleLayoutProblem,
@@ -360,11 +360,19 @@ export async function checkInputExample(
 
 export async function checkEnvironment(dir: string, model: LoadedMLmodel): Promise<CheckResult> {
   const { findings, data } = await inspectEnvironment(dir, model)
+  // "all pinned" is a claim about the requirements read: none read, or none listed, is said as such.
+  const read = data.files.includes(REQUIREMENTS_FILE)
   const summary = [
     data.python ? `Python ${data.python}` : 'Python version unknown',
-    `${data.requirements} requirement${data.requirements === 1 ? '' : 's'}`,
-    data.unpinned.length ? `${data.unpinned.length} unpinned` : 'all pinned'
-  ].join(', ')
+    !read
+      ? `${REQUIREMENTS_FILE} not read`
+      : data.requirements === 0
+        ? 'no requirements'
+        : `${data.requirements} requirement${data.requirements === 1 ? '' : 's'}`,
+    data.unpinned.length ? `${data.unpinned.length} unpinned` : read && data.requirements > 0 ? 'all pinned' : undefined
+  ]
+    .filter(Boolean)
+    .join(', ')
   return checkResult('environment', 'Python environment', summary, findings, data)
 }
 
