@@ -29,6 +29,22 @@ async function validate(files: Record<string, string>, options: Partial<Validate
 
 const check = (checks: readonly CheckResult[], id: string) => checks.find(c => c.id === id)
 
+describe('a model whose MLmodel cannot be read', () => {
+  it('lists the checks that depend on it as skipped, under the titles they have when they run', async () => {
+    const good = await validate({})
+    const broken = await validate({ 'model/MLmodel': '- not a map\n' })
+    const titles = (checks: readonly CheckResult[]) => Object.fromEntries(checks.map(c => [c.id, c.title]))
+    expect(titles(broken.checks)).toEqual(titles(good.checks))
+    expect(broken.checks.filter(c => c.status === 'skip').map(c => c.id)).toEqual([
+      'flavors',
+      'signature',
+      'input-example',
+      'environment'
+    ])
+    expect(broken.passed).toBe(false)
+  })
+})
+
 describe('the metrics input', () => {
   it('warns when no rule of the config bounds the metrics it was given, instead of passing them unread', async () => {
     const report = await validate({ 'eval.json': '{"accuracy": 0.91}' }, { metrics: 'eval.json' })

@@ -119,7 +119,7 @@ async function validateModelDir(
           notRead('flavors', 'Flavors'),
           notRead('signature', 'Signature'),
           notRead('input-example', 'Input example'),
-          notRead('environment', 'Environment')
+          notRead('environment', 'Python environment')
         ],
     checkManifest(walk.files),
     checkSecrets(walk.files),
