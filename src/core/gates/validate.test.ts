@@ -45,6 +45,22 @@ describe('a model whose MLmodel cannot be read', () => {
   })
 })
 
+describe('the model input', () => {
+  it('is refused when the config is for another model, whose settings would apply instead', async () => {
+    const other = await validate({ '.modelgate.yml': 'model: churn\n' }, { model: 'fraud' }).catch(
+      (error: unknown) => error
+    )
+    expect(other).toMatchObject({
+      name: 'ConfigurationError',
+      message: expect.stringMatching(/^input 'model': is "fraud", but .*\.modelgate\.yml is for model "churn"/)
+    })
+    const same = await validate({ '.modelgate.yml': 'model: churn\n' }, { model: 'churn' })
+    expect(same.passed).toBe(true)
+    // Without a config the input is only a name, as the workflow templates pass it.
+    expect((await validate({}, { model: 'fraud' })).passed).toBe(true)
+  })
+})
+
 describe('the metrics input', () => {
   it('warns when no rule of the config bounds the metrics it was given, instead of passing them unread', async () => {
     const report = await validate({ 'eval.json': '{"accuracy": 0.91}' }, { metrics: 'eval.json' })

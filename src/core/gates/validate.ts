@@ -7,6 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { findModelConfig } from '../config/find.js'
+import { ConfigurationError } from '../errors.js'
 import type { SelectedModel } from '../config/load.js'
 import type { ValidationSettings } from '../config/schema.js'
 import type { toRules } from '../compare/rules.js'
@@ -63,6 +64,15 @@ export async function runValidation(options: ValidateOptions): Promise<Validatio
     modelName: options.model,
     modelInput: describe('model')
   })
+  // The model input picks settings from the config: a config for another model would validate with its settings
+  // while the user believes theirs applied. (Without a config the input is only a name: the workflow templates pass
+  // their model input through.)
+  if (options.model && modelConfig?.model !== undefined && modelConfig.model !== options.model) {
+    throw new ConfigurationError(
+      `is ${JSON.stringify(options.model)}, but ${configPath} is for model ${JSON.stringify(modelConfig.model)}; expected that name, or a models: list that holds ${JSON.stringify(options.model)}`,
+      { source: describe('model') }
+    )
+  }
   if (!options.modelUri) {
     const dir = resolve(options.workspace, options.modelPath!)
     return validateModelDir(dir, options.modelPath!, describe('model-path'), modelConfig, configPath, options)
