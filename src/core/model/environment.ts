@@ -189,7 +189,31 @@ export async function inspectEnvironment(dir: string, model: LoadedMLmodel): Pro
           fix: 'add python: "3.x.y"'
         })
       }
+      // MLflow's _PythonEnv raises on a python, build_dependencies or dependencies of another type: such a file
+      // cannot build the serving environment at all.
+      for (const key of ['build_dependencies', 'dependencies'] as const) {
+        if (env[key] !== undefined && env[key] !== null && !Array.isArray(env[key])) {
+          findings.push({
+            severity: 'error',
+            file: files.pythonEnv,
+            message: `${key}: expected a list, got ${describeValue(env[key])}; MLflow refuses the file`,
+            fix: `write it as a YAML list: ${key}: ["-r requirements.txt"]`
+          })
+        }
+      }
       const dependencies = Array.isArray(env.dependencies) ? env.dependencies : []
+      if (
+        env.dependencies === undefined ||
+        env.dependencies === null ||
+        (Array.isArray(env.dependencies) && dependencies.length === 0)
+      ) {
+        findings.push({
+          severity: 'warning',
+          file: files.pythonEnv,
+          message: 'lists no dependencies, so virtualenv serving installs none of the requirements',
+          fix: `add dependencies: ["-r ${files.requirements}"]`
+        })
+      }
       for (const dependency of dependencies) {
         const parsed = typeof dependency === 'string' ? parseRequirements(dependency)[0] : undefined
         if (parsed?.kind === 'include' && parsed.target !== files.requirements) {
@@ -231,6 +255,15 @@ export async function inspectEnvironment(dir: string, model: LoadedMLmodel): Pro
           file: files.conda,
           message: python ? `pins python loosely ("${python}")` : 'states no python version',
           fix: 'list python=3.x.y among the dependencies'
+        })
+      }
+      const pipEntry = dependencies.find(d => isRecord(d) && 'pip' in d) as { pip: unknown } | undefined
+      if (pipEntry && !Array.isArray(pipEntry.pip)) {
+        findings.push({
+          severity: 'error',
+          file: files.conda,
+          message: `dependencies: pip: expected a list of requirements, got ${describeValue(pipEntry.pip)}`,
+          fix: 'write it as a YAML list: - pip: ["-r requirements.txt"]'
         })
       }
       const pip = dependencies.find(d => isRecord(d) && Array.isArray(d.pip)) as { pip: unknown[] } | undefined
@@ -365,16 +398,25 @@ function compareWithConda(
 
 function pythonVersion(value: unknown, file: string, findings: Finding[]): string | undefined {
   if (value === undefined || value === null) return undefined
+  const refused = 'MLflow refuses a python version that is not a string'
   if (typeof value === 'number') {
     findings.push({
-      severity: 'warning',
+      severity: 'error',
       file,
-      message: `python: ${value} is a YAML number, so 3.10 reads as 3.1`,
+      message: `python: ${value} is a YAML number, so 3.10 reads as 3.1; ${refused}`,
       fix: `quote it: python: "${value}"`
     })
     return String(value)
   }
-  if (typeof value !== 'string' || !/^\d+(\.\d+)*$/.test(value.trim())) {
+  if (typeof value !== 'string') {
+    findings.push({
+      severity: 'error',
+      file,
+      message: `python: ${describeValue(value)} is not a version number; ${refused}`
+    })
+    return undefined
+  }
+  if (!/^\d+(\.\d+)*$/.test(value.trim())) {
     findings.push({ severity: 'warning', file, message: `python: ${describeValue(value)} is not a version number` })
     return undefined
   }
