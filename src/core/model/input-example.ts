@@ -117,8 +117,11 @@ export function inputExampleLayoutProblem(value: unknown, info: InputExampleInfo
       return isRecord(data) && ['data', 'indices', 'indptr', 'shape'].every(k => k in data)
         ? undefined
         : 'is a sparse-matrix example but lacks data, indices, indptr or shape'
-    default:
+    case 'json_object':
       return undefined
+    default:
+      // mlflow.models.utils._read_example raises on any other type (and on none).
+      return 'has a type MLflow does not know: Model.load_input_example reads only dataframe, ndarray, sparse_matrix_csc, sparse_matrix_csr and json_object'
   }
 }
 
