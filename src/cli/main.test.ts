@@ -57,6 +57,10 @@ describe('modelgate compare', () => {
       [['compare', '--workspace', EXAMPLE, '--candidate', 'missing.csv'], /missing\.csv/],
       [['frobnicate'], /unknown command "frobnicate"/],
       [['register'], /--model-path \(or --source\) is required/],
+      [
+        ['validate', '--model-path', 'model', '--model-uri', 'models:/churn/1'],
+        /--model-path and --model-uri are both set; expected one of them/
+      ],
       [['help', 'frobnicate'], /unknown command "frobnicate"/],
       [['demo', '--format', 'html'], /--format: expected "markdown", "text", "json", got "html"/],
       [['deploy'], /--model-uri is required/],
