@@ -45,6 +45,22 @@ describe('a model whose MLmodel cannot be read', () => {
   })
 })
 
+describe('the flavors check', () => {
+  it('fails a model whose weights file MLmodel names is missing, which nothing else notices', async () => {
+    const dir = join(workspace, `ws-${count++}`)
+    await cp(EXAMPLE_MODEL, join(dir, 'model'), { recursive: true })
+    await rm(join(dir, 'model', 'model.skops'))
+    const report = await runValidation({ workspace: dir, modelPath: 'model', reportDir: dir })
+    const flavors = check(report.checks, 'flavors')
+    expect(flavors?.status).toBe('fail')
+    expect(flavors?.findings.map(f => f.message)).toEqual([
+      expect.stringMatching(/python_function\.model_path\): model\.skops is missing/),
+      expect.stringMatching(/sklearn\.pickled_model\): model\.skops is missing/)
+    ])
+    expect(report.passed).toBe(false)
+  })
+})
+
 describe('the model input', () => {
   it('is refused when the config is for another model, whose settings would apply instead', async () => {
     const other = await validate({ '.modelgate.yml': 'model: churn\n' }, { model: 'fraud' }).catch(

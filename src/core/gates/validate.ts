@@ -18,6 +18,7 @@ import { DEFAULT_VALIDATE_FAIL_ON, gatePasses, type ValidateFailOn } from '../vo
 import { checkManifest, checkPaths, checkSecrets, checkSize } from '../model/integrity-checks.js'
 import {
   checkEnvironment,
+  checkFlavorFiles,
   checkFlavors,
   checkInputExample,
   checkMLmodel,
@@ -32,6 +33,7 @@ import {
   type Finding,
   type ValidationReport
 } from '../model/types.js'
+import type { LoadedMLmodel } from '../model-dir/mlmodel.js'
 import { walkModelDir } from '../model-dir/walk.js'
 
 export interface ValidateOptions extends TuningOptions {
@@ -120,7 +122,7 @@ async function validateModelDir(
   const [modelChecks, manifest, secrets, pickles] = await Promise.all([
     model
       ? Promise.all([
-          checkFlavors(model, { allowNoPyfunc: settings['allow-no-pyfunc'] ?? false }),
+          withFlavorFiles(dir, model, checkFlavors(model, { allowNoPyfunc: settings['allow-no-pyfunc'] ?? false })),
           checkSignature(model, { requireSignature: settings['require-signature'] ?? true }),
           checkInputExample(dir, model, { requireInputExample: settings['require-input-example'] ?? false }),
           checkEnvironment(dir, model)
@@ -175,6 +177,13 @@ async function validateModelDir(
     ...(flavors ? { flavors } : {}),
     ...(manifestPath ? { manifestPath } : {})
   }
+}
+
+/** The flavors check with the files the flavors name, which must be in the model. */
+async function withFlavorFiles(dir: string, model: LoadedMLmodel, flavors: CheckResult): Promise<CheckResult> {
+  const missing = await checkFlavorFiles(dir, model)
+  if (missing.length === 0) return flavors
+  return checkResult(flavors.id, flavors.title, flavors.summary, [...flavors.findings, ...missing], flavors.data)
 }
 
 async function smokeTest(

@@ -12,6 +12,7 @@ import {
 import { parseMLmodel, type LoadedMLmodel } from '../model-dir/mlmodel.js'
 import {
   checkEnvironment,
+  checkFlavorFiles,
   checkFlavors,
   checkInputExample,
   checkMLmodel,
@@ -385,11 +386,55 @@ describe('checkInputExample', () => {
   })
 })
 
+describe('checkFlavorFiles', () => {
+  it('fails a model whose weights, code or artifacts the flavors name are not in it', async () => {
+    const dir = await exampleWith({
+      MLmodel: text =>
+        text
+          .replace('    code: null', '    code: src')
+          .replace(
+            '  python_function:\n',
+            '  python_function:\n    artifacts:\n      vocab:\n        path: ../vocab.json\n'
+          )
+    })
+    await rm(join(dir, 'model.skops'))
+    const { model } = await checkMLmodel(dir)
+    expect((await checkFlavorFiles(dir, model!)).map(f => [f.severity, f.message])).toEqual([
+      [
+        'error',
+        expect.stringMatching(
+          /^MLmodel line \d+ \(flavors\.python_function\.model_path\): model\.skops is missing, so the flavor cannot load the model$/
+        )
+      ],
+      [
+        'error',
+        expect.stringMatching(
+          /\(flavors\.python_function\.artifacts\.vocab\.path\): \.\.\/vocab\.json is outside the model directory/
+        )
+      ],
+      ['error', expect.stringMatching(/\(flavors\.sklearn\.pickled_model\): model\.skops is missing/)],
+      ['error', expect.stringMatching(/\(flavors\.sklearn\.code\): src is missing/)]
+    ])
+  })
+
+  it('finds nothing missing in the example model', async () => {
+    const { model } = await checkMLmodel(EXAMPLE_MODEL)
+    expect(await checkFlavorFiles(EXAMPLE_MODEL, model!)).toEqual([])
+  })
+})
+
 describeWithPython('real models written by MLflow', () => {
   let models: string
   beforeAll(async () => {
     models = await realModels()
   }, 180_000)
+
+  it('name only files they hold under their flavors', async () => {
+    for (const name of ['sklearn', 'pyfunc-tensor', 'params', 'optional-columns', 'complex-types', 'logged']) {
+      const { model } = await checkMLmodel(join(models, name))
+      expect([name, await checkFlavorFiles(join(models, name), model!)]).toEqual([name, []])
+    }
+  })
 
   it.each([
     ['sklearn', 'pass', 'pass'],

@@ -13,7 +13,13 @@ import {
   servingPayloadFromInputExample,
   type ExampleFile
 } from './input-example.js'
-import { MLMODEL_FILE, readMLmodel, type LoadedMLmodel } from '../model-dir/mlmodel.js'
+import {
+  describeLookupProblem,
+  findModelFile,
+  MLMODEL_FILE,
+  readMLmodel,
+  type LoadedMLmodel
+} from '../model-dir/mlmodel.js'
 import {
   describeSchema,
   formatType,
@@ -142,6 +148,48 @@ export function checkFlavors(model: LoadedMLmodel, options: FlavorOptions = {}):
     flavors,
     ...(pyfunc?.loader_module ? { loaderModule: pyfunc.loader_module } : {})
   })
+}
+
+/**
+ * The keys under which MLflow's flavors name a file or folder of the model: the weights or pickled model, a
+ * PythonModel, its data and code. Other string values (versions, module names, formats) are not paths.
+ */
+const FLAVOR_PATH_KEYS = ['model_path', 'pickled_model', 'python_model', 'data', 'model_data', 'code']
+
+/**
+ * Findings for every file or folder the flavors name that is not in the model: a model whose weights are missing
+ * passes every other check and fails only when it is loaded.
+ */
+export async function checkFlavorFiles(dir: string, model: LoadedMLmodel): Promise<Finding[]> {
+  const named: Array<{ path: string; at: KeyPath }> = []
+  for (const [flavor, config] of Object.entries(model.model.flavors)) {
+    if (!config || typeof config !== 'object') continue
+    const settings = config as Record<string, unknown>
+    for (const key of FLAVOR_PATH_KEYS) {
+      const value = settings[key]
+      if (typeof value === 'string' && value) named.push({ path: value, at: ['flavors', flavor, key] })
+    }
+    const artifacts = settings.artifacts
+    if (artifacts && typeof artifacts === 'object') {
+      for (const [name, artifact] of Object.entries(artifacts as Record<string, unknown>)) {
+        const path = artifact && typeof artifact === 'object' ? (artifact as { path?: unknown }).path : undefined
+        if (typeof path === 'string' && path) named.push({ path, at: ['flavors', flavor, 'artifacts', name, 'path'] })
+      }
+    }
+  }
+  const findings: Finding[] = []
+  for (const { path, at } of named) {
+    const found = await findModelFile(dir, path)
+    // A folder (data, code) is as good as a file here; the walk reports anything that is neither.
+    if (!('problem' in found) || found.problem === 'not-a-file') continue
+    findings.push({
+      severity: 'error',
+      file: MLMODEL_FILE,
+      message: `MLmodel${lineNote(model, at)} (${formatKeyPath(at)}): ${path} ${describeLookupProblem(found)}, so the flavor cannot load the model`,
+      fix: 'save or download the whole model directory, as MLflow wrote it'
+    })
+  }
+  return findings
 }
 
 export interface SignatureOptions {
