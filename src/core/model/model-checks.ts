@@ -3,6 +3,7 @@
  * flavors, its signature, its input examples and its Python environment. Each returns one CheckResult; none throws
  * for a problem with the model, since a broken model is what the action exists to report.
  */
+import { join } from 'node:path'
 import { formatKeyPath, type KeyPath } from '../config/yaml-locate.js'
 import { isConfigurationError } from '../errors.js'
 import { inspectEnvironment, REQUIREMENTS_FILE } from './environment.js'
@@ -47,7 +48,10 @@ export async function checkMLmodel(dir: string): Promise<MLmodelCheck> {
     const place = error.place
     const line = place?.line !== undefined ? ` line ${place.line}` : ''
     const path = place?.path ? ` (${place.path})` : ''
-    const message = place?.source === MLMODEL_FILE ? `MLmodel${line}${path}: ${error.detail}` : error.message
+    // readMLmodel names the file by its absolute path; the report names it as the model holds it (for a model-uri
+    // that path is a scratch copy, gone once the step ends).
+    const inModel = place?.source === MLMODEL_FILE || place?.source === join(dir, MLMODEL_FILE)
+    const message = inModel ? `MLmodel${line}${path}: ${error.detail}` : error.message
     return {
       result: checkResult('mlmodel', title, 'unreadable', [{ severity: 'error', file: MLMODEL_FILE, message }])
     }
