@@ -11,7 +11,7 @@ import { walkModelDir } from '../model-dir/walk.js'
 let root: string
 let count = 0
 
-function tree(files: Record<string, string>): string {
+function tree(files: Record<string, string | Buffer>): string {
   const dir = join(root, `t${count++}`)
   for (const [path, content] of Object.entries(files)) {
     mkdirSync(join(dir, path, '..'), { recursive: true })
@@ -154,6 +154,12 @@ describe('checkSecrets', () => {
       status: 'pass',
       summary: 'no credentials in 2 files'
     })
+    const binary = await walkModelDir(
+      tree({ MLmodel: 'x', 'model.bin': Buffer.from([0x80, 0x04, 0]), 'notes.txt': 'x'.repeat(2 << 20) })
+    )
+    expect((await checkSecrets(binary.files)).summary).toBe(
+      'no credentials in 1 text file; 2 files binary or over 1 MiB, not read'
+    )
     const dirty = await walkModelDir(tree({ MLmodel: 'x', '.env': 'A=1\n', 'code/.netrc': 'machine x' }))
     expect(await checkSecrets(dirty.files)).toMatchObject({
       status: 'fail',

@@ -3,7 +3,7 @@
  * secrets. The work is done in walk.ts, manifest.ts and secrets.ts; this module only judges and words the results.
  */
 import { createManifest, type HashOptions, type Manifest } from '../model-dir/manifest.js'
-import { scanSecrets } from './secrets.js'
+import { scanSecretsCounted } from './secrets.js'
 import { checkResult, type CheckResult, type Finding, type ModelFile } from './types.js'
 import type { ModelWalk } from '../model-dir/walk.js'
 import { formatBytes } from '../format.js'
@@ -96,12 +96,18 @@ export async function checkManifest(
 }
 
 export async function checkSecrets(files: readonly ModelFile[]): Promise<CheckResult> {
-  const findings = await scanSecrets(files)
+  const { findings, notRead } = await scanSecretsCounted(files)
   const flagged = new Set(findings.map(f => f.file)).size
+  // The content of binary and very large files is not read: the summary must not vouch for them.
+  const unread = notRead ? `; ${plural(notRead, 'file')} binary or over 1 MiB, not read` : ''
   const summary = findings.length
-    ? `${plural(findings.length, 'finding')} in ${plural(flagged, 'file')}`
-    : `no credentials in ${plural(files.length, 'file')}`
-  return checkResult('secrets', 'No credentials in the model', summary, findings, { files: files.length, flagged })
+    ? `${plural(findings.length, 'finding')} in ${plural(flagged, 'file')}${unread}`
+    : `no credentials in ${plural(files.length - notRead, notRead ? 'text file' : 'file')}${unread}`
+  return checkResult('secrets', 'No credentials in the model', summary, findings, {
+    files: files.length,
+    flagged,
+    notRead
+  })
 }
 
 function plural(n: number, one: string, many = `${one}s`): string {

@@ -100,16 +100,32 @@ const AWS_KEY_ID = /(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])/g
 const AWS_SECRET_SHAPE = /(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/g
 
 export async function scanSecrets(files: readonly ModelFile[]): Promise<Finding[]> {
-  return (await mapConcurrently(files, READ_CONCURRENCY, file => scanFile(file))).flat()
+  return (await scanSecretsCounted(files)).findings
 }
 
-async function scanFile(file: ModelFile): Promise<Finding[]> {
+/** The findings, and how many files were not read at all (binary, or over MAX_SCANNED_BYTES), for the summary. */
+export async function scanSecretsCounted(
+  files: readonly ModelFile[]
+): Promise<{ findings: Finding[]; notRead: number }> {
+  let notRead = 0
+  const findings = await mapConcurrently(files, READ_CONCURRENCY, async file => {
+    const scanned = await scanFile(file)
+    if (scanned === NOT_READ) notRead++
+    return scanned === NOT_READ ? [] : scanned
+  })
+  return { findings: findings.flat(), notRead }
+}
+
+const NOT_READ = Symbol('not read')
+
+async function scanFile(file: ModelFile): Promise<Finding[] | typeof NOT_READ> {
   const name = basename(file.path)
   const byName = SECRET_NAMES.find(rule => rule.test(name))
   if (byName) {
     return [{ severity: 'error', file: file.path, message: `is ${byName.what}, which must never ship`, fix: REVOKE }]
   }
-  if (file.size === 0 || file.size > MAX_SCANNED_BYTES) return []
+  if (file.size === 0) return []
+  if (file.size > MAX_SCANNED_BYTES) return NOT_READ
   let text: string | undefined
   try {
     text = await readSmallText(file)
@@ -127,7 +143,7 @@ async function scanFile(file: ModelFile): Promise<Finding[]> {
       }
     ]
   }
-  return text === undefined ? [] : scanText(file.path, text)
+  return text === undefined ? NOT_READ : scanText(file.path, text)
 }
 
 /** The file as text, or undefined when it is binary or changed since the walk; throws when it cannot be read. */
