@@ -73,6 +73,13 @@ describe('parseConfig', () => {
     )
   })
 
+  it("describes validation.smoke-test's own forms, not a metric rule's", () => {
+    const message = configurationErrorOf(() => parseConfig('validation:\n  smoke-test: yes\n', 'c.yml')).message
+    expect(message).toBe(
+      'c.yml:2 (validation.smoke-test): expected "none", "mlflow" or a map (server, python, requests, timeout-seconds), got "yes"'
+    )
+  })
+
   it('reports YAML syntax errors with their line', () => {
     const error = configurationErrorOf(() => parseConfig('model: x\nmetrics:\n  a: { min: 1\n', 'c.yml'))
     expect(error.message).toMatch(/^c\.yml:\d+: is not valid YAML/)
