@@ -191,12 +191,13 @@ export async function inspectEnvironment(dir: string, model: LoadedMLmodel): Pro
       }
       // MLflow's _PythonEnv raises on a python, build_dependencies or dependencies of another type: such a file
       // cannot build the serving environment at all.
-      for (const key of ['build_dependencies', 'dependencies'] as const) {
-        if (env[key] !== undefined && env[key] !== null && !Array.isArray(env[key])) {
+      const lists = { build_dependencies: env.build_dependencies, dependencies: env.dependencies }
+      for (const [key, value] of Object.entries(lists)) {
+        if (value !== undefined && value !== null && !Array.isArray(value)) {
           findings.push({
             severity: 'error',
             file: files.pythonEnv,
-            message: `${key}: expected a list, got ${describeValue(env[key])}; MLflow refuses the file`,
+            message: `${key}: expected a list, got ${describeValue(value)}; MLflow refuses the file`,
             fix: `write it as a YAML list: ${key}: ["-r requirements.txt"]`
           })
         }
