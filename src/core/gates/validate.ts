@@ -133,7 +133,7 @@ async function validateModelDir(
           notRead('input-example', 'Input example'),
           notRead('environment', 'Python environment')
         ],
-    checkManifest(walk.files),
+    checkManifest(walk.files, {}, walk.unlisted),
     checkSecrets(walk.files),
     checkPickles(walk.files, {
       allow: settings['allow-imports'] ?? [],

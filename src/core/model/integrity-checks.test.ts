@@ -144,6 +144,20 @@ describe('checkManifest', () => {
     expect(grown.result.status).toBe('fail')
     expect(grown.result.findings[0].message).toBe('changed while it was checked (1 bytes when listed, 10 when hashed)')
   })
+
+  it('gives no digest when the walk could not list part of the model: it would be the digest of a part', async () => {
+    const walk = await walkModelDir(tree({ MLmodel: 'x' }))
+    const partial = await checkManifest(walk.files, {}, ['sub'])
+    expect(partial.manifest).toBeUndefined()
+    expect(partial.result).toMatchObject({ status: 'fail', summary: '1 entry could not be listed; no manifest' })
+    expect(partial.result.findings).toEqual([
+      expect.objectContaining({
+        severity: 'error',
+        file: 'sub',
+        message: 'could not be listed, so the manifest would leave out what it holds'
+      })
+    ])
+  })
 })
 
 describe('checkSecrets', () => {
