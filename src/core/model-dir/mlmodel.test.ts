@@ -192,6 +192,8 @@ describe('readMLmodel', () => {
     expect(await findModelFile(dir, 'examples/input_example.json')).toEqual({ problem: 'link' })
     expect(await findModelFile(dir, 'real/input_example.json')).toMatchObject({ size: 2 })
     expect(await findModelFile(dir, './real//input_example.json')).toMatchObject({ size: 2 })
+    // A folder named with a trailing slash (a flavor's data/) is the folder, not a link to it.
+    expect(await findModelFile(dir, 'real/')).toEqual({ problem: 'not-a-file' })
     // The model directory itself may be reached through a link: that is the user's path, not the model's content.
     await symlink(dir, join(parent, 'via-link'))
     expect(await findModelFile(join(parent, 'via-link'), 'real/input_example.json')).toMatchObject({ size: 2 })

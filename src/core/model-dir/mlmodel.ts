@@ -290,7 +290,7 @@ export async function findModelFile(dir: string, path: string): Promise<ModelFil
   if (escapes(root, real)) return { problem: 'outside' }
   // The walk lists regular files only, so a file read through a link inside the model is missing from the manifest
   // and from what register-model uploads: the checks must not vouch for it.
-  if (real !== join(root, path)) return { problem: 'link' }
+  if (real !== resolve(root, path)) return { problem: 'link' }
   let info: Stats
   try {
     info = await stat(real)
