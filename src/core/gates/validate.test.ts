@@ -89,6 +89,21 @@ describe('the metrics input', () => {
     expect(report.verdict).toBe('warn')
   })
 
+  it('warns when the rules set only limits against a baseline, which validation has not got', async () => {
+    const report = await validate(
+      {
+        'eval.json': '{"accuracy": 0.1}',
+        '.modelgate.yml': 'metrics:\n  accuracy: { direction: higher, max-regression: 0.01 }\n'
+      },
+      { metrics: 'eval.json' }
+    )
+    const metrics = check(report.checks, 'metrics')
+    expect(metrics?.status).toBe('warn')
+    expect(metrics?.findings.map(f => f.message)).toEqual([
+      expect.stringMatching(/^no metric rule of the config sets min, max or threshold/)
+    ])
+  })
+
   it('passes metrics within the bounds of the config rules', async () => {
     const report = await validate(
       { 'eval.json': '{"accuracy": 0.91}', '.modelgate.yml': 'metrics:\n  accuracy: { min: 0.8 }\n' },

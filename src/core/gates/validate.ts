@@ -261,6 +261,16 @@ async function checkMetricBounds(
         'the config has no metric rules (metrics:), so the metrics file gates nothing; its values are only shown',
       fix: 'bound the metrics in the config, e.g. metrics: { accuracy: { min: 0.8 } }'
     })
+  } else if (options.metrics && !applicable.some(rule => rule.min !== undefined || rule.max !== undefined)) {
+    // Limits against a baseline (max-regression, min-improvement) are compare-metrics' to judge: with none of
+    // min, max or threshold the metrics file is checked only for the metrics being there.
+    findings.push({
+      severity: 'warning',
+      file: options.metrics,
+      message:
+        'no metric rule of the config sets min, max or threshold, so the metrics file is checked only for the metrics being reported; limits against a baseline are for compare-metrics',
+      fix: 'give the rules absolute bounds, e.g. metrics: { accuracy: { min: 0.8 } }'
+    })
   }
   const gated = comparison.metrics.filter(m => m.gated).length
   const summary = `${comparison.metrics.length} metrics, ${gated} with rules; ${comparison.failures} failing, ${findings.length - comparison.failures} warning`
