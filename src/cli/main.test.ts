@@ -57,10 +57,9 @@ describe('modelgate compare', () => {
       [['compare', '--workspace', EXAMPLE, '--candidate', 'missing.csv'], /missing\.csv/],
       [['frobnicate'], /unknown command "frobnicate"/],
       [['register'], /--model-path \(or --source\) is required/],
-      // Both: the action refuses them, so the command does too, rather than check the registry's copy silently.
       [
-        ['validate', '--workspace', EXAMPLE, '--model-path', 'model', '--model-uri', 'models:/churn/1'],
-        /--model-path and --model-uri are exclusive/
+        ['validate', '--model-path', 'model', '--model-uri', 'models:/churn/1'],
+        /--model-path and --model-uri are both set; expected one of them/
       ],
       [['help', 'frobnicate'], /unknown command "frobnicate"/],
       [

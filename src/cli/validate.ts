@@ -18,7 +18,10 @@ export async function runValidateCommand(
   ui: CommandUi = plainUi(output)
 ): Promise<number> {
   if (!flags['model-path'] && !flags['model-uri']) throw new UsageError('--model-path (or --model-uri) is required')
-  if (flags['model-path'] && flags['model-uri']) throw new UsageError('--model-path and --model-uri are exclusive')
+  // As the action refuses them together: one would be validated while the user may believe it was the other.
+  if (flags['model-path'] && flags['model-uri']) {
+    throw new UsageError('--model-path and --model-uri are both set; expected one of them')
+  }
   const format = formatFlag(flags.format, output.isTerminal)
   const reportDir = await reportFolder(flags['report-dir'])
   const report = await runValidation({

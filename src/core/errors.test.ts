@@ -20,4 +20,13 @@ describe('ConfigurationError', () => {
     expect(describeValue('x'.repeat(100), 10)).toHaveLength(10)
     expect(describeValue(undefined)).toBe('nothing')
   })
+
+  it('shows NaN and infinities as themselves, not as the null JSON makes of them', () => {
+    // YAML's .nan and .inf in a config or MLmodel: "expected a number, got null" would send the user looking for a
+    // blank value.
+    expect(describeValue(Number.NaN)).toBe('NaN')
+    expect(describeValue(-Infinity)).toBe('-Infinity')
+    expect(describeValue(null)).toBe('null')
+    expect(describeValue(0.5)).toBe('0.5')
+  })
 })

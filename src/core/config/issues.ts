@@ -89,6 +89,11 @@ function describeIssue({ issue, path }: FlatIssue, schema: z.core.$ZodType, base
         ? 'an empty name is not allowed; expected a name'
         : `is not an accepted name: ${issue.issues.map(inner => inner.message).join('; ')}`
     case 'invalid_union':
+      // The config has two unions: a metric rule, and validation.smoke-test.
+      if (path.at(-1) === 'smoke-test') {
+        const keys = keysAt(schema, path.slice(baseDepth))
+        return `expected "none", "mlflow" or a map (${keys.join(', ')}), got ${got}`
+      }
       return `expected "higher", "lower" or a rule map (direction, min, max, max-regression, ...), got ${got}`
     default:
       return issue.message

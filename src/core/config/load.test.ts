@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadConfigFile, parseConfig, parseRulesInput, selectModel } from './load.js'
@@ -85,6 +85,13 @@ describe('parseConfig', () => {
     )
   })
 
+  it("describes validation.smoke-test's own forms, not a metric rule's", () => {
+    const message = configurationErrorOf(() => parseConfig('validation:\n  smoke-test: yes\n', 'c.yml')).message
+    expect(message).toBe(
+      'c.yml:2 (validation.smoke-test): expected "none", "mlflow" or a map (server, python, requests, timeout-seconds), got "yes"'
+    )
+  })
+
   it('reports YAML syntax errors with their line', () => {
     const error = configurationErrorOf(() => parseConfig('model: x\nmetrics:\n  a: { min: 1\n', 'c.yml'))
     expect(error.message).toMatch(/^c\.yml:\d+: is not valid YAML/)
@@ -140,6 +147,24 @@ describe('loadConfigFile', () => {
   it('treats a missing default file as no config, and a missing named file as an error', async () => {
     await expect(loadConfigFile('.modelgate.yml', dir, false)).resolves.toBeUndefined()
     await expect(loadConfigFile('missing.yml', dir, true)).rejects.toThrow(/missing\.yml: config file not found/)
+  })
+
+  it('refuses a config the job may not read, by name, whether named or the default', async () => {
+    const locked = mkdtempSync(join(tmpdir(), 'modelgate-config-locked-'))
+    chmodSync(locked, 0o755)
+    writeFileSync(join(locked, '.modelgate.yml'), good, { mode: 0 })
+    // Root reads anything: read as nobody, so the refusal is the kernel's own.
+    const asRoot = process.getuid?.() === 0
+    if (asRoot) process.seteuid!(65534)
+    try {
+      for (const explicit of [true, false]) {
+        await expect(loadConfigFile('.modelgate.yml', locked, explicit)).rejects.toThrow(
+          /^\.modelgate\.yml: config file cannot be read \(EACCES\)/
+        )
+      }
+    } finally {
+      if (asRoot) process.seteuid!(0)
+    }
   })
 
   it('reads a file relative to the workspace', async () => {

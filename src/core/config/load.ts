@@ -39,6 +39,8 @@ export async function loadConfigFile(
     size = info.size
   } catch (error) {
     if (error instanceof ConfigurationError) throw error
+    const code = (error as NodeJS.ErrnoException).code
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw unreadable(path, error)
     if (!explicit) return undefined
     throw new ConfigurationError(`config file not found (looked for ${absolute})`, { source: path })
   }
@@ -47,7 +49,12 @@ export async function loadConfigFile(
       source: path
     })
   }
-  const text = await readFile(absolute, 'utf8')
+  let text: string
+  try {
+    text = await readFile(absolute, 'utf8')
+  } catch (error) {
+    throw unreadable(path, error)
+  }
   try {
     return { config: parseConfig(text, path), path }
   } catch (error) {
@@ -57,6 +64,14 @@ export async function loadConfigFile(
     }
     throw error
   }
+}
+
+/** A config that is there but cannot be read is the user's to fix (permissions), never a crash or no config. */
+function unreadable(path: string, error: unknown): ConfigurationError {
+  const code = (error as NodeJS.ErrnoException).code ?? String(error)
+  return new ConfigurationError(`config file cannot be read (${code}); expected a file the job may read`, {
+    source: path
+  })
 }
 
 export function parseConfig(text: string, source: string): Config {

@@ -7,6 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { findModelConfig } from '../config/find.js'
+import { ConfigurationError } from '../errors.js'
 import type { SelectedModel } from '../config/load.js'
 import type { ValidationSettings } from '../config/schema.js'
 import type { toRules } from '../compare/rules.js'
@@ -17,6 +18,7 @@ import { DEFAULT_VALIDATE_FAIL_ON, gatePasses, type ValidateFailOn } from '../vo
 import { checkManifest, checkPaths, checkSecrets, checkSize } from '../model/integrity-checks.js'
 import {
   checkEnvironment,
+  checkFlavorFiles,
   checkFlavors,
   checkInputExample,
   checkMLmodel,
@@ -31,6 +33,7 @@ import {
   type Finding,
   type ValidationReport
 } from '../model/types.js'
+import type { LoadedMLmodel } from '../model-dir/mlmodel.js'
 import { walkModelDir } from '../model-dir/walk.js'
 
 export interface ValidateOptions extends TuningOptions {
@@ -63,6 +66,15 @@ export async function runValidation(options: ValidateOptions): Promise<Validatio
     modelName: options.model,
     modelInput: describe('model')
   })
+  // The model input picks settings from the config: a config for another model would validate with its settings
+  // while the user believes theirs applied. (Without a config the input is only a name: the workflow templates pass
+  // their model input through.)
+  if (options.model && modelConfig?.model !== undefined && modelConfig.model !== options.model) {
+    throw new ConfigurationError(
+      `is ${JSON.stringify(options.model)}, but ${configPath} is for model ${JSON.stringify(modelConfig.model)}; expected that name, or a models: list that holds ${JSON.stringify(options.model)}`,
+      { source: describe('model') }
+    )
+  }
   if (!options.modelUri) {
     const dir = resolve(options.workspace, options.modelPath!)
     return validateModelDir(dir, options.modelPath!, describe('model-path'), modelConfig, configPath, options)
@@ -110,7 +122,7 @@ async function validateModelDir(
   const [modelChecks, manifest, secrets, pickles] = await Promise.all([
     model
       ? Promise.all([
-          checkFlavors(model, { allowNoPyfunc: settings['allow-no-pyfunc'] ?? false }),
+          withFlavorFiles(dir, model, checkFlavors(model, { allowNoPyfunc: settings['allow-no-pyfunc'] ?? false })),
           checkSignature(model, { requireSignature: settings['require-signature'] ?? true }),
           checkInputExample(dir, model, { requireInputExample: settings['require-input-example'] ?? false }),
           checkEnvironment(dir, model)
@@ -119,9 +131,9 @@ async function validateModelDir(
           notRead('flavors', 'Flavors'),
           notRead('signature', 'Signature'),
           notRead('input-example', 'Input example'),
-          notRead('environment', 'Environment')
+          notRead('environment', 'Python environment')
         ],
-    checkManifest(walk.files),
+    checkManifest(walk.files, {}, walk.unlisted),
     checkSecrets(walk.files),
     checkPickles(walk.files, {
       allow: settings['allow-imports'] ?? [],
@@ -165,6 +177,13 @@ async function validateModelDir(
     ...(flavors ? { flavors } : {}),
     ...(manifestPath ? { manifestPath } : {})
   }
+}
+
+/** The flavors check with the files the flavors name, which must be in the model. */
+async function withFlavorFiles(dir: string, model: LoadedMLmodel, flavors: CheckResult): Promise<CheckResult> {
+  const missing = await checkFlavorFiles(dir, model)
+  if (missing.length === 0) return flavors
+  return checkResult(flavors.id, flavors.title, flavors.summary, [...flavors.findings, ...missing], flavors.data)
 }
 
 async function smokeTest(
@@ -233,8 +252,28 @@ async function checkMetricBounds(
       severity: m.outcome === 'fail' ? 'error' : 'warning',
       message: `${m.name}: ${m.reasons.join('; ') || m.status}`
     }))
+  if (options.metrics && applicable.length === 0) {
+    // The comparison's own notice speaks of compare-metrics' rules input; here only the config holds rules.
+    findings.push({
+      severity: 'warning',
+      file: options.metrics,
+      message:
+        'the config has no metric rules (metrics:), so the metrics file gates nothing; its values are only shown',
+      fix: 'bound the metrics in the config, e.g. metrics: { accuracy: { min: 0.8 } }'
+    })
+  } else if (options.metrics && !applicable.some(rule => rule.min !== undefined || rule.max !== undefined)) {
+    // Limits against a baseline (max-regression, min-improvement) are compare-metrics' to judge: with none of
+    // min, max or threshold the metrics file is checked only for the metrics being there.
+    findings.push({
+      severity: 'warning',
+      file: options.metrics,
+      message:
+        'no metric rule of the config sets min, max or threshold, so the metrics file is checked only for the metrics being reported; limits against a baseline are for compare-metrics',
+      fix: 'give the rules absolute bounds, e.g. metrics: { accuracy: { min: 0.8 } }'
+    })
+  }
   const gated = comparison.metrics.filter(m => m.gated).length
-  const summary = `${comparison.metrics.length} metrics, ${gated} with rules; ${comparison.failures} failing, ${comparison.warnings} warning`
+  const summary = `${comparison.metrics.length} metrics, ${gated} with rules; ${comparison.failures} failing, ${findings.length - comparison.failures} warning`
   return checkResult('metrics', 'Metrics within bounds', summary, findings, {
     metrics: Object.fromEntries([...values].map(([k, v]) => [k, v.kind === 'number' ? v.value : null]))
   })

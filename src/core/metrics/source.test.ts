@@ -29,6 +29,19 @@ afterAll(() => {
 })
 
 describe('file sources', () => {
+  it("names validate-model's metrics input once: not 'metrics metrics file'", async () => {
+    writeFileSync(join(workspace, 'empty.json'), '')
+    const validate = { workspace, role: 'metrics' }
+    for (const spec of ['empty.json', 'missing.json', 'run:x']) {
+      const error = await configurationRejection(loadMetrics(spec, validate))
+      expect(error.message).toMatch(/\bmetrics (file|source)\b/)
+      expect(error.message).not.toMatch(/metrics metrics/)
+    }
+    expect((await configurationRejection(loadMetrics('empty.json', context()))).message).toMatch(
+      /candidate metrics file is empty/
+    )
+  })
+
   it('reads each format by extension, with workspace-relative provenance', async () => {
     const json = await loadMetrics('metrics/eval.json', context())
     expect([...json.values]).toEqual([

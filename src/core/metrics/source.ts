@@ -44,9 +44,12 @@ export async function loadMetrics(
   // Action inputs often carry a trailing newline from a YAML block scalar.
   const trimmed = spec.trim()
   if (trimmed === '') {
-    throw new ConfigurationError(`no ${context.role} metrics source given; expected ${SUPPORTED_SOURCES}`, {
-      source: `input '${context.role}'`
-    })
+    throw new ConfigurationError(
+      `no ${subject({ source: trimmed, role: context.role })} source given; expected ${SUPPORTED_SOURCES}`,
+      {
+        source: `input '${context.role}'`
+      }
+    )
   }
   const resolver = resolvers.find(candidate => candidate.canResolve(trimmed))
   if (!resolver) {
@@ -54,7 +57,7 @@ export async function loadMetrics(
     // `run:3.json` may be a file whose name has a colon; `s3://bucket/x.json` is not.
     const maybeFile = formatFromPath(trimmed) !== undefined && !/^[^:]*:\/\//.test(trimmed)
     throw new ConfigurationError(
-      `${context.role} metrics source ${scheme ? `has an unknown scheme "${scheme}"` : 'is not recognised'}; expected ${SUPPORTED_SOURCES}${maybeFile ? ` (write ./${trimmed} for a file whose name contains a colon)` : ''}`,
+      `${subject({ source: trimmed, role: context.role })} source ${scheme ? `has an unknown scheme "${scheme}"` : 'is not recognised'}; expected ${SUPPORTED_SOURCES}${maybeFile ? ` (write ./${trimmed} for a file whose name contains a colon)` : ''}`,
       { source: trimmed }
     )
   }

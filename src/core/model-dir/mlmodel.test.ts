@@ -1,10 +1,10 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { configurationErrorOf, configurationRejection } from '../../../test/helpers/errors.js'
 import { EXAMPLE_MODEL } from '../../../test/fixtures/models/real-models.js'
-import { parseMLmodel, readMLmodel } from './mlmodel.js'
+import { findModelFile, parseMLmodel, readMLmodel } from './mlmodel.js'
 
 /** As MLflow 2.7 logged a PythonModel to a run: `artifact_path` is the path inside the run's artifacts. */
 export const MLFLOW2_MLMODEL = `artifact_path: model
@@ -178,6 +178,26 @@ describe('readMLmodel', () => {
   it('points at a model one level down', async () => {
     const error = await configurationRejection(readMLmodel(join(root, 'artifacts')))
     expect(error.detail).toMatch(/has no MLmodel file.*model\/ holds one: point at that directory/)
+  })
+
+  it('refuses an MLmodel or named file reached through a link: the manifest and a registry take regular files only', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'modelgate-mlmodel-links-'))
+    const dir = join(parent, 'linked')
+    await mkdir(join(dir, 'real'), { recursive: true })
+    await writeFile(join(dir, 'ML.real'), MLFLOW2_MLMODEL)
+    await symlink('ML.real', join(dir, 'MLmodel'))
+    await writeFile(join(dir, 'real', 'input_example.json'), '{}')
+    await symlink('real', join(dir, 'examples'))
+    expect((await configurationRejection(readMLmodel(dir))).detail).toMatch(/^is reached through a symlink/)
+    expect(await findModelFile(dir, 'examples/input_example.json')).toEqual({ problem: 'link' })
+    expect(await findModelFile(dir, 'real/input_example.json')).toMatchObject({ size: 2 })
+    expect(await findModelFile(dir, './real//input_example.json')).toMatchObject({ size: 2 })
+    // A folder named with a trailing slash (a flavor's data/) is the folder, not a link to it.
+    expect(await findModelFile(dir, 'real/')).toEqual({ problem: 'not-a-file' })
+    // The model directory itself may be reached through a link: that is the user's path, not the model's content.
+    await symlink(dir, join(parent, 'via-link'))
+    expect(await findModelFile(join(parent, 'via-link'), 'real/input_example.json')).toMatchObject({ size: 2 })
+    await rm(parent, { recursive: true })
   })
 
   it('says how to get a model directory when there is none', async () => {

@@ -4,6 +4,7 @@
  * model logged by a newer MLflow must not fail here for that alone; keys we do not know are returned so the check
  * can mention them.
  */
+import type { Stats } from 'node:fs'
 import { readdir, readFile, realpath, stat } from 'node:fs/promises'
 import { isAbsolute, join, relative, resolve } from 'node:path'
 import { load, YAMLException } from 'js-yaml'
@@ -164,16 +165,19 @@ export async function readMLmodel(dir: string): Promise<LoadedMLmodel> {
   const found = await findModelFile(dir, MLMODEL_FILE)
   if ('problem' in found) {
     if (found.problem === 'missing') throw new ConfigurationError(await missingMLmodelHint(dir), { source: dir })
-    throw new ConfigurationError(found.problem === 'outside' ? 'links outside the model directory' : 'is not a file', {
-      source: file
-    })
+    throw new ConfigurationError(
+      found.problem === 'outside' ? 'links outside the model directory' : describeLookupProblem(found),
+      { source: file }
+    )
   }
   if (found.size > MAX_MLMODEL_BYTES) {
     throw new ConfigurationError(`is ${found.size} bytes; an MLmodel file is a few KB, so this is not one`, {
       source: file
     })
   }
-  return parseMLmodel(await readFile(found.absolute, 'utf8'), dir)
+  const read = await readFoundFile(found.absolute)
+  if ('problem' in read) throw new ConfigurationError(describeLookupProblem(read), { source: file })
+  return parseMLmodel(read.text, dir)
 }
 
 /** Models downloaded from a run often sit one level down (`artifacts/model/MLmodel`); say so when that is the case. */
@@ -223,11 +227,48 @@ function article(type: string): string {
 }
 
 export type ModelFileLookup =
-  { readonly absolute: string; readonly size: number } | { readonly problem: 'outside' | 'missing' | 'not-a-file' }
+  | { readonly absolute: string; readonly size: number }
+  | { readonly problem: 'outside' | 'missing' | 'not-a-file' | 'link' }
+  | { readonly problem: 'unreadable'; readonly code: string }
+
+/** How a report words a lookup's problem, after the file's name: `is missing`, `could not be read (EACCES)`. */
+export function describeLookupProblem(found: Exclude<ModelFileLookup, { absolute: string }>): string {
+  switch (found.problem) {
+    case 'outside':
+      return 'is outside the model directory'
+    case 'missing':
+      return 'is missing'
+    case 'not-a-file':
+      return 'is not a file'
+    case 'link':
+      return 'is reached through a symlink, so it is not part of the model as hashed and registered (registries copy regular files only)'
+    case 'unreadable':
+      return `could not be read (${found.code})`
+  }
+}
+
+/**
+ * Reads a file findModelFile found. The job may lack the permission (a model unpacked by another user): that is a
+ * problem of the model to report, as findModelFile's are, never an exception that ends the step.
+ */
+export async function readFoundFile(
+  absolute: string
+): Promise<{ text: string } | { problem: 'unreadable'; code: string }> {
+  try {
+    return { text: await readFile(absolute, 'utf8') }
+  } catch (error) {
+    return { problem: 'unreadable', code: errorCode(error) }
+  }
+}
+
+function errorCode(error: unknown): string {
+  return (error as NodeJS.ErrnoException).code ?? String(error)
+}
 
 /**
  * Finds a file MLmodel (or a requirements file) names, relative to the model directory. The model is untrusted
- * input: a name like `../../secrets.json`, or a symlink, must not make us read outside the directory.
+ * input: a name like `../../secrets.json`, or a symlink, must not make us read outside the directory; and a file
+ * reached through a link inside it is not one the manifest lists, so it is reported rather than read.
  */
 export async function findModelFile(dir: string, path: string): Promise<ModelFileLookup> {
   const escapes = (from: string, to: string) => {
@@ -240,11 +281,21 @@ export async function findModelFile(dir: string, path: string): Promise<ModelFil
   let resolved: [string, string]
   try {
     resolved = await Promise.all([realpath(join(dir, path)), realpath(dir)])
-  } catch {
-    return { problem: 'missing' }
+  } catch (error) {
+    const code = errorCode(error)
+    // A loop is a link to nothing, as a dangling one is; a directory the job may not enter hides what is there.
+    return ['ENOENT', 'ENOTDIR', 'ELOOP'].includes(code) ? { problem: 'missing' } : { problem: 'unreadable', code }
   }
   const [real, root] = resolved
   if (escapes(root, real)) return { problem: 'outside' }
-  const info = await stat(real)
+  // The walk lists regular files only, so a file read through a link inside the model is missing from the manifest
+  // and from what register-model uploads: the checks must not vouch for it.
+  if (real !== resolve(root, path)) return { problem: 'link' }
+  let info: Stats
+  try {
+    info = await stat(real)
+  } catch (error) {
+    return { problem: 'unreadable', code: errorCode(error) }
+  }
   return info.isFile() ? { absolute: real, size: info.size } : { problem: 'not-a-file' }
 }

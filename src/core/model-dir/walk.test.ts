@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { execFile } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -160,6 +160,27 @@ describe('walkModelDir', () => {
         ['error', 'has a name that is not valid UTF-8']
       ])
     )
+  })
+
+  it('lists the directories it could not read, whose files the list therefore lacks', async () => {
+    const dir = tree('locked')
+    write(join(dir, 'MLmodel'), 'flavors: {}\n')
+    write(join(dir, 'sub', 'weights.bin'), 'x')
+    chmodSync(root, 0o755)
+    chmodSync(join(dir, 'sub'), 0)
+    // Root reads anything: walk as nobody, so the refusal is the kernel's own.
+    const asRoot = process.getuid?.() === 0
+    if (asRoot) process.seteuid!(65534)
+    let walk: Awaited<ReturnType<typeof walkModelDir>>
+    try {
+      walk = await walkModelDir(dir)
+    } finally {
+      if (asRoot) process.seteuid!(0)
+      chmodSync(join(dir, 'sub'), 0o755)
+    }
+    expect(walk.files.map(f => f.path)).toEqual(['MLmodel'])
+    expect(walk.unlisted).toEqual(['sub'])
+    expect((await walkModelDir(tree('plain'))).unlisted).toEqual([])
   })
 
   it('refuses a path that is not a directory, naming the input', async () => {

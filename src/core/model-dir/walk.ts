@@ -32,6 +32,11 @@ export interface ModelWalk {
   readonly findings: Finding[]
   /** Directories below the model directory (the directory itself not counted). */
   readonly directories: number
+  /**
+   * Entries that could not be read or inspected ('.' for the model directory itself), sorted: whatever they hold is
+   * missing from `files`, so a manifest of `files` would be partial.
+   */
+  readonly unlisted: string[]
 }
 
 const DEFAULT_SOURCE = "input 'model-path'"
@@ -78,12 +83,18 @@ export async function walkModelDir(dir: string, options: WalkOptions = {}): Prom
     .map(finding => ({ finding, key: Buffer.from(`${finding.file ?? ''}\0${finding.message}`, 'utf8') }))
     .sort((a, b) => Buffer.compare(a.key, b.key))
     .map(k => k.finding)
-  return { files: sortByPath(walker.files), findings, directories: walker.directories }
+  return {
+    files: sortByPath(walker.files),
+    findings,
+    directories: walker.directories,
+    unlisted: sortByPath(walker.unlisted.map(path => ({ path }))).map(entry => entry.path)
+  }
 }
 
 class Walker {
   readonly files: ModelFile[] = []
   readonly findings: Finding[] = []
+  readonly unlisted: string[] = []
   directories = 0
 
   constructor(
@@ -99,6 +110,7 @@ class Walker {
       names = await readdir(dir.absolute, { encoding: 'buffer' })
     } catch (error) {
       this.error(dir.path || '.', `could not be read as a directory (${codeOf(error)})`)
+      this.unlisted.push(dir.path || '.')
       return
     }
     names.sort(Buffer.compare)
@@ -128,6 +140,7 @@ class Walker {
       info = await lstat(absolute)
     } catch (error) {
       this.error(path, `could not be inspected (${codeOf(error)})`)
+      this.unlisted.push(path)
       return
     }
     if (info.isFile()) this.files.push({ path, absolute, size: info.size })

@@ -161,7 +161,13 @@ describe('inspectEnvironment', () => {
 
   it('reports a python version YAML read as a number, and broken YAML with its line', async () => {
     const number = await modelWith({ 'python_env.yaml': 'python: 3.10\ndependencies:\n- -r requirements.txt\n' })
-    expect(number.findings.map(f => f.message)).toContain('python: 3.1 is a YAML number, so 3.10 reads as 3.1')
+    expect(number.findings).toContainEqual(
+      expect.objectContaining({
+        severity: 'error',
+        message:
+          'python: 3.1 is a YAML number, so 3.10 reads as 3.1; MLflow refuses a python version that is not a string'
+      })
+    )
     const broken = await modelWith({ 'conda.yaml': 'name: mlflow-env\ndependencies:\n- python=3.11.7\n  - pip: [\n' })
     expect(broken.findings).toEqual([
       expect.objectContaining({
@@ -169,6 +175,33 @@ describe('inspectEnvironment', () => {
         file: 'conda.yaml',
         message: expect.stringMatching(/^line \d: not valid YAML/)
       })
+    ])
+  })
+
+  it('fails a python_env.yaml MLflow refuses to load, and warns about one that installs nothing', async () => {
+    const errors = async (text: string) =>
+      (await modelWith({ 'python_env.yaml': text })).findings
+        .filter(f => f.file === 'python_env.yaml')
+        .map(f => [f.severity, f.message])
+    expect(await errors('python: "3.11.7"\ndependencies: "-r requirements.txt"\n')).toEqual([
+      ['error', 'dependencies: expected a list, got "-r requirements.txt"; MLflow refuses the file']
+    ])
+    expect(await errors('python: "3.11.7"\nbuild_dependencies: pip\ndependencies:\n- -r requirements.txt\n')).toEqual([
+      ['error', 'build_dependencies: expected a list, got "pip"; MLflow refuses the file']
+    ])
+    expect(await errors('python: [3, 11]\ndependencies:\n- -r requirements.txt\n')).toEqual([
+      ['error', 'python: [3,11] is not a version number; MLflow refuses a python version that is not a string']
+    ])
+    expect(await errors('python: "3.11.7"\n')).toEqual([
+      ['warning', 'lists no dependencies, so virtualenv serving installs none of the requirements']
+    ])
+  })
+
+  it('fails a conda.yaml whose pip section is not a list', async () => {
+    const conda = 'name: mlflow-env\ndependencies:\n- python=3.11.7\n- pip: -r requirements.txt\n'
+    const { findings } = await modelWith({ 'conda.yaml': conda })
+    expect(findings.filter(f => f.file === 'conda.yaml').map(f => [f.severity, f.message])).toEqual([
+      ['error', 'dependencies: pip: expected a list of requirements, got "-r requirements.txt"']
     ])
   })
 

@@ -4,12 +4,11 @@
  * Serving) rebuilds the environment from these files, so an unpinned dependency is a model that may behave
  * differently tomorrow, and a missing file is one that cannot be served reproducibly at all.
  */
-import { readFile } from 'node:fs/promises'
 import { normalize } from 'node:path'
 import { load, YAMLException } from 'js-yaml'
 import { expandedSize, MAX_YAML_VALUES } from '../config/yaml-bounds.js'
 import { describeValue } from '../errors.js'
-import { findModelFile, type LoadedMLmodel } from '../model-dir/mlmodel.js'
+import { describeLookupProblem, findModelFile, readFoundFile, type LoadedMLmodel } from '../model-dir/mlmodel.js'
 import type { Finding } from './types.js'
 
 export const REQUIREMENTS_FILE = 'requirements.txt'
@@ -190,7 +189,32 @@ export async function inspectEnvironment(dir: string, model: LoadedMLmodel): Pro
           fix: 'add python: "3.x.y"'
         })
       }
+      // MLflow's _PythonEnv raises on a python, build_dependencies or dependencies of another type: such a file
+      // cannot build the serving environment at all.
+      const lists = { build_dependencies: env.build_dependencies, dependencies: env.dependencies }
+      for (const [key, value] of Object.entries(lists)) {
+        if (value !== undefined && value !== null && !Array.isArray(value)) {
+          findings.push({
+            severity: 'error',
+            file: files.pythonEnv,
+            message: `${key}: expected a list, got ${describeValue(value)}; MLflow refuses the file`,
+            fix: `write it as a YAML list: ${key}: ["-r requirements.txt"]`
+          })
+        }
+      }
       const dependencies = Array.isArray(env.dependencies) ? env.dependencies : []
+      if (
+        env.dependencies === undefined ||
+        env.dependencies === null ||
+        (Array.isArray(env.dependencies) && dependencies.length === 0)
+      ) {
+        findings.push({
+          severity: 'warning',
+          file: files.pythonEnv,
+          message: 'lists no dependencies, so virtualenv serving installs none of the requirements',
+          fix: `add dependencies: ["-r ${files.requirements}"]`
+        })
+      }
       for (const dependency of dependencies) {
         const parsed = typeof dependency === 'string' ? parseRequirements(dependency)[0] : undefined
         if (parsed?.kind === 'include' && parsed.target !== files.requirements) {
@@ -206,7 +230,7 @@ export async function inspectEnvironment(dir: string, model: LoadedMLmodel): Pro
           findings.push({
             severity: 'error',
             file: files.pythonEnv,
-            message: `dependencies: "${dependency}" points at ${files.requirements}, which is missing`
+            message: `dependencies: "${dependency}" points at ${files.requirements}, which ${requirementsText.why}`
           })
         } else if (parsed?.kind === 'package' && !parsed.pinned) unpinned.push(parsed.name!)
       }
@@ -232,6 +256,15 @@ export async function inspectEnvironment(dir: string, model: LoadedMLmodel): Pro
           file: files.conda,
           message: python ? `pins python loosely ("${python}")` : 'states no python version',
           fix: 'list python=3.x.y among the dependencies'
+        })
+      }
+      const pipEntry = dependencies.find(d => isRecord(d) && 'pip' in d) as { pip: unknown } | undefined
+      if (pipEntry && !Array.isArray(pipEntry.pip)) {
+        findings.push({
+          severity: 'error',
+          file: files.conda,
+          message: `dependencies: pip: expected a list of requirements, got ${describeValue(pipEntry.pip)}`,
+          fix: 'write it as a YAML list: - pip: ["-r requirements.txt"]'
         })
       }
       const pip = dependencies.find(d => isRecord(d) && Array.isArray(d.pip)) as { pip: unknown[] } | undefined
@@ -366,16 +399,25 @@ function compareWithConda(
 
 function pythonVersion(value: unknown, file: string, findings: Finding[]): string | undefined {
   if (value === undefined || value === null) return undefined
+  const refused = 'MLflow refuses a python version that is not a string'
   if (typeof value === 'number') {
     findings.push({
-      severity: 'warning',
+      severity: 'error',
       file,
-      message: `python: ${value} is a YAML number, so 3.10 reads as 3.1`,
+      message: `python: ${value} is a YAML number, so 3.10 reads as 3.1; ${refused}`,
       fix: `quote it: python: "${value}"`
     })
     return String(value)
   }
-  if (typeof value !== 'string' || !/^\d+(\.\d+)*$/.test(value.trim())) {
+  if (typeof value !== 'string') {
+    findings.push({
+      severity: 'error',
+      file,
+      message: `python: ${describeValue(value)} is not a version number; ${refused}`
+    })
+    return undefined
+  }
+  if (!/^\d+(\.\d+)*$/.test(value.trim())) {
     findings.push({ severity: 'warning', file, message: `python: ${describeValue(value)} is not a version number` })
     return undefined
   }
@@ -391,19 +433,19 @@ function versionsAgree(a: string, b: string): boolean {
 
 interface ReadResult {
   text?: string
+  /** The file's name and what is wrong with it: `requirements.txt is missing`. */
   problem?: string
+  /** The problem without the name: `is missing`. */
+  why?: string
 }
 
 async function readModelFile(dir: string, path: string): Promise<ReadResult> {
   const found = await findModelFile(dir, path)
-  if ('problem' in found) {
-    return {
-      problem: `${path} ${found.problem === 'outside' ? 'is outside the model directory' : found.problem === 'missing' ? 'is missing' : 'is not a file'}`
-    }
-  }
-  if (found.size > MAX_ENV_FILE_BYTES)
-    return { problem: `${path} is ${found.size} bytes, too large for an environment file` }
-  return { text: await readFile(found.absolute, 'utf8') }
+  const problem = (why: string) => ({ problem: `${path} ${why}`, why })
+  if ('problem' in found) return problem(describeLookupProblem(found))
+  if (found.size > MAX_ENV_FILE_BYTES) return problem(`is ${found.size} bytes, too large for an environment file`)
+  const read = await readFoundFile(found.absolute)
+  return 'problem' in read ? problem(describeLookupProblem(read)) : { text: read.text }
 }
 
 async function readYaml(

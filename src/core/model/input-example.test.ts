@@ -268,6 +268,15 @@ describe('input_example.json', () => {
     expect(
       inputExampleLayoutProblem({ columns: ['a'], data: [[1]] }, info({ type: 'dataframe', params: 'true' }))
     ).toMatch(/carry params/)
+    expect(inputExampleLayoutProblem({ a: 1 }, info({ type: 'json_object' }))).toBeUndefined()
+  })
+
+  it('names a type MLflow does not know, which Model.load_input_example refuses', () => {
+    for (const type of ['banana', null]) {
+      expect(inputExampleLayoutProblem({ columns: ['a'], data: [[1]] }, info({ type }))).toMatch(
+        /MLflow does not know: Model.load_input_example reads only dataframe, ndarray, sparse_matrix_csc, sparse_matrix_csr and json_object/
+      )
+    }
   })
 
   it('becomes the request the scoring server would get, for models without a serving example', () => {

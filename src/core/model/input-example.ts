@@ -22,11 +22,10 @@
  * Where MLflow converts silently (text to numbers, anything to a boolean), the check fails on purpose. The
  * differential test in test/serving-differential holds all of this against MLflow 3.17.2 itself.
  */
-import { readFile } from 'node:fs/promises'
 import { describeValue } from '../errors.js'
 import { parseJsonDocument, type JsonDocument } from '../json/document.js'
 import { JsonSyntaxError } from '../json/scanner.js'
-import { findModelFile, type InputExampleInfo } from '../model-dir/mlmodel.js'
+import { describeLookupProblem, findModelFile, readFoundFile, type InputExampleInfo } from '../model-dir/mlmodel.js'
 import { numpyDatetimeProblem, pandasDatetimeColumnProblem } from './datetimes.js'
 import {
   checkColumnValue,
@@ -76,16 +75,15 @@ export async function readExampleFile(dir: string, path: string): Promise<Exampl
   if ('problem' in found) {
     if (found.problem === 'missing')
       return { path, missing: true, problem: `${path} is named in MLmodel but does not exist` }
-    return {
-      path,
-      problem: `${path} ${found.problem === 'outside' ? 'is outside the model directory' : 'is not a file'}`
-    }
+    return { path, problem: `${path} ${describeLookupProblem(found)}` }
   }
   if (found.size > MAX_EXAMPLE_BYTES) {
     return { path, problem: `${path} is ${found.size} bytes; examples over ${MAX_EXAMPLE_BYTES} bytes are not read` }
   }
+  const read = await readFoundFile(found.absolute)
+  if ('problem' in read) return { path, problem: `${path} ${describeLookupProblem(read)}` }
   try {
-    return { path, document: parseJsonDocument(await readFile(found.absolute, 'utf8')) }
+    return { path, document: parseJsonDocument(read.text) }
   } catch (error) {
     if (error instanceof JsonSyntaxError) return { path, problem: `${path} is not valid JSON: ${error.message}` }
     throw error
@@ -119,8 +117,11 @@ export function inputExampleLayoutProblem(value: unknown, info: InputExampleInfo
       return isRecord(data) && ['data', 'indices', 'indptr', 'shape'].every(k => k in data)
         ? undefined
         : 'is a sparse-matrix example but lacks data, indices, indptr or shape'
-    default:
+    case 'json_object':
       return undefined
+    default:
+      // mlflow.models.utils._read_example raises on any other type (and on none).
+      return 'has a type MLflow does not know: Model.load_input_example reads only dataframe, ndarray, sparse_matrix_csc, sparse_matrix_csr and json_object'
   }
 }
 

@@ -11,7 +11,7 @@ import { walkModelDir } from '../model-dir/walk.js'
 let root: string
 let count = 0
 
-function tree(files: Record<string, string>): string {
+function tree(files: Record<string, string | Buffer>): string {
   const dir = join(root, `t${count++}`)
   for (const [path, content] of Object.entries(files)) {
     mkdirSync(join(dir, path, '..'), { recursive: true })
@@ -144,6 +144,20 @@ describe('checkManifest', () => {
     expect(grown.result.status).toBe('fail')
     expect(grown.result.findings[0].message).toBe('changed while it was checked (1 bytes when listed, 10 when hashed)')
   })
+
+  it('gives no digest when the walk could not list part of the model: it would be the digest of a part', async () => {
+    const walk = await walkModelDir(tree({ MLmodel: 'x' }))
+    const partial = await checkManifest(walk.files, {}, ['sub'])
+    expect(partial.manifest).toBeUndefined()
+    expect(partial.result).toMatchObject({ status: 'fail', summary: '1 entry could not be listed; no manifest' })
+    expect(partial.result.findings).toEqual([
+      expect.objectContaining({
+        severity: 'error',
+        file: 'sub',
+        message: 'could not be listed, so the manifest would leave out what it holds'
+      })
+    ])
+  })
 })
 
 describe('checkSecrets', () => {
@@ -154,6 +168,12 @@ describe('checkSecrets', () => {
       status: 'pass',
       summary: 'no credentials in 2 files'
     })
+    const binary = await walkModelDir(
+      tree({ MLmodel: 'x', 'model.bin': Buffer.from([0x80, 0x04, 0]), 'notes.txt': 'x'.repeat(2 << 20) })
+    )
+    expect((await checkSecrets(binary.files)).summary).toBe(
+      'no credentials in 1 text file; 2 files binary or over 1 MiB, not read'
+    )
     const dirty = await walkModelDir(tree({ MLmodel: 'x', '.env': 'A=1\n', 'code/.netrc': 'machine x' }))
     expect(await checkSecrets(dirty.files)).toMatchObject({
       status: 'fail',

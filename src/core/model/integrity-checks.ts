@@ -3,7 +3,7 @@
  * secrets. The work is done in walk.ts, manifest.ts and secrets.ts; this module only judges and words the results.
  */
 import { createManifest, type HashOptions, type Manifest } from '../model-dir/manifest.js'
-import { scanSecrets } from './secrets.js'
+import { scanSecretsCounted } from './secrets.js'
 import { checkResult, type CheckResult, type Finding, type ModelFile } from './types.js'
 import type { ModelWalk } from '../model-dir/walk.js'
 import { formatBytes } from '../format.js'
@@ -61,18 +61,32 @@ export function checkSize(files: readonly ModelFile[], maxSizeBytes: number = DE
   })
 }
 
-/** The manifest check; `manifest` is undefined when a file could not be hashed (a partial one would mislead). */
+/**
+ * The manifest check; `manifest` is undefined when a file could not be hashed, or when `unlisted` (the walk's
+ * entries it could not read) is not empty: a partial one would mislead.
+ */
 export async function checkManifest(
   files: readonly ModelFile[],
-  options: HashOptions = {}
+  options: HashOptions = {},
+  unlisted: readonly string[] = []
 ): Promise<{ result: CheckResult; manifest: Manifest | undefined }> {
-  const { manifest, entries, failures } = await createManifest(files, options)
-  const findings: Finding[] = failures.map(failure => ({
-    severity: 'error',
-    file: failure.path,
-    message: `could not be read to hash it (${failure.reason})`,
-    fix: 'make every file of the model readable by the job'
+  const created = await createManifest(files, options)
+  const { entries, failures } = created
+  const manifest = unlisted.length ? undefined : created.manifest
+  const findings: Finding[] = unlisted.map(path => ({
+    severity: 'error' as const,
+    file: path,
+    message: 'could not be listed, so the manifest would leave out what it holds',
+    fix: 'make every folder of the model readable by the job'
   }))
+  findings.push(
+    ...failures.map(failure => ({
+      severity: 'error' as const,
+      file: failure.path,
+      message: `could not be read to hash it (${failure.reason})`,
+      fix: 'make every file of the model readable by the job'
+    }))
+  )
   const walked = new Map(files.map(file => [file.path, file.size]))
   for (const entry of entries) {
     if (walked.get(entry.path) !== entry.size) {
@@ -87,7 +101,13 @@ export async function checkManifest(
   const bytes = entries.reduce((sum, entry) => sum + entry.size, 0)
   const title = 'Manifest of every file (sha256)'
   if (!manifest) {
-    const summary = `${plural(failures.length, 'file')} could not be read; no manifest`
+    const summary = [
+      unlisted.length ? `${plural(unlisted.length, 'entry', 'entries')} could not be listed` : '',
+      failures.length ? `${plural(failures.length, 'file')} could not be read` : ''
+    ]
+      .filter(Boolean)
+      .join(', ')
+      .concat('; no manifest')
     return { result: checkResult('manifest', title, summary, findings, { files: files.length }), manifest }
   }
   const summary = `sha256:${manifest.digest.slice(0, 12)}… over ${plural(entries.length, 'file')} (${formatBytes(bytes)})`
@@ -96,12 +116,18 @@ export async function checkManifest(
 }
 
 export async function checkSecrets(files: readonly ModelFile[]): Promise<CheckResult> {
-  const findings = await scanSecrets(files)
+  const { findings, notRead } = await scanSecretsCounted(files)
   const flagged = new Set(findings.map(f => f.file)).size
+  // The content of binary and very large files is not read: the summary must not vouch for them.
+  const unread = notRead ? `; ${plural(notRead, 'file')} binary or over 1 MiB, not read` : ''
   const summary = findings.length
-    ? `${plural(findings.length, 'finding')} in ${plural(flagged, 'file')}`
-    : `no credentials in ${plural(files.length, 'file')}`
-  return checkResult('secrets', 'No credentials in the model', summary, findings, { files: files.length, flagged })
+    ? `${plural(findings.length, 'finding')} in ${plural(flagged, 'file')}${unread}`
+    : `no credentials in ${plural(files.length - notRead, notRead ? 'text file' : 'file')}${unread}`
+  return checkResult('secrets', 'No credentials in the model', summary, findings, {
+    files: files.length,
+    flagged,
+    notRead
+  })
 }
 
 function plural(n: number, one: string, many = `${one}s`): string {

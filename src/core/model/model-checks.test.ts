@@ -1,4 +1,4 @@
-import { cp, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
+import { chmod, cp, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
@@ -12,6 +12,7 @@ import {
 import { parseMLmodel, type LoadedMLmodel } from '../model-dir/mlmodel.js'
 import {
   checkEnvironment,
+  checkFlavorFiles,
   checkFlavors,
   checkInputExample,
   checkMLmodel,
@@ -53,6 +54,23 @@ async function exampleWith(edits: Record<string, ((text: string) => string) | nu
     else await writeFile(join(dir, name), edit(await readFile(join(dir, name), 'utf8')))
   }
   return dir
+}
+
+/**
+ * Runs `read` while `file` cannot be read: mode 000, and for root (who reads anything) with the effective uid of
+ * nobody, so the refusal is the kernel's own EACCES.
+ */
+async function withUnreadable<T>(file: string, read: () => Promise<T>): Promise<T> {
+  await chmod(root, 0o755)
+  await chmod(file, 0)
+  const asRoot = process.getuid?.() === 0
+  if (asRoot) process.seteuid!(65534)
+  try {
+    return await read()
+  } finally {
+    if (asRoot) process.seteuid!(0)
+    await chmod(file, 0o644)
+  }
 }
 
 function loaded(text: string): LoadedMLmodel {
@@ -179,6 +197,66 @@ describe('the committed example model', () => {
     ])
   })
 
+  it('says "all pinned" only of requirements it read', async () => {
+    const summary = async (edits: Record<string, ((text: string) => string) | null>) => {
+      const dir = await exampleWith(edits)
+      return (await checkEnvironment(dir, (await checkMLmodel(dir)).model!)).summary
+    }
+    expect(await summary({ 'requirements.txt': null })).toBe('Python 3.11.7, requirements.txt not read')
+    expect(await summary({ 'requirements.txt': () => '# nothing yet\n' })).toBe('Python 3.11.7, no requirements')
+    expect(await summary({ 'requirements.txt': text => `${text}\nrequests\n` })).toBe(
+      'Python 3.11.7, 7 requirements, 1 unpinned'
+    )
+  })
+
+  it('reports a file the job may not read as a failing check, not as a crash', async () => {
+    const dir = await exampleWith()
+    const { model } = await checkMLmodel(dir)
+    const unreadable = async (file: string) => {
+      const results = await withUnreadable(join(dir, file), async () => [
+        await checkInputExample(dir, model!),
+        await checkEnvironment(dir, model!)
+      ])
+      return results.flatMap(r => r.findings.filter(f => f.severity === 'error').map(f => [r.id, f.file, f.message]))
+    }
+    expect(await unreadable('requirements.txt')).toEqual([
+      [
+        'environment',
+        'requirements.txt',
+        'requirements.txt could not be read (EACCES): the serving environment has no list of packages to install'
+      ],
+      [
+        'environment',
+        'python_env.yaml',
+        'dependencies: "-r requirements.txt" points at requirements.txt, which could not be read (EACCES)'
+      ]
+    ])
+    expect(await unreadable('conda.yaml')).toEqual([
+      [
+        'environment',
+        'conda.yaml',
+        "conda.yaml could not be read (EACCES), though MLmodel names it as the model's environment"
+      ]
+    ])
+    expect(await unreadable('python_env.yaml')).toEqual([
+      [
+        'environment',
+        'python_env.yaml',
+        "python_env.yaml could not be read (EACCES), though MLmodel names it as the model's environment"
+      ]
+    ])
+    expect(await unreadable('serving_input_example.json')).toEqual([
+      ['input-example', 'serving_input_example.json', 'serving_input_example.json could not be read (EACCES)']
+    ])
+    expect(await unreadable('input_example.json')).toEqual([
+      ['input-example', 'input_example.json', 'input_example.json could not be read (EACCES)']
+    ])
+    const mlmodel = await withUnreadable(join(dir, 'MLmodel'), () => checkMLmodel(dir))
+    expect(mlmodel.model).toBeUndefined()
+    expect(mlmodel.result.status).toBe('fail')
+    expect(mlmodel.result.findings.map(f => f.message)).toEqual(['MLmodel: could not be read (EACCES)'])
+  })
+
   it('reads no example file outside the model directory', async () => {
     const dir = await exampleWith({
       MLmodel: text => text.replace('artifact_path: input_example.json', 'artifact_path: ../../../etc/hostname')
@@ -228,6 +306,14 @@ describe('checkMLmodel', () => {
     expect(result.findings).toEqual([
       expect.objectContaining({ severity: 'info', message: expect.stringMatching(/serving_hints/) })
     ])
+  })
+
+  it('names MLmodel relative to the model, not by the path of the copy it read', async () => {
+    // A model-uri is checked in a scratch directory that is gone once the step ends.
+    const dir = await exampleWith({ MLmodel: null })
+    await mkdir(join(dir, 'MLmodel'))
+    const { result } = await checkMLmodel(dir)
+    expect(result.findings.map(f => f.message)).toEqual(['MLmodel: is not a file'])
   })
 
   it('fails a directory without MLmodel', async () => {
@@ -306,11 +392,55 @@ describe('checkInputExample', () => {
   })
 })
 
+describe('checkFlavorFiles', () => {
+  it('fails a model whose weights, code or artifacts the flavors name are not in it', async () => {
+    const dir = await exampleWith({
+      MLmodel: text =>
+        text
+          .replace('    code: null', '    code: src')
+          .replace(
+            '  python_function:\n',
+            '  python_function:\n    artifacts:\n      vocab:\n        path: ../vocab.json\n'
+          )
+    })
+    await rm(join(dir, 'model.skops'))
+    const { model } = await checkMLmodel(dir)
+    expect((await checkFlavorFiles(dir, model!)).map(f => [f.severity, f.message])).toEqual([
+      [
+        'error',
+        expect.stringMatching(
+          /^MLmodel line \d+ \(flavors\.python_function\.model_path\): model\.skops is missing, so the flavor cannot load the model$/
+        )
+      ],
+      [
+        'error',
+        expect.stringMatching(
+          /\(flavors\.python_function\.artifacts\.vocab\.path\): \.\.\/vocab\.json is outside the model directory/
+        )
+      ],
+      ['error', expect.stringMatching(/\(flavors\.sklearn\.pickled_model\): model\.skops is missing/)],
+      ['error', expect.stringMatching(/\(flavors\.sklearn\.code\): src is missing/)]
+    ])
+  })
+
+  it('finds nothing missing in the example model', async () => {
+    const { model } = await checkMLmodel(EXAMPLE_MODEL)
+    expect(await checkFlavorFiles(EXAMPLE_MODEL, model!)).toEqual([])
+  })
+})
+
 describeWithPython('real models written by MLflow', () => {
   let models: string
   beforeAll(async () => {
     models = await realModels()
   }, 180_000)
+
+  it('name only files they hold under their flavors', async () => {
+    for (const name of ['sklearn', 'pyfunc-tensor', 'params', 'optional-columns', 'complex-types', 'logged']) {
+      const { model } = await checkMLmodel(join(models, name))
+      expect([name, await checkFlavorFiles(join(models, name), model!)]).toEqual([name, []])
+    }
+  })
 
   it.each([
     ['sklearn', 'pass', 'pass'],

@@ -3,9 +3,10 @@
  * flavors, its signature, its input examples and its Python environment. Each returns one CheckResult; none throws
  * for a problem with the model, since a broken model is what the action exists to report.
  */
+import { join } from 'node:path'
 import { formatKeyPath, type KeyPath } from '../config/yaml-locate.js'
 import { isConfigurationError } from '../errors.js'
-import { inspectEnvironment } from './environment.js'
+import { inspectEnvironment, REQUIREMENTS_FILE } from './environment.js'
 import {
   checkServingPayload,
   inputExampleLayoutProblem,
@@ -13,7 +14,13 @@ import {
   servingPayloadFromInputExample,
   type ExampleFile
 } from './input-example.js'
-import { MLMODEL_FILE, readMLmodel, type LoadedMLmodel } from '../model-dir/mlmodel.js'
+import {
+  describeLookupProblem,
+  findModelFile,
+  MLMODEL_FILE,
+  readMLmodel,
+  type LoadedMLmodel
+} from '../model-dir/mlmodel.js'
 import {
   describeSchema,
   formatType,
@@ -41,7 +48,10 @@ export async function checkMLmodel(dir: string): Promise<MLmodelCheck> {
     const place = error.place
     const line = place?.line !== undefined ? ` line ${place.line}` : ''
     const path = place?.path ? ` (${place.path})` : ''
-    const message = place?.source === MLMODEL_FILE ? `MLmodel${line}${path}: ${error.detail}` : error.message
+    // readMLmodel names the file by its absolute path; the report names it as the model holds it (for a model-uri
+    // that path is a scratch copy, gone once the step ends).
+    const inModel = place?.source === MLMODEL_FILE || place?.source === join(dir, MLMODEL_FILE)
+    const message = inModel ? `MLmodel${line}${path}: ${error.detail}` : error.message
     return {
       result: checkResult('mlmodel', title, 'unreadable', [{ severity: 'error', file: MLMODEL_FILE, message }])
     }
@@ -142,6 +152,48 @@ export function checkFlavors(model: LoadedMLmodel, options: FlavorOptions = {}):
     flavors,
     ...(pyfunc?.loader_module ? { loaderModule: pyfunc.loader_module } : {})
   })
+}
+
+/**
+ * The keys under which MLflow's flavors name a file or folder of the model: the weights or pickled model, a
+ * PythonModel, its data and code. Other string values (versions, module names, formats) are not paths.
+ */
+const FLAVOR_PATH_KEYS = ['model_path', 'pickled_model', 'python_model', 'data', 'model_data', 'code']
+
+/**
+ * Findings for every file or folder the flavors name that is not in the model: a model whose weights are missing
+ * passes every other check and fails only when it is loaded.
+ */
+export async function checkFlavorFiles(dir: string, model: LoadedMLmodel): Promise<Finding[]> {
+  const named: Array<{ path: string; at: KeyPath }> = []
+  for (const [flavor, config] of Object.entries(model.model.flavors)) {
+    if (!config || typeof config !== 'object') continue
+    const settings = config as Record<string, unknown>
+    for (const key of FLAVOR_PATH_KEYS) {
+      const value = settings[key]
+      if (typeof value === 'string' && value) named.push({ path: value, at: ['flavors', flavor, key] })
+    }
+    const artifacts = settings.artifacts
+    if (artifacts && typeof artifacts === 'object') {
+      for (const [name, artifact] of Object.entries(artifacts as Record<string, unknown>)) {
+        const path = artifact && typeof artifact === 'object' ? (artifact as { path?: unknown }).path : undefined
+        if (typeof path === 'string' && path) named.push({ path, at: ['flavors', flavor, 'artifacts', name, 'path'] })
+      }
+    }
+  }
+  const findings: Finding[] = []
+  for (const { path, at } of named) {
+    const found = await findModelFile(dir, path)
+    // A folder (data, code) is as good as a file here; the walk reports anything that is neither.
+    if (!('problem' in found) || found.problem === 'not-a-file') continue
+    findings.push({
+      severity: 'error',
+      file: MLMODEL_FILE,
+      message: `MLmodel${lineNote(model, at)} (${formatKeyPath(at)}): ${path} ${describeLookupProblem(found)}, so the flavor cannot load the model`,
+      fix: 'save or download the whole model directory, as MLflow wrote it'
+    })
+  }
+  return findings
 }
 
 export interface SignatureOptions {
@@ -360,11 +412,19 @@ export async function checkInputExample(
 
 export async function checkEnvironment(dir: string, model: LoadedMLmodel): Promise<CheckResult> {
   const { findings, data } = await inspectEnvironment(dir, model)
+  // "all pinned" is a claim about the requirements read: none read, or none listed, is said as such.
+  const read = data.files.includes(REQUIREMENTS_FILE)
   const summary = [
     data.python ? `Python ${data.python}` : 'Python version unknown',
-    `${data.requirements} requirement${data.requirements === 1 ? '' : 's'}`,
-    data.unpinned.length ? `${data.unpinned.length} unpinned` : 'all pinned'
-  ].join(', ')
+    !read
+      ? `${REQUIREMENTS_FILE} not read`
+      : data.requirements === 0
+        ? 'no requirements'
+        : `${data.requirements} requirement${data.requirements === 1 ? '' : 's'}`,
+    data.unpinned.length ? `${data.unpinned.length} unpinned` : read && data.requirements > 0 ? 'all pinned' : undefined
+  ]
+    .filter(Boolean)
+    .join(', ')
   return checkResult('environment', 'Python environment', summary, findings, data)
 }
 

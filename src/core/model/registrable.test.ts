@@ -49,6 +49,11 @@ describe('assertRegistrableModel', () => {
       'a python_function flavor without a loader',
       { MLmodel: 'flavors:\n  python_function:\n    python_version: 3.12.0\n' },
       /has no loader_module/
+    ],
+    [
+      'a model without the weights its MLmodel names',
+      { MLmodel: 'flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n    model_path: model.pkl\n' },
+      /\(flavors\.python_function\.model_path\): model\.pkl is missing, so the flavor cannot load the model/
     ]
   ])('refuses %s, with the message validate-model gives', async (name, files, expected) => {
     const dir = folder(name.replace(/\W+/g, '-'), files)

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
@@ -317,6 +317,31 @@ describe('what is not a secret', () => {
 describe('scanSecrets', () => {
   it('skips a file that vanished after the walk: the manifest check reports unreadable files', async () => {
     expect(await scanSecrets([{ path: 'gone.txt', absolute: join(root, 'gone.txt'), size: 10 }])).toEqual([])
+  })
+
+  it('fails a file the job may not read: it ships whatever it holds, unscanned', async () => {
+    const dir = join(root, `t${count++}`)
+    mkdirSync(dir, { recursive: true })
+    const file = join(dir, 'notes.txt')
+    writeFileSync(file, `aws_secret_access_key = ${base64(30)}\n`, { mode: 0 })
+    chmodSync(root, 0o755)
+    chmodSync(dir, 0o755)
+    // Root reads anything: scan as nobody, so the refusal is the kernel's own.
+    const asRoot = process.getuid?.() === 0
+    if (asRoot) process.seteuid!(65534)
+    let findings: Finding[]
+    try {
+      findings = await scanSecrets([{ path: 'notes.txt', absolute: file, size: 70 }])
+    } finally {
+      if (asRoot) process.seteuid!(0)
+    }
+    expect(findings).toEqual([
+      expect.objectContaining({
+        severity: 'error',
+        file: 'notes.txt',
+        message: 'could not be read (EACCES), so it was not scanned for credentials'
+      })
+    ])
   })
 })
 

@@ -100,42 +100,69 @@ const AWS_KEY_ID = /(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])/g
 const AWS_SECRET_SHAPE = /(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/g
 
 export async function scanSecrets(files: readonly ModelFile[]): Promise<Finding[]> {
-  return (await mapConcurrently(files, READ_CONCURRENCY, file => scanFile(file))).flat()
+  return (await scanSecretsCounted(files)).findings
 }
 
-async function scanFile(file: ModelFile): Promise<Finding[]> {
+/** The findings, and how many files were not read at all (binary, or over MAX_SCANNED_BYTES), for the summary. */
+export async function scanSecretsCounted(
+  files: readonly ModelFile[]
+): Promise<{ findings: Finding[]; notRead: number }> {
+  let notRead = 0
+  const findings = await mapConcurrently(files, READ_CONCURRENCY, async file => {
+    const scanned = await scanFile(file)
+    if (scanned === NOT_READ) notRead++
+    return scanned === NOT_READ ? [] : scanned
+  })
+  return { findings: findings.flat(), notRead }
+}
+
+const NOT_READ = Symbol('not read')
+
+async function scanFile(file: ModelFile): Promise<Finding[] | typeof NOT_READ> {
   const name = basename(file.path)
   const byName = SECRET_NAMES.find(rule => rule.test(name))
   if (byName) {
     return [{ severity: 'error', file: file.path, message: `is ${byName.what}, which must never ship`, fix: REVOKE }]
   }
-  if (file.size === 0 || file.size > MAX_SCANNED_BYTES) return []
-  const text = await readSmallText(file)
-  return text === undefined ? [] : scanText(file.path, text)
+  if (file.size === 0) return []
+  if (file.size > MAX_SCANNED_BYTES) return NOT_READ
+  let text: string | undefined
+  try {
+    text = await readSmallText(file)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error)
+    // A file gone since the walk ships nothing (the manifest check reports it); one the job may not read still
+    // ships whatever it holds, so the scan cannot say it holds no credentials.
+    if (code === 'ENOENT') return []
+    return [
+      {
+        severity: 'error',
+        file: file.path,
+        message: `could not be read (${code}), so it was not scanned for credentials`,
+        fix: 'make every file of the model readable by the job'
+      }
+    ]
+  }
+  return text === undefined ? NOT_READ : scanText(file.path, text)
 }
 
-/** The file as text, or undefined when it is binary, changed since the walk or could not be read. */
+/** The file as text, or undefined when it is binary or changed since the walk; throws when it cannot be read. */
 async function readSmallText(file: ModelFile): Promise<string | undefined> {
+  const handle = await openModelFile(file.absolute)
   try {
-    const handle = await openModelFile(file.absolute)
-    try {
-      // One byte over the walk's size shows a file that grew since; the manifest check fails on that anyway.
-      const buffer = Buffer.allocUnsafe(file.size + 1)
-      let length = 0
-      for (;;) {
-        const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length)
-        if (bytesRead === 0) break
-        length += bytesRead
-        if (length > file.size) return undefined
-      }
-      if (buffer.subarray(0, Math.min(length, BINARY_SNIFF_BYTES)).includes(0)) return undefined
-      return buffer.toString('utf8', 0, length)
-    } finally {
-      await handle.close()
+    // One byte over the walk's size shows a file that grew since; the manifest check fails on that anyway.
+    const buffer = Buffer.allocUnsafe(file.size + 1)
+    let length = 0
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length)
+      if (bytesRead === 0) break
+      length += bytesRead
+      if (length > file.size) return undefined
     }
-  } catch {
-    // The manifest check reports files that cannot be read; the secret scan has nothing to add.
-    return undefined
+    if (buffer.subarray(0, Math.min(length, BINARY_SNIFF_BYTES)).includes(0)) return undefined
+    return buffer.toString('utf8', 0, length)
+  } finally {
+    await handle.close()
   }
 }
 

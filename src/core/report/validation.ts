@@ -27,7 +27,7 @@ export function renderValidationMarkdown(report: ValidationReport, options: { su
       : report.verdict === 'warn'
         ? `⚠️ modelgate: ${model} passes with warnings`
         : `✅ modelgate: ${model} passes validation`
-  lines.push(`### ${heading}${report.passed ? '' : ` (fails the step: fail-on ${report.failOn})`}`, '')
+  lines.push(`### ${heading}${outcomeNote(report, { fails: 'fails the step', passes: 'the step passes' })}`, '')
   const facts = [
     report.digest ? `digest \`sha256:${report.digest}\`` : undefined,
     report.sizeBytes !== undefined ? `${formatBytes(report.sizeBytes)}` : undefined,
@@ -56,6 +56,12 @@ export function renderValidationMarkdown(report: ValidationReport, options: { su
   return lines.join('\n')
 }
 
+/** What fail-on made of the verdict, when the verdict alone would mislead: a failed model on a green step. */
+function outcomeNote(report: ValidationReport, words: { fails: string; passes: string }): string {
+  if (!report.passed) return ` (${words.fails}: fail-on ${report.failOn})`
+  return report.verdict === 'fail' ? ` (${words.passes}: fail-on ${report.failOn})` : ''
+}
+
 function renderFindings(check: CheckResult): string {
   const findings = [...check.findings].sort((a, b) => rank(a) - rank(b))
   const shown = findings.slice(0, MAX_FINDINGS_PER_CHECK)
@@ -76,7 +82,7 @@ function rank(finding: Finding): number {
 
 export function renderValidationText(report: ValidationReport): string {
   const lines = [
-    `${report.model}: ${report.verdict.toUpperCase()}${report.passed ? '' : ` (fails: fail-on ${report.failOn})`}`
+    `${report.model}: ${report.verdict.toUpperCase()}${outcomeNote(report, { fails: 'fails', passes: 'passes' })}`
   ]
   if (report.digest) lines.push(`digest sha256:${report.digest}`)
   const width = Math.max(...report.checks.map(c => c.title.length))
