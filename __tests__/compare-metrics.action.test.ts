@@ -81,8 +81,8 @@ describe('compare-metrics, bundled, outside a pull request', () => {
       inputs: { ...exampleInputs, rules: 'no_such_metric: { direction: higher, required: false }' }
     })
     expect(run.exitCode).toBe(0)
-    const report = JSON.parse(readFileSync(run.outputs.report!, 'utf8')) as { metrics: { candidate?: unknown }[] }
-    const reported = report.metrics.filter(m => m.candidate !== undefined).length
+    const report = JSON.parse(readFileSync(run.outputs.report!, 'utf8')) as { metrics: { candidate: unknown }[] }
+    const reported = report.metrics.filter(m => m.candidate !== null).length
     expect(reported).toBe(report.metrics.length - 1)
     expect(run.stdout).toContain(`${reported} metrics compared, 1 rule with no metric)`)
   })
