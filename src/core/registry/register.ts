@@ -1,6 +1,7 @@
 /**
  * One registration, idempotent by content: hash the model, look for a version that already holds that digest,
- * create one only when none does (finishing one a crashed run left half-registered), then set the tags and aliases.
+ * create one only when none does (finishing one a crashed run left half-registered), then set the tags, the
+ * description and the aliases.
  * Running it twice on the same model leaves one version; every step can be repeated, so a failed run is repaired
  * by running it again.
  */
@@ -35,6 +36,7 @@ export interface RegisterRequest {
   /** modelgate's lineage and gate tags; a re-run adds the missing ones and keeps what the first run recorded. */
   readonly lineage: Readonly<Record<string, string>>
   readonly runTags?: Readonly<Record<string, string>>
+  /** The version's description; on a re-run it replaces a different one, and left out it leaves the version's. */
   readonly description?: string
   readonly metrics?: Readonly<Record<string, number>>
   /** The digest validate-model computed, when its report was given: it must match the model registered. */
