@@ -17,6 +17,8 @@ interface RegistryOutput {
   workspace_id: string
   registered: { version: string; status: string }
   alias_version: string
+  description_answered: string
+  description_read: string
   predictions: number[]
   mlmodel_metadata_length: number
   mlmodel_local_length: number
@@ -31,7 +33,7 @@ describe.each([
   ['a personal access token', DOUBLE_PAT_ENV, 'pat'],
   ['OAuth M2M', DOUBLE_OAUTH_ENV, 'oauth-m2m']
 ])('MLflow and the SDK against the registry and Files API, with %s', (_label, credentials, authType) => {
-  it('registers, aliases, loads and predicts with MLflow; reads metadata, downloads and lists with the SDK', async () => {
+  it('registers, aliases, describes, loads and predicts with MLflow; reads metadata, downloads and lists with the SDK', async () => {
     const double = await startDouble()
     const name = 'main.default.churn'
     const out = await runScript<RegistryOutput>(double, 'clients_registry.py', [EXAMPLE_MODEL_DIR, name], credentials)
@@ -40,6 +42,8 @@ describe.each([
     expect(out.workspace_id).toBe('1234567890123456')
     expect(out.registered).toEqual({ version: '1', status: 'READY' })
     expect(out.alias_version).toBe('1')
+    expect(out.description_answered).toBe('churn, trained on March data')
+    expect(out.description_read).toBe('churn, trained on March data')
     expect(out.predictions).toHaveLength(3)
     expect(out.mlmodel_metadata_length).toBe(out.mlmodel_local_length)
     expect(out.mlmodel_download_matches).toBe(true)
@@ -53,6 +57,7 @@ describe.each([
     expect(paths).toContain('GET /.well-known/databricks-config')
     expect(paths).toContain(`HEAD /api/2.0/fs/files/Models/main/default/churn/1/MLmodel`)
     expect(paths).toContain(`POST /api/2.0/mlflow/unity-catalog/model-versions/emit-lineage`)
+    expect(paths).toContain(`PATCH /api/2.0/mlflow/unity-catalog/model-versions/update`)
     const deleted = double.requests.find(r => r.method === 'DELETE')!
     expect(deleted.query).toEqual({ name, alias: 'champion' })
     if (authType === 'oauth-m2m') {

@@ -1,6 +1,6 @@
 """Drives the Databricks double's Unity Catalog registry and Files API with clients no one here wrote: MLflow's own
-Unity Catalog client (register_model, aliases, load_model) and the official Databricks SDK (Files API metadata,
-downloads and listings, a DELETE with its parameters in the query string).
+Unity Catalog client (register_model, aliases, update_model_version, load_model) and the official Databricks SDK
+(Files API metadata, downloads and listings, a DELETE with its parameters in the query string).
 
 Run with the project's .venv python, with DATABRICKS_HOST and either DATABRICKS_TOKEN or DATABRICKS_CLIENT_ID and
 DATABRICKS_CLIENT_SECRET set; argv[1] is a model directory, argv[2] the model's three-level name. Prints one JSON
@@ -46,6 +46,9 @@ out["registered"] = {"version": str(mv.version), "status": str(mv.status)}
 client = MlflowClient()
 client.set_registered_model_alias(name, "champion", mv.version)
 out["alias_version"] = str(client.get_model_version_by_alias(name, "champion").version)
+updated = client.update_model_version(name, mv.version, description="churn, trained on March data")
+out["description_answered"] = updated.description
+out["description_read"] = client.get_model_version(name, mv.version).description
 
 model = mlflow.pyfunc.load_model(f"models:/{name}@champion")
 example = json.load(open(os.path.join(model_dir, "input_example.json")))

@@ -340,6 +340,43 @@ describe('search, tags and aliases', () => {
     await call('POST', `${UC}/model-versions/set-tag`, { json: { name: MODEL, version, key: 'by', value: 'ana' } })
     expect(double.version(MODEL, version)!.tags).toEqual({ stage: 'ok', by: 'ana' })
   })
+
+  it("updates a version's description with PATCH, answering the version; no description leaves it, empty clears it", async () => {
+    const version = await createVersion({ stage: 'candidate' })
+    const update = (json: Record<string, unknown>, token?: string) =>
+      call('PATCH', `${UC}/model-versions/update`, {
+        json: { name: MODEL, version, ...json },
+        ...(token ? { token } : {})
+      })
+
+    const updated = await update({ description: 'churn, March data' })
+    expect(updated.status).toBe(200)
+    expect(updated.json!.model_version).toMatchObject({
+      name: MODEL,
+      version,
+      description: 'churn, March data',
+      tags: [{ key: 'stage', value: 'candidate' }]
+    })
+    expect((await getVersion(version)).json!.model_version).toMatchObject({ description: 'churn, March data' })
+
+    expect((await update({})).json!.model_version).toMatchObject({ description: 'churn, March data' })
+    expect((await update({ description: '' })).json!.model_version).not.toHaveProperty('description')
+    expect(double.version(MODEL, version)!.description).toBeUndefined()
+
+    expect((await update({ description: 7 })).json).toMatchObject({ error_code: 'INVALID_PARAMETER_VALUE' })
+    expect((await update({ description: 'x' }, DOUBLE_READ_PAT)).json).toMatchObject({
+      error_code: 'PERMISSION_DENIED'
+    })
+    const missing = await call('PATCH', `${UC}/model-versions/update`, {
+      json: { name: MODEL, version: '99', description: 'x' }
+    })
+    expect(missing.status).toBe(404)
+    expect(missing.json).toMatchObject({ error_code: 'RESOURCE_DOES_NOT_EXIST' })
+    // The update is a PATCH only: a POST to it is no endpoint.
+    expect((await call('POST', `${UC}/model-versions/update`, { json: { name: MODEL, version } })).status).toBe(404)
+    expect(double.violations).toEqual([`POST ${UC}/model-versions/update: not an endpoint the double implements`])
+    double.violations.length = 0
+  })
 })
 
 describe('what real clients need', () => {

@@ -31,6 +31,8 @@
  *   `GET /oidc/.well-known/oauth-authorization-server` (`{authorization_endpoint, token_endpoint, …}`).
  * - A DELETE's parameters are read from the query string (where the SDKs send them) and from a JSON body (where
  *   MLflow's client sends them).
+ * - `PATCH .../model-versions/update` (`UpdateModelVersionRequest`: `name` and `version` required, `description`
+ *   optional; it answers `{model_version}`), which MLflow's client sends for `update_model_version`.
  * - `POST .../model-versions/emit-lineage`, which MLflow's client sends when it loads a model.
  * - Model Serving (serving.ts): serving endpoints, their config update state machine and their invocations.
  * - `GET /api/2.0/mlflow/runs/get` (`mlflow/protos/service.proto`): metrics as `{key, value, timestamp, step}`,
@@ -66,6 +68,8 @@
  *   without them answers, and are not violations. Other unknown routes answer 404 ENDPOINT_NOT_FOUND and are
  *   listed in `violations`, so a test notices.
  * - Lineage sent by `emit-lineage` is checked to name a version, then dropped.
+ * - `model-versions/update` without `description` leaves the description as it was, and an empty one clears it;
+ *   the proto makes the field optional and says no more.
  * - No temporary cloud credentials, registered-model tags, deployment jobs, or the public
  *   `/api/2.1/unity-catalog` API: modelgate does not use them.
  */
@@ -493,6 +497,8 @@ export async function startDatabricksDouble(options: DatabricksDoubleOptions = {
         return finalize(fields, identity)
       case `POST ${UC}/model-versions/set-tag`:
         return setTag(fields, identity)
+      case `PATCH ${UC}/model-versions/update`:
+        return updateVersion(fields, identity)
       case `POST ${UC}/model-versions/emit-lineage`:
         return emitLineage(fields)
       case `POST ${UC}/registered-models/alias`:
@@ -699,6 +705,22 @@ export async function startDatabricksDouble(options: DatabricksDoubleOptions = {
     version.tags.set(fields.key as string, typeof fields.value === 'string' ? fields.value : '')
     version.updatedAt = Date.now()
     return ok({})
+  }
+
+  /** `UpdateModelVersionRequest`, answered with the version as get answers it. */
+  function updateVersion(fields: Record<string, unknown>, identity: Identity): Reply {
+    const { model, version } = existingVersion(fields)
+    requireWrite(identity, model.name)
+    const description = fields.description
+    if (description !== undefined && typeof description !== 'string') {
+      fail(400, 'INVALID_PARAMETER_VALUE', `Invalid description: expected a string.`)
+    }
+    if (typeof description === 'string') {
+      if (description) version.description = description
+      else delete version.description
+      version.updatedAt = Date.now()
+    }
+    return ok({ model_version: versionJson(model, version, true) })
   }
 
   function versionJson(model: ModelState, version: VersionState, full: boolean) {

@@ -198,6 +198,23 @@ export function describeRegistryContract(label: string, setup: () => Promise<Reg
       })
     })
 
+    it("replaces a version's description, keeping its tags; an unknown version is an error", async () => {
+      const { name, request } = await registered(modelFiles('one'), {
+        tags: { team: 'growth' },
+        description: 'first churn model'
+      })
+      expect((await registry.getVersion(name, '1'))!.description).toBe('first churn model')
+
+      await registry.setVersionDescription(name, '1', 'churn model trained on March data')
+      const read = await registry.getVersion(name, '1')
+      expect(read!.description).toBe('churn model trained on March data')
+      expect(read!.tags).toMatchObject({ team: 'growth', [DIGEST_TAG]: request.digest })
+      expect((await registry.findVersionByDigest(name, request.digest))!.description).toBe(
+        'churn model trained on March data'
+      )
+      await expect(registry.setVersionDescription(name, '7', 'no such version')).rejects.toThrow(/7/)
+    })
+
     it('reads back the metrics recorded with a version, as numbers', async () => {
       const { version } = await registered(modelFiles('one'), { metrics: { accuracy: 0.875, f1: 0.75, rows: 1200 } })
       const metrics = await registry.readVersionMetrics(version)

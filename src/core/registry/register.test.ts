@@ -3,7 +3,8 @@
  * a create whose answer is lost is found by digest rather than made twice, a create that failed is asked again,
  * and two writers that raced end on one version. The file registry's own race is file-registry.test.ts's.
  * Then what a registration refuses or names before anything is uploaded: names and tag keys the registry would
- * refuse, and a source it cannot find; and a source that is another registered version.
+ * refuse, and a source it cannot find; and a source that is another registered version. Last, a re-run with the
+ * model already registered takes a corrected description input, as MLflow's own client reads it back.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
 import { randomBytes } from 'node:crypto'
@@ -12,7 +13,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startFaultProxy, type FaultProxy } from '../../../test/mlflow/fault-proxy.js'
-import { runPythonClient } from '../../../test/mlflow/python-client.js'
+import { readVersionWithPythonClient, runPythonClient } from '../../../test/mlflow/python-client.js'
 import { startMlflowServer, type MlflowServer } from '../../../test/mlflow/server.js'
 import { ConfigurationError, ServiceError } from '../errors.js'
 import { createManifest } from '../model-dir/manifest.js'
@@ -317,4 +318,59 @@ describe('a model name the file registry cannot hold', () => {
     expect(error).toBeInstanceOf(ConfigurationError)
     expect((error as ConfigurationError).place).toEqual({ source: "input 'name'" })
   })
+})
+
+describe('the description input on a re-run', () => {
+  const UPDATE_VERSION = { method: 'PATCH', path: '/api/2.0/mlflow/model-versions/update' }
+
+  it.each(['file', 'mlflow'] as const)(
+    'replaces a description that changed, leaves it when the input is left out or the same (%s registry)',
+    async kind => {
+      const dir = await mkdtemp(join(scratch, 'workspace-'))
+      await cp(EXAMPLE_MODEL, join(dir, 'model'), { recursive: true })
+      await writeFile(join(dir, 'model', 'variant.txt'), `${dir}\n`)
+      const name = `description-${randomBytes(4).toString('hex')}`
+      const log: string[] = []
+      const common = {
+        workspace: dir,
+        registry: kind,
+        ...(kind === 'mlflow' ? { trackingUri: proxy.url } : {}),
+        name,
+        modelPath: 'model',
+        aliases: [],
+        env: {},
+        retryBaseMs: 5,
+        log: (line: string) => log.push(line)
+      }
+      const descriptionLines = () => log.splice(0).filter(line => line.startsWith('description of'))
+
+      const first = await runRegistration({ ...common, description: 'churn model, first cut' })
+      expect(first).toMatchObject({ created: true, version: { version: '1', description: 'churn model, first cut' } })
+      descriptionLines()
+
+      const corrected = await runRegistration({ ...common, description: 'churn model trained on March data' })
+      expect(corrected).toMatchObject({
+        created: false,
+        version: { version: '1', description: 'churn model trained on March data' }
+      })
+      expect(descriptionLines()).toEqual([`description of ${name} version 1 updated`])
+
+      const withoutInput = await runRegistration(common)
+      expect(withoutInput).toMatchObject({
+        created: false,
+        version: { version: '1', description: 'churn model trained on March data' }
+      })
+      const same = await runRegistration({ ...common, description: 'churn model trained on March data' })
+      expect(same.version.description).toBe('churn model trained on March data')
+      expect(descriptionLines()).toEqual([])
+
+      if (kind === 'mlflow') {
+        // One update in four runs: a description already in place is not written again.
+        expect(proxy.count(UPDATE_VERSION)).toBe(1)
+        const read = await readVersionWithPythonClient(mlflow.url, name, '1')
+        expect(read.description).toBe('churn model trained on March data')
+      }
+    },
+    90_000
+  )
 })

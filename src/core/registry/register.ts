@@ -1,6 +1,7 @@
 /**
  * One registration, idempotent by content: hash the model, look for a version that already holds that digest,
- * create one only when none does (finishing one a crashed run left half-registered), then set the tags and aliases.
+ * create one only when none does (finishing one a crashed run left half-registered), then set the tags, the
+ * description and the aliases.
  * Running it twice on the same model leaves one version; every step can be repeated, so a failed run is repaired
  * by running it again.
  */
@@ -35,6 +36,7 @@ export interface RegisterRequest {
   /** modelgate's lineage and gate tags; a re-run adds the missing ones and keeps what the first run recorded. */
   readonly lineage: Readonly<Record<string, string>>
   readonly runTags?: Readonly<Record<string, string>>
+  /** The version's description; on a re-run it replaces a different one, and left out it leaves the version's. */
   readonly description?: string
   readonly metrics?: Readonly<Record<string, number>>
   /** The digest validate-model computed, when its report was given: it must match the model registered. */
@@ -90,7 +92,7 @@ async function register(request: RegisterRequest): Promise<Registration> {
       log(`${name} version ${existing.version} already holds ${digest}; not creating another`)
       version = existing.status === 'READY' ? existing : await registry.completeVersion(existing, newVersion)
       created = false
-      await repairTags(registry, version, request)
+      await updateExisting(registry, version, request, log)
     } else {
       if (content.kind === 'directory') {
         log(`uploading ${content.files.length} files (${megabytes(content.files)}) to ${registry.location}`)
@@ -98,7 +100,7 @@ async function register(request: RegisterRequest): Promise<Registration> {
       const result = await createVersion(registry, newVersion, log)
       version = result.version
       created = result.created
-      if (!created) await repairTags(registry, version, request)
+      if (!created) await updateExisting(registry, version, request, log)
       log(`${created ? 'registered' : 'found'} ${name} version ${version.version} (${digest})`)
     }
 
@@ -204,6 +206,21 @@ async function settled(registry: ModelRegistry, version: ModelVersion): Promise<
   } catch (error) {
     if (error instanceof ServiceError) return undefined
     throw error
+  }
+}
+
+/** A version that already existed takes what the inputs say now: tags, and the description when one is given. */
+async function updateExisting(
+  registry: ModelRegistry,
+  version: ModelVersion,
+  request: RegisterRequest,
+  log: (line: string) => void
+): Promise<void> {
+  await repairTags(registry, version, request)
+  // No description input leaves the version's alone: it may have been written in the registry's UI.
+  if (request.description && request.description !== (version.description ?? '')) {
+    await registry.setVersionDescription(version.name, version.version, request.description)
+    log(`description of ${version.name} version ${version.version} updated`)
   }
 }
 

@@ -49,6 +49,7 @@ export interface NewVersion {
   readonly runId?: string
   /** Set on the version when it is created (the digest tag included), so a crash after create loses nothing. */
   readonly tags: Readonly<Record<string, string>>
+  /** Set when the version is created; on a version that exists, register.ts sets it with setVersionDescription. */
   readonly description?: string
   /**
    * Metrics to record with the version (the candidate's, from compare-metrics' report), so that a later gate can
@@ -134,6 +135,11 @@ export interface ModelRegistry {
   getVersionByAlias(name: string, alias: string): Promise<ModelVersion | undefined>
   /** Sets (adds or overwrites) tags on a version. */
   setVersionTags(name: string, version: string, tags: Readonly<Record<string, string>>): Promise<void>
+  /**
+   * Replaces the version's description (register.ts converges it to the `description` input on a re-run). The
+   * version must exist; an unknown one is an error.
+   */
+  setVersionDescription(name: string, version: string, description: string): Promise<void>
   /** Points the alias at the version, moving it if it pointed elsewhere. */
   setAlias(name: string, alias: string, version: string): Promise<void>
   /** The metrics recorded for a version: its run's, overlaid with its logged model's where there is one. */

@@ -283,6 +283,16 @@ export class UcClient {
     )
   }
 
+  async updateModelVersion(name: string, version: string, description: string): Promise<UcModelVersion> {
+    const body = await this.call(
+      { operation: `set the description of version ${version} of ${name}`, privilege: PRIVILEGES.own(name) },
+      Responses.modelVersion,
+      // Setting the same description again changes nothing: safe to repeat.
+      { method: 'PATCH', path: `${UC}/model-versions/update`, json: { name, version, description }, idempotent: true }
+    )
+    return body!.model_version
+  }
+
   async setModelVersionTag(name: string, version: string, key: string, value: string): Promise<void> {
     await this.call(
       { operation: `set the tag ${key} on version ${version} of ${name}`, privilege: PRIVILEGES.applyTag(name) },

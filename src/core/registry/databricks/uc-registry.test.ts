@@ -22,7 +22,7 @@ import { configurationRejection } from '../../../../test/helpers/errors.js'
 import { ConfigurationError, ServiceError } from '../../errors.js'
 import { createManifest } from '../../model-dir/manifest.js'
 import { walkModelDir } from '../../model-dir/walk.js'
-import { createVersion } from '../register.js'
+import { createVersion, registerModel } from '../register.js'
 import { DIGEST_TAG, type ModelRegistry, type ModelVersion, type NewVersion } from '../types.js'
 import { normalizeHost } from '../../databricks/workspace.js'
 import { createUnityCatalogRegistry, type UnityCatalogRegistry } from './uc-registry.js'
@@ -188,6 +188,41 @@ describe('registration', () => {
     expect(second).toMatchObject({ created: true, version: { version: '2', status: 'READY' } })
     expect(second.version.tags[DIGEST_TAG]).not.toBe(first.digest)
     expect(double.versions(NAME)).toEqual(['1', '2'])
+  })
+
+  it('takes a corrected description on a re-run, in one PATCH; without the input, or the same, nothing is written', async () => {
+    const { registry, double, log } = await setup()
+    const run = (description?: string) =>
+      registerModel({
+        registry,
+        name: NAME,
+        modelDir: EXAMPLE_MODEL,
+        aliases: [],
+        tags: {},
+        lineage: {},
+        ...(description !== undefined ? { description } : {}),
+        describeInput: input => `input '${input}'`,
+        log: line => log.push(line)
+      })
+    const updates = () => requestsTo(double, 'PATCH', /\/unity-catalog\/model-versions\/update$/)
+
+    expect((await run('churn v1')).version.description).toBe('churn v1')
+    const corrected = await run('churn, trained on March data')
+    expect(corrected).toMatchObject({
+      created: false,
+      version: { version: '1', description: 'churn, trained on March data' }
+    })
+    expect(updates().map(r => r.body)).toEqual([
+      { name: NAME, version: '1', description: 'churn, trained on March data' }
+    ])
+    expect(log).toContain(`description of ${NAME} version 1 updated`)
+
+    expect((await run()).version.description).toBe('churn, trained on March data')
+    expect((await run('churn, trained on March data')).version.description).toBe('churn, trained on March data')
+    expect(updates()).toHaveLength(1)
+    expect(double.version(NAME, '1')!.description).toBe('churn, trained on March data')
+    expect(double.versions(NAME)).toEqual(['1'])
+    expect(double.violations).toEqual([])
   })
 
   it('waits for a finalized version that Unity Catalog reports PENDING for a while', async () => {

@@ -261,6 +261,11 @@ export class UnityCatalogRegistry implements ModelRegistry {
     )
   }
 
+  async setVersionDescription(name: string, version: string, description: string): Promise<void> {
+    this.checkName(name)
+    await this.client.updateModelVersion(name, version, description)
+  }
+
   async setAlias(name: string, alias: string, version: string): Promise<void> {
     this.checkName(name)
     checkAlias(alias, "input 'aliases'")

@@ -47,6 +47,7 @@ import {
   readVersionRecord,
   toModelVersion,
   withAlias,
+  withDescription,
   withTags,
   withoutAliasesOf,
   type ModelRecord,
@@ -232,6 +233,14 @@ export class FileRegistry implements ModelRegistry {
     await this.withLock(`tagging version ${version} of ${name}`, async () => {
       const record = await this.requireVersion(name, version, `cannot set tags on version ${version}`)
       await writeJsonAtomic(this.layout.versionFile(name, version), withTags(record, tags))
+    })
+  }
+
+  async setVersionDescription(name: string, version: string, description: string): Promise<void> {
+    modelFolderName(name)
+    await this.withLock(`describing version ${version} of ${name}`, async () => {
+      const record = await this.requireVersion(name, version, 'its description cannot be set')
+      await writeJsonAtomic(this.layout.versionFile(name, version), withDescription(record, description))
     })
   }
 

@@ -98,6 +98,11 @@ export function withTags(record: VersionRecord, tags: Readonly<Record<string, st
   return { ...record.raw, tags: { ...record.tags, ...stringMap(tags, 'tags') } }
 }
 
+/** The version with this description in place of the one it had. */
+export function withDescription(record: VersionRecord, description: string): JsonObject {
+  return { ...record.raw, description }
+}
+
 /** metrics.json as read: numbers, or the text MLflow writes for NaN and infinities. */
 export function parseMetrics(raw: JsonObject, path: string): Map<string, number | string> {
   const values = new Map<string, number | string>()

@@ -291,6 +291,16 @@ export class MlflowClient {
     })
   }
 
+  async updateModelVersion(name: string, version: string, description: string): Promise<MlflowModelVersion> {
+    const body = await this.call('update model version', Responses.modelVersion, {
+      method: 'PATCH',
+      path: `${API}/model-versions/update`,
+      json: { name, version, description },
+      idempotent: true
+    })
+    return body!.model_version
+  }
+
   async setAlias(name: string, alias: string, version: string): Promise<void> {
     await this.call('set alias', Responses.empty, {
       method: 'POST',

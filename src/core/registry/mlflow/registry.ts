@@ -170,6 +170,10 @@ export class MlflowRegistry implements ModelRegistry {
     for (const [key, value] of Object.entries(tags)) await this.client.setModelVersionTag(name, version, key, value)
   }
 
+  async setVersionDescription(name: string, version: string, description: string): Promise<void> {
+    await this.client.updateModelVersion(name, version, description)
+  }
+
   async setAlias(name: string, alias: string, version: string): Promise<void> {
     await this.client.setAlias(name, alias, version)
   }
