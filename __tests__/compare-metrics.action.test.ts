@@ -154,6 +154,10 @@ describe('compare-metrics, bundled, outside a pull request', () => {
     })
     expect(run.exitCode).toBe(1)
     expect(run.errors).toEqual(['MODELGATE_RETRY_BASE_MS: expected a number of milliseconds, 0 or more, got "fast"'])
+    // The job summary says why the step stopped, as the error line does.
+    expect(run.summary).toMatch(
+      /^### ❌ modelgate compare-metrics stopped\n\n`MODELGATE_RETRY_BASE_MS: expected a number/
+    )
   })
 })
 

@@ -11,7 +11,11 @@
  * bundle tests run every action to its exit, with and without a comment and a served model).
  */
 import { isConfigurationError, isServiceError } from '../../core/errors.js'
+import { codeSpan } from '../../core/report/escape.js'
 import { createActionIO, type ActionIO } from './action-io.js'
+
+/** Long enough for any error line we write; the cut only guards the summary against a runaway message. */
+const SUMMARY_MESSAGE_MAX = 4000
 
 export async function runAction(
   name: string,
@@ -23,16 +27,31 @@ export async function runAction(
   } catch (error) {
     if (isConfigurationError(error)) {
       io.setFailed(error.message, error.annotation)
+      await summarizeStop(io, name, error.message)
       return
     }
     if (isServiceError(error)) {
       io.setFailed(error.message)
+      await summarizeStop(io, name, error.message)
       return
     }
     const message = error instanceof Error ? error.message : String(error)
     if (error instanceof Error && error.stack) io.info(error.stack)
-    io.setFailed(
-      `${name} failed unexpectedly: ${message}. This is a modelgate bug; please report it with the log above.`
-    )
+    const line = `${name} failed unexpectedly: ${message}. This is a modelgate bug; please report it with the log above.`
+    io.setFailed(line)
+    await summarizeStop(io, name, line)
+  }
+}
+
+/**
+ * A step stopped by an error still says why in the job summary, where a reader of the run looks first: without it
+ * the summary would hold nothing of this step, or only what it wrote before it stopped. A code span, so the paths
+ * and values the message quotes copy exactly.
+ */
+async function summarizeStop(io: ActionIO, name: string, message: string): Promise<void> {
+  try {
+    await io.appendSummary(`### ❌ modelgate ${name} stopped\n\n${codeSpan(message, { max: SUMMARY_MESSAGE_MAX })}\n`)
+  } catch {
+    // The error line above is the outcome; a summary file that cannot be written must not hide it.
   }
 }
