@@ -104,6 +104,13 @@ describe('the metrics input', () => {
     ])
   })
 
+  it('is read before the model: a missing metrics file is the error, not what a check of the model finds', async () => {
+    const logged: string[] = []
+    const run = validate({}, { metrics: 'evaluation.json', modelPath: 'no-such-model', log: line => logged.push(line) })
+    await expect(run).rejects.toThrow(/evaluation\.json/)
+    expect(logged.filter(line => line.startsWith('hashing'))).toEqual([])
+  })
+
   it('passes metrics within the bounds of the config rules', async () => {
     const report = await validate(
       { 'eval.json': '{"accuracy": 0.91}', '.modelgate.yml': 'metrics:\n  accuracy: { min: 0.8 }\n' },

@@ -75,9 +75,12 @@ export async function runValidation(options: ValidateOptions): Promise<Validatio
       { source: describe('model') }
     )
   }
+  // Read before any check runs: a metrics file with a typo in its name must not wait for a download, the hashing
+  // and a smoke test to be reported.
+  const metrics = options.metrics ? await loadMetricsInput(options) : undefined
   if (!options.modelUri) {
     const dir = resolve(options.workspace, options.modelPath!)
-    return validateModelDir(dir, options.modelPath!, describe('model-path'), modelConfig, configPath, options)
+    return validateModelDir(dir, options.modelPath!, describe('model-path'), modelConfig, configPath, options, metrics)
   }
   // A registered model is checked as the registry holds it: downloaded into a scratch directory, never trusted
   // to be what a local copy says.
@@ -96,7 +99,7 @@ export async function runValidation(options: ValidateOptions): Promise<Validatio
   try {
     options.log?.(`downloading ${uri} from ${registry.location}`)
     await registry.downloadModel(uri, scratch)
-    return await validateModelDir(scratch, uri, describe('model-uri'), modelConfig, configPath, options)
+    return await validateModelDir(scratch, uri, describe('model-uri'), modelConfig, configPath, options, metrics)
   } finally {
     await rm(scratch, { recursive: true, force: true })
   }
@@ -108,7 +111,8 @@ async function validateModelDir(
   source: string,
   modelConfig: SelectedModel | undefined,
   configPath: string | undefined,
-  options: ValidateOptions
+  options: ValidateOptions,
+  metrics: MetricSet | undefined
 ): Promise<ValidationReport> {
   const settings: ValidationSettings = modelConfig?.validation ?? {}
 
@@ -160,7 +164,7 @@ async function validateModelDir(
 
   const smoke = await smokeTest(dir, settings, checks, options)
   if (smoke) checks.push(smoke)
-  const metricsCheck = await checkMetricBounds(options, modelConfig?.metrics, smoke)
+  const metricsCheck = await checkMetricBounds(options, modelConfig?.metrics, smoke, metrics)
   if (metricsCheck) checks.push(metricsCheck)
 
   const verdict = validationVerdict(checks)
@@ -217,29 +221,32 @@ async function smokeTest(
   })
 }
 
+/** The `metrics` input's file. Loaded only when given: a plain validation pays nothing for the metric readers. */
+async function loadMetricsInput(options: ValidateOptions): Promise<MetricSet> {
+  const { loadMetrics } = await import('../metrics/source.js')
+  return loadMetrics(options.metrics!, { workspace: options.workspace, role: 'metrics' })
+}
+
 /**
- * The `metrics` input and the smoke test's latencies against the absolute bounds of the config's rules. There is
- * no baseline here (that is compare-metrics' job), so only min and max can break.
+ * The `metrics` input (loaded) and the smoke test's latencies against the absolute bounds of the config's rules.
+ * There is no baseline here (that is compare-metrics' job), so only min and max can break.
  */
 async function checkMetricBounds(
   options: ValidateOptions,
   rules: Parameters<typeof toRules>[0],
-  smoke: CheckResult | undefined
+  smoke: CheckResult | undefined,
+  loaded: MetricSet | undefined
 ): Promise<CheckResult | undefined> {
   const smokeMetrics: Record<string, number> = smoke
     ? (await import('../model/smoke-test.js')).smokeTestMetrics(smoke)
     : {}
   if (!options.metrics && Object.keys(smokeMetrics).length === 0) return undefined
   // Loaded only when there are metrics to bound: a plain validation pays nothing for the comparison engine.
-  const [{ compareMetrics }, { rulesMatching, toRules }, { loadMetrics }, { numberValue }] = await Promise.all([
+  const [{ compareMetrics }, { rulesMatching, toRules }, { numberValue }] = await Promise.all([
     import('../compare/engine.js'),
     import('../compare/rules.js'),
-    import('../metrics/source.js'),
     import('../metrics/types.js')
   ])
-  const loaded = options.metrics
-    ? await loadMetrics(options.metrics, { workspace: options.workspace, role: 'metrics' })
-    : undefined
   const values = new Map<string, MetricValue>(loaded?.values)
   for (const [name, value] of Object.entries(smokeMetrics)) values.set(name, numberValue(value))
   const set: MetricSet = { values, provenance: loaded?.provenance ?? { kind: 'inline', spec: 'smoke test' } }
