@@ -42,6 +42,7 @@ export async function runRegisterCommand(
     describeInput: name => `--${name}`,
     log: ui.log
   })
+  for (const warning of result.warnings) ui.warn(warning)
   output.out(
     format === 'json'
       ? JSON.stringify(buildRegistrationJson(result), null, 2)

@@ -24,6 +24,7 @@ export async function run(io: ActionIO, env: NodeJS.ProcessEnv = process.env): P
   io.setOutput(Outputs.Created, result.created)
   io.setOutput(Outputs.Digest, result.digest)
   io.setOutput(Outputs.Report, reportPath)
+  for (const warning of result.warnings) io.warning(warning)
   io.info(
     `${result.created ? 'registered' : 'already registered:'} ${result.modelUri} (${result.digest})${result.aliases.length ? `, aliases ${result.aliases.join(', ')}` : ''}`
   )

@@ -1,6 +1,10 @@
-import { describe, expect, it } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { EXAMPLE_MODEL } from '../../../test/fixtures/models/real-models.js'
 import { configurationErrorOf } from '../../../test/helpers/errors.js'
-import { parseTags } from './register.js'
+import { parseTags, runRegistration } from './register.js'
 
 const SOURCE = "input 'tags'"
 
@@ -150,5 +154,61 @@ describe('parseTags', () => {
       build: '0x1F',
       ticket: '12345678901234567890'
     })
+  })
+})
+
+describe('registering a model whose gate reports say it failed', () => {
+  let workspace: string
+
+  beforeAll(async () => {
+    workspace = await mkdtemp(join(tmpdir(), 'modelgate-register-gates-'))
+    await cp(EXAMPLE_MODEL, join(workspace, 'model'), { recursive: true })
+    const report = (name: string, value: object) => writeFile(join(workspace, name), JSON.stringify(value))
+    await report('validation-fail.json', { tool: 'modelgate validate-model', verdict: 'fail', passed: true })
+    await report('validation-pass.json', { tool: 'modelgate validate-model', verdict: 'pass', passed: true })
+    await report('comparison-fail.json', {
+      tool: 'modelgate',
+      verdict: 'fail',
+      passed: false,
+      regressions: 2,
+      metrics: []
+    })
+    await report('comparison-warn.json', {
+      tool: 'modelgate',
+      verdict: 'warn',
+      passed: true,
+      regressions: 1,
+      metrics: []
+    })
+  })
+  afterAll(() => rm(workspace, { recursive: true, force: true }))
+
+  const register = (validationReport: string, comparisonReport: string) =>
+    runRegistration({
+      workspace,
+      name: 'churn',
+      modelPath: 'model',
+      aliases: [],
+      registryPath: 'registry',
+      validationReport,
+      comparisonReport,
+      env: {}
+    })
+
+  it('registers it, with the verdicts in its tags, and warns of each failed gate (fail-on: never too)', async () => {
+    const run = await register('validation-fail.json', 'comparison-fail.json')
+    expect(run.version.tags).toMatchObject({
+      'modelgate.validation.verdict': 'fail',
+      'modelgate.comparison.verdict': 'fail'
+    })
+    expect(run.warnings).toEqual([
+      "input 'validation-report' says the model did not pass validate-model (verdict fail); it is registered with that verdict in its tags",
+      "input 'comparison-report' says the model did not pass compare-metrics (verdict fail, 2 regressions); it is registered with that verdict in its tags"
+    ])
+  })
+
+  it('says nothing of gates that passed, with warnings or not', async () => {
+    const run = await register('validation-pass.json', 'comparison-warn.json')
+    expect(run.warnings).toEqual([])
   })
 })

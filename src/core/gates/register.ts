@@ -45,6 +45,8 @@ export interface RegisterRun extends Registration {
   readonly name: string
   readonly registry: RegistryChoice & { readonly location: string }
   readonly reports: GateReports
+  /** Said loudly by the action and the command: a gate report that says the model did not pass. */
+  readonly warnings: readonly string[]
 }
 
 export async function runRegistration(options: RegisterOptions): Promise<RegisterRun> {
@@ -76,6 +78,25 @@ export async function runRegistration(options: RegisterOptions): Promise<Registe
   } finally {
     deadline.stop()
   }
+}
+
+/**
+ * Registering is not refused for a failed gate (the verdict is recorded in the version's tags, and a team may
+ * register a challenger to inspect it), but it is never quiet about one: the workflows only register what passed.
+ */
+function failedGates(reports: GateReports, describe: (name: string) => string): string[] {
+  const warnings: string[] = []
+  if (reports.validation && (reports.validation.verdict === 'fail' || !reports.validation.passed)) {
+    warnings.push(
+      `${describe('validation-report')} says the model did not pass validate-model (verdict ${reports.validation.verdict}); it is registered with that verdict in its tags`
+    )
+  }
+  if (reports.comparison && (reports.comparison.verdict === 'fail' || !reports.comparison.passed)) {
+    warnings.push(
+      `${describe('comparison-report')} says the model did not pass compare-metrics (verdict ${reports.comparison.verdict}, ${reports.comparison.regressions} regressions); it is registered with that verdict in its tags`
+    )
+  }
+  return warnings
 }
 
 /** The registration proper, under the deadline. */
@@ -137,7 +158,13 @@ async function register(
     describeInput: describe,
     ...(options.log ? { log: options.log } : {})
   })
-  return { ...registration, name, registry: { ...choice, location: registry.location }, reports }
+  return {
+    ...registration,
+    name,
+    registry: { ...choice, location: registry.location },
+    reports,
+    warnings: failedGates(reports, describe)
+  }
 }
 
 export const DEFAULT_TIMEOUT = '10m'

@@ -10,6 +10,7 @@ function run(tags: Record<string, string>): RegisterRun {
     name: 'churn',
     registry: { kind: 'mlflow', location: 'http://127.0.0.1:5000' },
     reports: {},
+    warnings: [],
     created: true,
     digest: DIGEST,
     modelUri: 'models:/churn/1',
