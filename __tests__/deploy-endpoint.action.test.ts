@@ -213,7 +213,7 @@ describe('deploy-endpoint (bundle) on HAProxy with mlflow models serve', () => {
     expect(run.errors).toHaveLength(1)
     expect(run.errors[0]).toMatch(/version 2 failed at v2 10% \/ v1 90%: deploy\.error_rate 1 > max 0/)
     expect(run.errors[0]).toMatch(
-      /rolled back: state read back equal to before, and 20 requests all answered by version 1/
+      /\. Rolled back: state read back equal to before, and 20 requests all answered by version 1/
     )
     expect(run.summary).toContain('failed, rolled back (proven)')
     expect(run.summary).toMatch(/\| 1 \| v2 10% \/ v1 90% \| .*v2: \d+.* \| \d+ \| \d+ \| 100\.0% \|/)

@@ -81,7 +81,11 @@ export async function run(io: ActionIO, env: NodeJS.ProcessEnv = process.env): P
   io.info(deployHeadline(result))
   if (!result.passed) {
     const failure = clip(report.failure?.message ?? report.outcome)
-    const rollback = report.rollback ? ` ${report.rollback.message}` : ' The endpoint was left as the failure found it.'
+    // The rollback's message starts a sentence after the failure's.
+    const said = report.rollback?.message
+    const rollback = said
+      ? ` ${said.charAt(0).toUpperCase()}${said.slice(1)}`
+      : ' The endpoint was left as the failure found it.'
     io.setFailed(`deploy-endpoint: ${failure}.${rollback}`)
   }
 }
