@@ -139,6 +139,65 @@ describe('checkServingPayload: column signatures', () => {
   })
 })
 
+describe('checkServingPayload: NaN and infinities, as MLflow writes missing values (json.dump)', () => {
+  const signature: PayloadSignature = {
+    inputs: parseSchema(
+      '[{"type": "double", "name": "d", "required": true}, {"type": "float", "name": "f", "required": false}, {"type": "long", "name": "l", "required": false}, {"type": "integer", "name": "i", "required": false}, {"type": "string", "name": "s", "required": false}, {"type": "boolean", "name": "b", "required": false}, {"type": "binary", "name": "x", "required": false}, {"type": "datetime", "name": "t", "required": false}]'
+    ).schema
+  }
+  const run = (format: string, column: string, values: string[]) => {
+    const cells = values.map(v => (column === 'd' ? `[${v}]` : `[1.5, ${v}]`))
+    const columns = column === 'd' ? '["d"]' : `["d", "${column}"]`
+    const records = values.map(v => (column === 'd' ? `{"d": ${v}}` : `{"d": 1.5, "${column}": ${v}}`))
+    const text =
+      format === 'dataframe_split'
+        ? `{"dataframe_split": {"columns": ${columns}, "data": [${cells.join(', ')}]}}`
+        : format === 'dataframe_records'
+          ? `{"dataframe_records": [${records.join(', ')}]}`
+          : `{"${format}": {"d": [${values.map(() => '1.5').join(', ')}], "${column}": [${values.join(', ')}]}}`
+    const document = parseJsonDocument(text, { pythonNumbers: true })
+    return checkServingPayload(document.value, signature, document.numberForm).problems
+  }
+  const FORMATS = ['dataframe_split', 'dataframe_records', 'inputs', 'instances']
+
+  it.each(FORMATS)('%s: passes NaN and infinities in double and float columns, as MLflow does', format => {
+    expect(run(format, 'd', ['NaN', 'Infinity', '-Infinity', '2.5'])).toEqual([])
+    expect(run(format, 'f', ['NaN', 'Infinity', '-Infinity'])).toEqual([])
+  })
+
+  it.each(FORMATS)('%s: fails NaN and infinities in integer columns, which MLflow cannot convert', format => {
+    for (const column of ['l', 'i']) {
+      const problems = run(format, column, ['3', 'NaN', '-Infinity'])
+      expect(problems.map(p => p.severity)).toEqual(['error', 'error'])
+      expect(problems[0]?.message).toMatch(
+        /row 1, column \w \((long|integer)\): NaN in an? (long|integer) column: MLflow cannot convert a missing value to an integer/
+      )
+      expect(problems[1]?.message).toMatch(/row 2, .*-Infinity .*MLflow cannot convert an infinity to an integer/)
+    }
+  })
+
+  it.each(FORMATS)("%s: passes NaN, pandas' missing value, in string columns without a word", format => {
+    expect(run(format, 's', ['"a"', 'NaN'])).toEqual([])
+  })
+
+  it('passes NaN in a dataframe column of dates (pandas reads it as NaT), and fails it for numpy, as MLflow does', () => {
+    expect(run('dataframe_split', 't', ['"2024-01-02"', 'NaN'])).toEqual([])
+    expect(run('dataframe_records', 't', ['NaN'])).toEqual([])
+    expect(run('inputs', 't', ['"2024-01-02"', 'NaN'])[0]).toMatchObject({
+      severity: 'error',
+      message: expect.stringMatching(/NaN/)
+    })
+  })
+
+  it('fails NaN where MLflow takes it but hands the model something else, without saying MLflow refuses it', () => {
+    const [boolean] = run('dataframe_split', 'b', ['true', 'NaN'])
+    expect(boolean?.message).toMatch(/row 1, column b \(boolean\): NaN in a boolean column/)
+    expect(boolean?.message).not.toMatch(/MLflow refuses/)
+    const [binary] = run('inputs', 'x', ['"aGk="', 'NaN'])
+    expect(binary?.message).toMatch(/NaN in a binary column/)
+  })
+})
+
 describe('checkServingPayload: nested values', () => {
   const signature: PayloadSignature = {
     inputs: parseSchema(
@@ -300,11 +359,16 @@ describe('input_example.json', () => {
       dir = await mkdtemp(join(tmpdir(), 'modelgate-example-'))
       await writeFile(join(dir, 'good.json'), '{"inputs": [1.0]}')
       await writeFile(join(dir, 'bad.json'), '{"inputs": [1.0,]}')
+      await writeFile(join(dir, 'missing.json'), '{"inputs": [NaN, Infinity, -Infinity]}')
     })
     afterAll(() => rm(dir, { recursive: true, force: true }))
 
     it('reads, and says why it cannot', async () => {
       expect((await readExampleFile(dir, 'good.json')).document?.value).toEqual({ inputs: [1] })
+      // MLflow writes a pandas missing value as json.dump does, and reads it back with json.loads.
+      expect((await readExampleFile(dir, 'missing.json')).document?.value).toEqual({
+        inputs: [NaN, Infinity, -Infinity]
+      })
       expect((await readExampleFile(dir, 'bad.json')).problem).toMatch(
         /bad.json is not valid JSON: .* at line 1, column 17/
       )

@@ -83,7 +83,9 @@ export async function readExampleFile(dir: string, path: string): Promise<Exampl
   const read = await readFoundFile(found.absolute)
   if ('problem' in read) return { path, problem: `${path} ${describeLookupProblem(read)}` }
   try {
-    return { path, document: parseJsonDocument(read.text) }
+    // MLflow writes the examples with json.dump, which spells a pandas missing value NaN, and the scoring server
+    // reads bodies with json.loads, which takes it: refusing the words would fail a model MLflow serves.
+    return { path, document: parseJsonDocument(read.text, { pythonNumbers: true }) }
   } catch (error) {
     if (error instanceof JsonSyntaxError) return { path, problem: `${path} is not valid JSON: ${error.message}` }
     throw error
