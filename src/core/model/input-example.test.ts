@@ -418,6 +418,18 @@ describeWithPython('agreement with MLflow validate_serving_input', () => {
     ['params', '{"dataframe_split": {"columns": ["score"], "data": [[0.5]]}, "params": {"labels": ["a", "b"]}}'],
     ['params', '{"dataframe_split": {"columns": ["score"], "data": [[0.5]]}, "params": {"verbose": 1}}'],
     ['params', '{"dataframe_split": {"columns": ["score"], "data": [[0.5]]}, "params": {"unknown": 1}}'],
+    // Missing values as MLflow writes them in the model's own example (json.dump's NaN).
+    [
+      'sklearn-missing-values',
+      '{"dataframe_split": {"columns": ["age", "income", "plan"], "data": [[20, 41000.5, "basic"], [30, NaN, NaN]]}}'
+    ],
+    ['sklearn-missing-values', '{"dataframe_records": [{"age": 30, "income": NaN, "plan": "pro"}]}'],
+    ['sklearn-missing-values', '{"inputs": {"age": [30, 40], "income": [NaN, 1.5], "plan": ["pro", "basic"]}}'],
+    [
+      'sklearn-missing-values',
+      '{"dataframe_split": {"columns": ["age", "income", "plan"], "data": [[NaN, 1.5, "pro"]]}}'
+    ],
+    ['sklearn-missing-values', '{"inputs": {"age": [Infinity], "income": [1.5], "plan": ["pro"]}}'],
     ['optional-columns', '{"dataframe_split": {"columns": ["amount"], "data": [[12.5]]}}'],
     ['optional-columns', '{"dataframe_split": {"columns": ["amount", "note"], "data": [[12.5, "hi"]]}}'],
     ['optional-columns', '{"dataframe_split": {"columns": ["note"], "data": [["hi"]]}}'],
@@ -481,7 +493,7 @@ describeWithPython('agreement with MLflow validate_serving_input', () => {
   async function ours(model: string, body: string) {
     const loaded = parseMLmodel(await readFile(join(models, model, 'MLmodel'), 'utf8'), join(models, model))
     const signature = loaded.model.signature!
-    const document = parseJsonDocument(body)
+    const document = parseJsonDocument(body, { pythonNumbers: true })
     const result = checkServingPayload(
       document.value,
       {
