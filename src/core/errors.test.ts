@@ -28,5 +28,8 @@ describe('ConfigurationError', () => {
     expect(describeValue(-Infinity)).toBe('-Infinity')
     expect(describeValue(null)).toBe('null')
     expect(describeValue(0.5)).toBe('0.5')
+    // Inside a list or map too: an input example's missing values are NaN inside its rows.
+    expect(describeValue([false, NaN, null, Infinity])).toBe('[false,NaN,null,Infinity]')
+    expect(describeValue({ a: -Infinity, b: 'NaN' })).toBe('{"a":-Infinity,"b":"NaN"}')
   })
 })

@@ -92,6 +92,11 @@ export function errorMessage(error: unknown): string {
   return String(error)
 }
 
+// A control character no example or config holds in a string (only a string of exactly the mark and the word would
+// be shown unquoted); JSON.stringify writes it as the escape matched below.
+const NON_FINITE_MARK = '\u0000'
+const NON_FINITE_TEXT = /"\\u0000(NaN|-?Infinity)"/g
+
 /** Quote a user-supplied value for an error message, short enough to stay on one line. */
 export function describeValue(value: unknown, max = 60): string {
   let text: string
@@ -101,7 +106,11 @@ export function describeValue(value: unknown, max = 60): string {
   else if (typeof value === 'number' && !Number.isFinite(value)) text = String(value)
   else {
     try {
-      text = JSON.stringify(value) ?? String(value)
+      // Inside lists and maps too: a marked string stands in for each, then loses its quotes and mark.
+      text =
+        JSON.stringify(value, (_key, item: unknown) =>
+          typeof item === 'number' && !Number.isFinite(item) ? `${NON_FINITE_MARK}${item}` : item
+        )?.replace(NON_FINITE_TEXT, '$1') ?? String(value)
     } catch {
       text = String(value)
     }

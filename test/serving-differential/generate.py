@@ -5,7 +5,9 @@
 Writes OUT_DIR/cases/NNNN/ (an MLmodel with the signature, a trivial pyfunc model, the body as
 serving_input_example.json) and OUT_DIR/results.json with MLflow's answer for each case:
 `mlflow.models.validate_serving_input(model_dir, body)` accepted it, or refused it with a message. One process,
-seeded, so the same seed gives the same cases. The jest test runs modelgate's checks on the same directories.
+seeded, so the same seed gives the same cases. Now and then a value is NaN, Infinity or -Infinity (in a column, inside
+an array, object or map, in a tensor, in a param), written as json.dump writes a pandas missing value, which is how
+MLflow writes an input example with missing values. The jest test runs modelgate's checks on the same directories.
 """
 
 import argparse
@@ -87,9 +89,20 @@ ODD_VALUES = [
 ]
 
 
+# What json.dump writes for a pandas missing value and for infinities (NaN, Infinity, -Infinity), which MLflow reads
+# back with json.loads.
+NON_FINITE = [float("nan"), float("inf"), float("-inf")]
+
+
 class Gen:
-    def __init__(self, rng):
+    def __init__(self, rng, non_finite_rng):
         self.r = rng
+        # Its own stream, so adding the non-finite values left every other random choice of a seed as it was.
+        self.nf = non_finite_rng
+
+    def non_finite(self, value, p):
+        """Now and then NaN or an infinity instead of the value, as json.dump writes them."""
+        return self.nf.choice(NON_FINITE) if self.nf.random() < p else value
 
     def chance(self, p):
         return self.r.random() < p
@@ -195,7 +208,7 @@ class Gen:
     def value(self, vtype):
         kind = vtype["type"]
         if kind in SCALARS:
-            return self.odd(self.scalar(kind))
+            return self.non_finite(self.odd(self.scalar(kind)), 0.06)
         if kind == "array":
             items = [self.value(vtype["items"]) for _ in range(self.r.randint(0, 3))]
             return self.odd(items)
@@ -234,7 +247,7 @@ class Gen:
                 v = self.r.choice(DATES)
             else:
                 v = self.r.choice([1, "a", 2.5, True])
-            return self.r.choice(ODD_VALUES) if self.chance(0.04) else v
+            return self.non_finite(self.r.choice(ODD_VALUES) if self.chance(0.04) else v, 0.05)
 
         def build(level):
             if level == len(dims):
@@ -333,6 +346,7 @@ class Gen:
                     values[p["name"]] = self.param_value(ptype, p["shape"])
                     if self.chance(0.2):
                         values[p["name"]] = self.r.choice(ODD_VALUES)
+                    values[p["name"]] = self.non_finite(values[p["name"]], 0.1)
             body["params"] = values
         return {"inputs": inputs, "params": params, "body": body}
 
@@ -378,7 +392,7 @@ def main():
     os.environ.setdefault("MLFLOW_TRACKING_URI", "file:///dev/null")
     import mlflow.models
 
-    gen = Gen(random.Random(args.seed))
+    gen = Gen(random.Random(args.seed), random.Random(args.seed + 1))
     results = []
     started = time.time()
     for index in range(args.count):

@@ -45,7 +45,15 @@ const STRICTER: ReadonlyArray<{ readonly why: string; readonly message: RegExp }
   },
   {
     why: 'binary values that are not base64 (only dataframe bodies decode them)',
-    message: /base64-encoded string|null in a binary column/
+    message: /base64-encoded string|(null|NaN|-?Infinity) in a binary column/
+  },
+  {
+    why: 'NaN or an infinity in a boolean column, which MLflow reads by truthiness (the model gets true)',
+    message: /in a boolean column: MLflow reads it by truthiness/
+  },
+  {
+    why: 'an infinity in a dataframe column of dates, which pandas turns into a missing date (NaT)',
+    message: /which pandas makes a missing date/
   },
   {
     why: 'values inside arrays, objects and maps that pandas leaves as objects, which MLflow passes unchecked',
@@ -119,7 +127,8 @@ function show(dir: string, outcome: Outcome): string {
   const caseDir = join(dir, 'cases', outcome.id)
   const mlmodel = readFileSync(join(caseDir, 'MLmodel'), 'utf8')
   const signature = mlmodel.slice(mlmodel.indexOf('signature:'), mlmodel.indexOf('saved_input_example_info:'))
-  const body = JSON.stringify(JSON.parse(readFileSync(join(caseDir, 'serving_input_example.json'), 'utf8')))
+  // The body as written, on one line: it may hold NaN and Infinity, which JSON.parse refuses.
+  const body = readFileSync(join(caseDir, 'serving_input_example.json'), 'utf8').replace(/\s*\n\s*/g, ' ')
   return [
     `case ${outcome.id} (${caseDir})`,
     signature.trim(),

@@ -47,3 +47,28 @@ describe('parseJsonDocument', () => {
     expect(() => parseJsonDocument('{"a": -Infinity}')).toThrow(JsonSyntaxError)
   })
 })
+
+describe('parseJsonDocument with pythonNumbers (input examples, as MLflow writes them with json.dump)', () => {
+  it('reads NaN, Infinity and -Infinity as those numbers, and only outside strings', () => {
+    const text = '{"data": [[1.0, NaN], [-Infinity, Infinity], ["NaN", -2]]}'
+    const { value, numberForm } = parseJsonDocument(text, { pythonNumbers: true })
+    const rows = (value as { data: unknown[][] }).data
+    expect(rows).toEqual([
+      [1, NaN],
+      [-Infinity, Infinity],
+      ['NaN', -2]
+    ])
+    // Python reads all three as floats: no whole-number form to record.
+    expect(numberForm(rows[0]!, 1)).toBeUndefined()
+    expect(numberForm(rows[0]!, 0)).toBe('float')
+  })
+
+  it('still refuses other words and spellings Python does not write, naming the ones it reads', () => {
+    expect(() => parseJsonDocument('[nan]', { pythonNumbers: true })).toThrow(
+      /unexpected word "nan" .*NaN, Infinity, -Infinity as Python writes them\)/
+    )
+    expect(() => parseJsonDocument('[-NaN]', { pythonNumbers: true })).toThrow(JsonSyntaxError)
+    expect(() => parseJsonDocument('[Infinit]', { pythonNumbers: true })).toThrow(JsonSyntaxError)
+    expect(() => parseJsonDocument('[NaNa]', { pythonNumbers: true })).toThrow(JsonSyntaxError)
+  })
+})

@@ -5,7 +5,9 @@
  * `JSON.parse` will not do for either: it keeps the last of two equal keys without a word, rejects the bare `NaN`,
  * `Infinity` and `-Infinity` that Python's `json.dump` writes by default, forgets whether `2.0` was written with a
  * decimal point (MLflow's schema enforcement does not), and says little about where a malformed file goes wrong.
- * This reader reports every syntax error with its line and column and a hint, and is otherwise strict RFC 8259.
+ * This reader reports every syntax error with its line and column and a hint, and is otherwise strict RFC 8259:
+ * Python's `NaN`, `Infinity` and `-Infinity` are read only by a reader that asks for them (`JsonLiterals.nonFinite`),
+ * as metrics files and input examples do, since Python wrote them and Python reads them back.
  */
 
 /** A syntax error with its 1-based position; the caller adds the file name and what was expected. */

@@ -48,3 +48,19 @@ describe('pandasDatetimeColumnProblem (pd.to_datetime of a column)', () => {
     expect(pandasDatetimeColumnProblem([true])).toMatch(/cannot read as a datetime/)
   })
 })
+
+describe('NaN and infinities (json.dump writes a missing value NaN)', () => {
+  it('pandas reads NaN as a missing date (NaT), and makes NaT of an infinity alone but refuses it beside dates', () => {
+    expect(pandasDatetimeColumnProblem(['2024-01-02', NaN])).toBeUndefined()
+    expect(pandasDatetimeColumnProblem([NaN, NaN])).toBeUndefined()
+    expect(pandasDatetimeColumnProblem([Infinity])).toMatch(
+      /Infinity in a datetime column, which pandas makes a missing date/
+    )
+    expect(pandasDatetimeColumnProblem(['2024-01-02', -Infinity])).toMatch(/-Infinity in a datetime column/)
+  })
+
+  it('numpy makes no datetime of NaN or an infinity', () => {
+    expect(numpyDatetimeProblem(NaN)).toMatch(/numpy cannot make a datetime of NaN; write null/)
+    expect(numpyDatetimeProblem(-Infinity, { numbers: false })).toMatch(/of -Infinity/)
+  })
+})

@@ -57,6 +57,8 @@ export function numpyDatetimeProblem(value: unknown, { numbers = true } = {}): s
   if (value === null) return undefined
   if (typeof value === 'number') {
     if (numbers && Number.isInteger(value)) return undefined
+    // numpy reads NaN as a float, not as NaT, and has no datetime for an infinity.
+    if (!Number.isFinite(value)) return `numpy cannot make a datetime of ${value}; write null for a missing date`
     return numbers
       ? `${value} is not a whole number of nanoseconds, which numpy refuses as a datetime`
       : `numpy cannot read the number ${value} as a datetime without a unit; write an ISO 8601 date`
@@ -76,8 +78,13 @@ export function numpyDatetimeProblem(value: unknown, { numbers = true } = {}): s
 
 /** What `pd.to_datetime` and MLflow make of a dataframe column declared `datetime`, or undefined. */
 export function pandasDatetimeColumnProblem(values: readonly unknown[]): string | undefined {
-  const present = values.filter(v => v !== null && v !== '')
+  // pandas reads NaN (json.dump's missing value) as NaT, as it does null.
+  const present = values.filter(v => v !== null && v !== '' && !Number.isNaN(v))
   if (present.length === 0) return undefined
+  const infinity = present.find(v => v === Infinity || v === -Infinity)
+  if (infinity !== undefined) {
+    return `${String(infinity)} in a datetime column, which pandas makes a missing date (NaT) or refuses beside dates; write null for a missing date`
+  }
   if (present.every(v => typeof v === 'number')) {
     return present.every(v => Number.isInteger(v))
       ? undefined

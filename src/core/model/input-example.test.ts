@@ -139,6 +139,65 @@ describe('checkServingPayload: column signatures', () => {
   })
 })
 
+describe('checkServingPayload: NaN and infinities, as MLflow writes missing values (json.dump)', () => {
+  const signature: PayloadSignature = {
+    inputs: parseSchema(
+      '[{"type": "double", "name": "d", "required": true}, {"type": "float", "name": "f", "required": false}, {"type": "long", "name": "l", "required": false}, {"type": "integer", "name": "i", "required": false}, {"type": "string", "name": "s", "required": false}, {"type": "boolean", "name": "b", "required": false}, {"type": "binary", "name": "x", "required": false}, {"type": "datetime", "name": "t", "required": false}]'
+    ).schema
+  }
+  const run = (format: string, column: string, values: string[]) => {
+    const cells = values.map(v => (column === 'd' ? `[${v}]` : `[1.5, ${v}]`))
+    const columns = column === 'd' ? '["d"]' : `["d", "${column}"]`
+    const records = values.map(v => (column === 'd' ? `{"d": ${v}}` : `{"d": 1.5, "${column}": ${v}}`))
+    const text =
+      format === 'dataframe_split'
+        ? `{"dataframe_split": {"columns": ${columns}, "data": [${cells.join(', ')}]}}`
+        : format === 'dataframe_records'
+          ? `{"dataframe_records": [${records.join(', ')}]}`
+          : `{"${format}": {"d": [${values.map(() => '1.5').join(', ')}], "${column}": [${values.join(', ')}]}}`
+    const document = parseJsonDocument(text, { pythonNumbers: true })
+    return checkServingPayload(document.value, signature, document.numberForm).problems
+  }
+  const FORMATS = ['dataframe_split', 'dataframe_records', 'inputs', 'instances']
+
+  it.each(FORMATS)('%s: passes NaN and infinities in double and float columns, as MLflow does', format => {
+    expect(run(format, 'd', ['NaN', 'Infinity', '-Infinity', '2.5'])).toEqual([])
+    expect(run(format, 'f', ['NaN', 'Infinity', '-Infinity'])).toEqual([])
+  })
+
+  it.each(FORMATS)('%s: fails NaN and infinities in integer columns, which MLflow cannot convert', format => {
+    for (const column of ['l', 'i']) {
+      const problems = run(format, column, ['3', 'NaN', '-Infinity'])
+      expect(problems.map(p => p.severity)).toEqual(['error', 'error'])
+      expect(problems[0]?.message).toMatch(
+        /row 1, column \w \((long|integer)\): NaN in an? (long|integer) column: MLflow cannot convert a missing value to an integer/
+      )
+      expect(problems[1]?.message).toMatch(/row 2, .*-Infinity .*MLflow cannot convert an infinity to an integer/)
+    }
+  })
+
+  it.each(FORMATS)("%s: passes NaN, pandas' missing value, in string columns without a word", format => {
+    expect(run(format, 's', ['"a"', 'NaN'])).toEqual([])
+  })
+
+  it('passes NaN in a dataframe column of dates (pandas reads it as NaT), and fails it for numpy, as MLflow does', () => {
+    expect(run('dataframe_split', 't', ['"2024-01-02"', 'NaN'])).toEqual([])
+    expect(run('dataframe_records', 't', ['NaN'])).toEqual([])
+    expect(run('inputs', 't', ['"2024-01-02"', 'NaN'])[0]).toMatchObject({
+      severity: 'error',
+      message: expect.stringMatching(/NaN/)
+    })
+  })
+
+  it('fails NaN where MLflow takes it but hands the model something else, without saying MLflow refuses it', () => {
+    const [boolean] = run('dataframe_split', 'b', ['true', 'NaN'])
+    expect(boolean?.message).toMatch(/row 1, column b \(boolean\): NaN in a boolean column/)
+    expect(boolean?.message).not.toMatch(/MLflow refuses/)
+    const [binary] = run('inputs', 'x', ['"aGk="', 'NaN'])
+    expect(binary?.message).toMatch(/NaN in a binary column/)
+  })
+})
+
 describe('checkServingPayload: nested values', () => {
   const signature: PayloadSignature = {
     inputs: parseSchema(
@@ -300,11 +359,16 @@ describe('input_example.json', () => {
       dir = await mkdtemp(join(tmpdir(), 'modelgate-example-'))
       await writeFile(join(dir, 'good.json'), '{"inputs": [1.0]}')
       await writeFile(join(dir, 'bad.json'), '{"inputs": [1.0,]}')
+      await writeFile(join(dir, 'missing.json'), '{"inputs": [NaN, Infinity, -Infinity]}')
     })
     afterAll(() => rm(dir, { recursive: true, force: true }))
 
     it('reads, and says why it cannot', async () => {
       expect((await readExampleFile(dir, 'good.json')).document?.value).toEqual({ inputs: [1] })
+      // MLflow writes a pandas missing value as json.dump does, and reads it back with json.loads.
+      expect((await readExampleFile(dir, 'missing.json')).document?.value).toEqual({
+        inputs: [NaN, Infinity, -Infinity]
+      })
       expect((await readExampleFile(dir, 'bad.json')).problem).toMatch(
         /bad.json is not valid JSON: .* at line 1, column 17/
       )
@@ -354,6 +418,18 @@ describeWithPython('agreement with MLflow validate_serving_input', () => {
     ['params', '{"dataframe_split": {"columns": ["score"], "data": [[0.5]]}, "params": {"labels": ["a", "b"]}}'],
     ['params', '{"dataframe_split": {"columns": ["score"], "data": [[0.5]]}, "params": {"verbose": 1}}'],
     ['params', '{"dataframe_split": {"columns": ["score"], "data": [[0.5]]}, "params": {"unknown": 1}}'],
+    // Missing values as MLflow writes them in the model's own example (json.dump's NaN).
+    [
+      'sklearn-missing-values',
+      '{"dataframe_split": {"columns": ["age", "income", "plan"], "data": [[20, 41000.5, "basic"], [30, NaN, NaN]]}}'
+    ],
+    ['sklearn-missing-values', '{"dataframe_records": [{"age": 30, "income": NaN, "plan": "pro"}]}'],
+    ['sklearn-missing-values', '{"inputs": {"age": [30, 40], "income": [NaN, 1.5], "plan": ["pro", "basic"]}}'],
+    [
+      'sklearn-missing-values',
+      '{"dataframe_split": {"columns": ["age", "income", "plan"], "data": [[NaN, 1.5, "pro"]]}}'
+    ],
+    ['sklearn-missing-values', '{"inputs": {"age": [Infinity], "income": [1.5], "plan": ["pro"]}}'],
     ['optional-columns', '{"dataframe_split": {"columns": ["amount"], "data": [[12.5]]}}'],
     ['optional-columns', '{"dataframe_split": {"columns": ["amount", "note"], "data": [[12.5, "hi"]]}}'],
     ['optional-columns', '{"dataframe_split": {"columns": ["note"], "data": [["hi"]]}}'],
@@ -417,7 +493,7 @@ describeWithPython('agreement with MLflow validate_serving_input', () => {
   async function ours(model: string, body: string) {
     const loaded = parseMLmodel(await readFile(join(models, model, 'MLmodel'), 'utf8'), join(models, model))
     const signature = loaded.model.signature!
-    const document = parseJsonDocument(body)
+    const document = parseJsonDocument(body, { pythonNumbers: true })
     const result = checkServingPayload(
       document.value,
       {

@@ -11,6 +11,10 @@
  *   value by value or column by column, for `inputs`/`instances`; a value that conversion would change or refuse
  *   fails: 1.5 for a long (truncated), a string for a double, a number for a boolean, null for a long; dates are
  *   read as the converting library reads them (datetimes.ts);
+ * - the files are read as MLflow reads them (json.loads), so `NaN`, `Infinity` and `-Infinity`, which json.dump
+ *   writes for a pandas missing value and for infinities, are numbers: a float column keeps them, a text column or a
+ *   dataframe's date column reads NaN as missing, an integer column cannot convert them (MLflow refuses), and a
+ *   boolean or binary column is failed on purpose (MLflow makes true or the bytes "nan" of them);
  * - how the body becomes a frame matters: a list of rows in `inputs`/`instances` is converted to the first
  *   column's type as a whole, a map body is one row or columns depending on the schema, instances' records are
  *   stacked per column, and a key some records lack becomes NaN;
@@ -83,7 +87,9 @@ export async function readExampleFile(dir: string, path: string): Promise<Exampl
   const read = await readFoundFile(found.absolute)
   if ('problem' in read) return { path, problem: `${path} ${describeLookupProblem(read)}` }
   try {
-    return { path, document: parseJsonDocument(read.text) }
+    // MLflow writes the examples with json.dump, which spells a pandas missing value NaN, and the scoring server
+    // reads bodies with json.loads, which takes it: refusing the words would fail a model MLflow serves.
+    return { path, document: parseJsonDocument(read.text, { pythonNumbers: true }) }
   } catch (error) {
     if (error instanceof JsonSyntaxError) return { path, problem: `${path} is not valid JSON: ${error.message}` }
     throw error

@@ -523,6 +523,10 @@ export function checkColumnValue(
     }
   }
   if (typeof value === 'object') return error(`expected a single ${type.type} value, got ${got}`)
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    const problem = nonFiniteProblem(value, type.type)
+    if (problem !== 'as a number') return problem
+  }
   switch (type.type) {
     case 'boolean':
       return typeof value === 'boolean'
@@ -560,6 +564,43 @@ export function checkColumnValue(
       return typeof value === 'number' || typeof value === 'string'
         ? undefined
         : error(`expected a date string, got ${got}`)
+  }
+}
+
+/**
+ * NaN or an infinity in a top-level column (json.dump writes a pandas missing value as NaN): pandas and numpy keep it
+ * in a float column and read NaN as missing in a text or date column; they cannot make an integer of either.
+ * Returns undefined when it passes, 'as a number' when the usual number rules decide.
+ */
+function nonFiniteProblem(value: number, type: DataTypeName): ValueProblem | undefined | 'as a number' {
+  const nan = Number.isNaN(value)
+  const error = (message: string): ValueProblem => ({ severity: 'error', message })
+  switch (type) {
+    case 'float':
+    case 'double':
+      return undefined
+    case 'integer':
+    case 'long':
+      return error(
+        nan
+          ? `NaN in ${type === 'integer' ? 'an' : 'a'} ${type} column: MLflow cannot convert a missing value to an integer (declare the column double if it may be missing)`
+          : `${value} in ${type === 'integer' ? 'an' : 'a'} ${type} column: MLflow cannot convert an infinity to an integer`
+      )
+    case 'string':
+      // pandas' own missing value in a text column, as null is.
+      return nan ? undefined : 'as a number'
+    case 'boolean':
+      // MLflow takes it, and the model gets true (NaN is truthy); refused on purpose, as a number is.
+      return error(
+        `${value} in a boolean column: MLflow reads it by truthiness, so the model would get true; write true or false (or null)`
+      )
+    case 'binary':
+      return error(
+        `${value} in a binary column: dataframe bodies cannot decode it, and inputs or instances hand the model the bytes "${String(value).toLowerCase().replace('infinity', 'inf')}"`
+      )
+    case 'datetime':
+      // Judged a column at a time, by the reader of the body (datetimes.ts).
+      return undefined
   }
 }
 
