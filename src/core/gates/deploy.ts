@@ -573,6 +573,7 @@ const TARGETS: Readonly<Record<DeployTargetKind, (context: TargetContext) => Pro
     return new DatabricksServingTarget({
       endpoint: context.endpoint,
       endpointSource: context.describe('endpoint'),
+      model: context.model,
       workspace,
       log: context.log,
       ...(context.retryBaseMs !== undefined ? { retryBaseMs: context.retryBaseMs } : {})

@@ -7,7 +7,8 @@ import { databricksDoublePerTest } from '../../../../test/databricks-double/per-
 import type { DatabricksDoubleOptions } from '../../../../test/databricks-double/server.js'
 import { churnTarget } from '../../../../test/serving/databricks-target.js'
 import { rollout, type RolloutOptions } from '../rollout.js'
-import { routingOf } from '../types.js'
+import { ConfigurationError } from '../../errors.js'
+import { deadlineIn, routingOf } from '../types.js'
 
 const MODEL = 'main.ml.churn'
 const BODY = { dataframe_split: { columns: ['tenure_months'], data: [[3], [40]] } }
@@ -183,5 +184,31 @@ describe('rollout on Databricks Model Serving', () => {
     expect(report.outcome).toBe('rolled-back')
     expect(report.rollback!.message).toContain('nothing served before')
     expect(double.serving.endpoint('churn')).toBeUndefined()
+  })
+
+  it('refuses an endpoint that serves another model, rather than calling it served or removing its entities', async () => {
+    const { double, run } = await setup()
+    const OTHER = 'main.ml.other'
+    double.addVersion(OTHER)
+    double.addVersion(OTHER)
+    // Another model's version 1 serves: the same number as churn's version 1, which it is not.
+    const other = churnTarget(double, undefined, { model: OTHER })
+    const serveOther = { routes: [{ model: { name: OTHER, version: '1' }, share: 100 }] }
+    await other.apply(serveOther, deadlineIn(5000, 'the test'))
+    expect((await other.waitReady(serveOther, deadlineIn(5000, 'the test'))).ready).toBe(true)
+    const endpointBefore = double.serving.endpoint('churn')!.config
+
+    const target = churnTarget(double, undefined, { pollMaxMs: 1000, model: MODEL })
+    for (const version of ['1', '2']) {
+      const error = await run(version, { target }).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(ConfigurationError)
+      expect((error as Error).message).toContain(`serves other-1 (${OTHER} version 1), which is not ${MODEL}`)
+    }
+    // Without the model named, the update itself is still refused.
+    const unnamed = await run('2').catch((e: unknown) => e)
+    expect(unnamed).toMatchObject({ outcome: 'rolled-back', failure: { phase: 'apply' } })
+    expect((unnamed as { failure: { message: string } }).failure.message).toContain('which is not main.ml.churn')
+    expect(double.serving.endpoint('churn')!.config).toEqual(endpointBefore)
+    expect(double.requests.filter(r => r.method === 'PUT')).toHaveLength(0)
   })
 })

@@ -38,6 +38,12 @@ export interface DatabricksTargetOptions {
   readonly endpoint: string
   /** How errors name where the endpoint came from. Default `input 'endpoint'`. */
   readonly endpointSource?: string
+  /**
+   * The registered model rolled out (its UC three-level name). An endpoint that serves another model is refused
+   * rather than changed: its versions are not this model's, and an update would remove its served entities.
+   * Without it, only `apply` checks, against the model it is asked to serve.
+   */
+  readonly model?: string
   readonly workspace: DatabricksWorkspace
   /** Of the served entities modelgate creates. Default Small. */
   readonly workloadSize?: 'Small' | 'Medium' | 'Large'
@@ -110,6 +116,8 @@ export class DatabricksServingTarget implements ServingTarget {
   readonly url: string
   private readonly rest: RestClient<Call>
   private readonly workspace: DatabricksWorkspace
+  private readonly endpointSource: string
+  private readonly model: string | undefined
   private readonly workloadSize: string
   private readonly scaleToZero: boolean
   private readonly pollMinMs: number
@@ -130,6 +138,8 @@ export class DatabricksServingTarget implements ServingTarget {
       )
     }
     this.endpoint = options.endpoint
+    this.endpointSource = source
+    this.model = options.model
     this.workspace = options.workspace
     this.url = `${options.workspace.url}/serving-endpoints/${options.endpoint}/invocations`
     this.workloadSize = options.workloadSize ?? 'Small'
@@ -150,12 +160,15 @@ export class DatabricksServingTarget implements ServingTarget {
   }
 
   async read(): Promise<EndpointState> {
-    return this.stateOf(await this.get())
+    const current = await this.get()
+    if (this.model !== undefined) this.refuseForeign(current, this.model)
+    return this.stateOf(current)
   }
 
   async apply(desired: DesiredState, deadline: Deadline): Promise<void> {
     validate(desired)
     const current = await this.get()
+    this.refuseForeign(current, this.model ?? desired.routes[0]!.model.name)
     const active = current ? snapshotOf(current.config) : undefined
     const entities: EntitySpec[] = desired.routes.map(route => {
       // A version already served keeps its entity (name and settings), so Databricks does not deploy it again.
@@ -289,6 +302,24 @@ export class DatabricksServingTarget implements ServingTarget {
 
   /** Nothing to release: a served entity no route takes is gone once the promoted config replaced the list. */
   async release(): Promise<void> {}
+
+  /**
+   * A served entity of another model would pass for one of this model's versions (versions are numbers, the same
+   * in every model), and an update replaces the whole list: it would be removed without a word.
+   */
+  private refuseForeign(current: EndpointJson | undefined, model: string): void {
+    const foreign = (current?.config?.served_entities ?? []).filter(
+      e => (e.entity_name ?? '').toLowerCase() !== model.toLowerCase()
+    )
+    if (foreign.length === 0) return
+    const listed = foreign
+      .map(e => `${e.name} (${e.entity_name ?? 'no entity_name'} version ${e.entity_version ?? '?'})`)
+      .join(', ')
+    throw new ConfigurationError(
+      `the serving endpoint ${this.endpoint} serves ${listed}, which ${foreign.length === 1 ? 'is' : 'are'} not ${model}; modelgate rolls out one model per endpoint and does not replace another model's served entities: name an endpoint of ${model} only, or remove them from ${this.endpoint} first`,
+      { source: this.endpointSource }
+    )
+  }
 
   // --- the update protocol ----------------------------------------------------------------------------------------
 
