@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from '@jest/globals'
 import { databricksDoublePerTest } from '../../../../test/databricks-double/per-test.js'
-import type { DatabricksDoubleOptions } from '../../../../test/databricks-double/server.js'
+import { DOUBLE_PAT_ENV, type DatabricksDoubleOptions } from '../../../../test/databricks-double/server.js'
 import { churnTarget } from '../../../../test/serving/databricks-target.js'
 import { rollout, type RolloutOptions } from '../rollout.js'
 import { ConfigurationError } from '../../errors.js'
@@ -210,5 +210,30 @@ describe('rollout on Databricks Model Serving', () => {
     expect((unnamed as { failure: { message: string } }).failure.message).toContain('which is not main.ml.churn')
     expect(double.serving.endpoint('churn')!.config).toEqual(endpointBefore)
     expect(double.requests.filter(r => r.method === 'PUT')).toHaveLength(0)
+  })
+
+  it('gives a new entity a name of its own when the entity it keeps was named by hand with that name', async () => {
+    const { double, run } = await setup()
+    // Version 1 serves under the name modelgate would give version 2.
+    const put = await fetch(`${double.url}/api/2.0/serving-endpoints`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${DOUBLE_PAT_ENV.DATABRICKS_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: 'churn',
+        config: {
+          served_entities: [{ name: 'churn-2', entity_name: MODEL, entity_version: '1', workload_size: 'Small' }],
+          traffic_config: { routes: [{ served_entity_name: 'churn-2', traffic_percentage: 100 }] }
+        }
+      })
+    })
+    expect(put.status).toBe(200)
+    await new Promise(resolve => setTimeout(resolve, 200))
+
+    const report = await run('2', { traffic: 10 })
+    expect(report.failure).toBeUndefined()
+    expect(report).toMatchObject({ outcome: 'deployed', previousVersion: '1', deployedVersion: '2' })
+    expect(report.steps[0]!.byVersion['1']!.requests).toBe(180)
+    const endpoint = double.serving.endpoint('churn') as { config: { served_entities: { name: string }[] } }
+    expect(endpoint.config.served_entities.map(e => e.name)).toEqual(['churn-2_2'])
   })
 })

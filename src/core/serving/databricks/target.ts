@@ -170,20 +170,25 @@ export class DatabricksServingTarget implements ServingTarget {
     const current = await this.get()
     this.refuseForeign(current, this.model ?? desired.routes[0]!.model.name)
     const active = current ? snapshotOf(current.config) : undefined
-    const entities: EntitySpec[] = desired.routes.map(route => {
-      // A version already served keeps its entity (name and settings), so Databricks does not deploy it again.
-      const kept = active?.entities.find(
+    // A version already served keeps its entity (name and settings), so Databricks does not deploy it again.
+    const kept = desired.routes.map(route =>
+      active?.entities.find(
         e => e.entity_name.toLowerCase() === route.model.name.toLowerCase() && e.entity_version === route.model.version
       )
-      return (
-        kept ?? {
-          name: entityName(route.model.name, route.model.version),
-          entity_name: route.model.name,
-          entity_version: route.model.version,
-          workload_size: this.workloadSize,
-          scale_to_zero_enabled: this.scaleToZero
-        }
-      )
+    )
+    // A kept entity may carry the name a new one would get (an entity named by hand): names must be unique.
+    const taken = new Set(kept.flatMap(e => (e ? [e.name] : [])))
+    const entities: EntitySpec[] = desired.routes.map((route, i) => {
+      if (kept[i]) return kept[i]
+      const name = uniqueName(entityName(route.model.name, route.model.version), taken)
+      taken.add(name)
+      return {
+        name,
+        entity_name: route.model.name,
+        entity_version: route.model.version,
+        workload_size: this.workloadSize,
+        scale_to_zero_enabled: this.scaleToZero
+      }
     })
     const config: Snapshot = {
       entities,
@@ -484,6 +489,13 @@ export class DatabricksServingTarget implements ServingTarget {
 export function entityName(model: string, version: string): string {
   const base = (model.split('.').at(-1) ?? model).replace(/[^A-Za-z0-9_-]/g, '-')
   return `${base.slice(0, 62 - version.length)}-${version}`
+}
+
+/** `name`, or `name_2`, `name_3`… (within 63 characters) when a kept entity already has it. */
+function uniqueName(base: string, taken: ReadonlySet<string>): string {
+  let name = base
+  for (let n = 2; taken.has(name); n++) name = `${base.slice(0, 62 - String(n).length)}_${n}`
+  return name
 }
 
 function validate(desired: DesiredState): void {
