@@ -251,6 +251,13 @@ describe('DatabricksServingTarget', () => {
     expect(() => new DatabricksServingTarget({ ...wrongOptions(), endpoint: 'no spaces' })).toThrow(ConfigurationError)
   })
 
+  it('names where the endpoint came from when the workspace refuses a request about it', async () => {
+    const { target } = await setup({}, DOUBLE_PAT_ENV, { endpointSource: "deploy.endpoint in '.modelgate.yml'" })
+    const missing = await target.apply(routes(['9', 100]), soon()).catch((e: unknown) => e)
+    expect(missing).toBeInstanceOf(ConfigurationError)
+    expect((missing as Error).message).toMatch(/^deploy\.endpoint in '\.modelgate\.yml': /)
+  })
+
   it('names entities after the model and version within 63 characters', () => {
     expect(entityName('main.ml.churn', '7')).toBe('churn-7')
     expect(entityName('main.ml.churn.v2', '12')).toBe('v2-12')

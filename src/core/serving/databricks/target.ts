@@ -152,7 +152,7 @@ export class DatabricksServingTarget implements ServingTarget {
       baseUrl: options.workspace.url,
       auth: options.workspace.credentials.auth,
       label: 'Databricks',
-      dialect: servingDialect(options.workspace, this.endpoint),
+      dialect: servingDialect(options.workspace, this.endpoint, source),
       ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
       ...(options.fetch ? { fetch: options.fetch } : {}),
       ...(options.log ? { log: options.log } : {})
@@ -593,7 +593,7 @@ function sleep(ms: number, deadline: Deadline): Promise<void> {
 }
 
 /** Model Serving's answers in words: credentials and permissions are the user's to fix. */
-function servingDialect(workspace: DatabricksWorkspace, endpoint: string): RestDialect<Call> {
+function servingDialect(workspace: DatabricksWorkspace, endpoint: string, endpointSource: string): RestDialect<Call> {
   const where = `Databricks Model Serving at ${workspace.url}`
   const credentials = workspace.credentials.source
   return {
@@ -625,7 +625,7 @@ function servingDialect(workspace: DatabricksWorkspace, endpoint: string): RestD
       }
       if (error.status === 400 || error.status === 404) {
         return new ConfigurationError(`${where} refused to ${call.operation} (${status}: ${error.serverMessage})`, {
-          source: "input 'endpoint'"
+          source: endpointSource
         })
       }
       return new ServiceError(
