@@ -236,4 +236,28 @@ describe('rollout on Databricks Model Serving', () => {
     const endpoint = double.serving.endpoint('churn') as { config: { served_entities: { name: string }[] } }
     expect(endpoint.config.served_entities.map(e => e.name)).toEqual(['churn-2_2'])
   })
+
+  it('plans from the config another update in progress is deploying, and rolls back to it, not to the one it replaced', async () => {
+    const { double, versions, run, serveFirst } = await setup({ serving: { deployMs: 300 } })
+    await serveFirst()
+    const third = double.addVersion(MODEL)
+    // Someone else's update to version 3 is in progress when the rollout starts.
+    const put = await fetch(`${double.url}/api/2.0/serving-endpoints/churn/config`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${DOUBLE_PAT_ENV.DATABRICKS_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        served_entities: [{ name: 'churn-3', entity_name: MODEL, entity_version: third, workload_size: 'Small' }],
+        traffic_config: { routes: [{ served_entity_name: 'churn-3', traffic_percentage: 100 }] }
+      })
+    })
+    expect(put.status).toBe(200)
+    double.serving.failPredictions(MODEL, versions[1]!)
+    const events: string[] = []
+    const report = await run(versions[1]!, { traffic: 50, onEvent: e => events.push(e.message) })
+    expect(events[0]).toContain('the update to config_version 2 in progress on churn')
+    expect(report.previousVersion).toBe(third)
+    expect(report.steps[0]!.routes).toEqual({ '2': 50, '3': 50 })
+    expect(report).toMatchObject({ outcome: 'rolled-back', rolledBack: true })
+    expect(report.rollback!.after).toEqual([`churn-3 3 ${MODEL}@3 100`])
+  })
 })

@@ -305,6 +305,23 @@ export class DatabricksServingTarget implements ServingTarget {
     }
   }
 
+  /**
+   * Databricks refuses a second update (409) but cannot be held, so this only waits for an update in progress (another
+   * run's, or a person's) to finish before the rollout reads the state it plans from and would restore: planned
+   * from the config being replaced, a rollout would drop what that update deployed, and its rollback put back a
+   * config that no longer served.
+   */
+  async lock(_purpose: string, deadline: Deadline, onWait?: (holder: string) => void): Promise<() => Promise<void>> {
+    const current = await this.get()
+    if (current && isUpdating(current)) {
+      onWait?.(
+        `the update to config_version ${current.pending_config?.config_version ?? '?'} in progress on ${this.endpoint}`
+      )
+      await this.waitUpdated(deadline, true)
+    }
+    return async () => undefined
+  }
+
   /** Nothing to release: a served entity no route takes is gone once the promoted config replaced the list. */
   async release(): Promise<void> {}
 
