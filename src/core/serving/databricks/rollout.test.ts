@@ -4,7 +4,11 @@
  */
 import { describe, expect, it } from '@jest/globals'
 import { databricksDoublePerTest } from '../../../../test/databricks-double/per-test.js'
-import { DOUBLE_PAT_ENV, type DatabricksDoubleOptions } from '../../../../test/databricks-double/server.js'
+import {
+  DOUBLE_OAUTH_ENV,
+  DOUBLE_PAT_ENV,
+  type DatabricksDoubleOptions
+} from '../../../../test/databricks-double/server.js'
 import { churnTarget } from '../../../../test/serving/databricks-target.js'
 import { rollout, type RolloutOptions } from '../rollout.js'
 import { ConfigurationError } from '../../errors.js'
@@ -260,4 +264,16 @@ describe('rollout on Databricks Model Serving', () => {
     expect(report).toMatchObject({ outcome: 'rolled-back', rolledBack: true })
     expect(report.rollback!.after).toEqual([`churn-3 3 ${MODEL}@3 100`])
   })
+
+  it('keeps sending a live OAuth token while observing for longer than a token lives', async () => {
+    // Tokens live 4 s here (an hour on Databricks); observing takes about 6 s, as a long canary can outlast an hour.
+    const { double, versions, run } = await setup({ tokenLifetimeSeconds: 4 })
+    const target = churnTarget(double, DOUBLE_OAUTH_ENV, { pollMaxMs: 1000, model: MODEL })
+    expect(await run(versions[0]!, { target })).toMatchObject({ outcome: 'deployed' })
+    double.serving.slowPredictions(MODEL, versions[1]!, 150)
+    const report = await run(versions[1]!, { target, requests: 40 })
+    expect(report.failure).toBeUndefined()
+    expect(report.steps[0]!.candidate).toMatchObject({ requests: 40, errors: 0 })
+    expect(report.outcome).toBe('deployed')
+  }, 30_000)
 })

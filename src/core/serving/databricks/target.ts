@@ -128,6 +128,7 @@ export class DatabricksServingTarget implements ServingTarget {
   private readonly snapshots = new Map<string, Snapshot>()
   /** The Authorization header for invocations, refreshed on every read (an OAuth token changes). */
   private authorization: string | undefined
+  private refreshing: Promise<void> | undefined
 
   constructor(options: DatabricksTargetOptions) {
     const source = options.endpointSource ?? "input 'endpoint'"
@@ -260,7 +261,7 @@ export class DatabricksServingTarget implements ServingTarget {
     const versions = new Map(state.versions.map(v => [v.member, v.version]))
     return {
       url: this.url,
-      headers: this.authorization ? { authorization: this.authorization } : {},
+      headers: this.invocationHeaders(),
       versionHeader: 'served-model-name',
       versionOf: member => versions.get(member)
     }
@@ -492,6 +493,32 @@ export class DatabricksServingTarget implements ServingTarget {
 
   private path(): string {
     return `/api/2.0/serving-endpoints/${encodeURIComponent(this.endpoint)}`
+  }
+
+  /**
+   * An OAuth token lives an hour and a long observation can outlast it: the probe spreads these headers into each
+   * request, so a getter hands every request the latest token and asks the token source (which caches it until
+   * shortly before it expires) for the next one, while the one in hand is still valid.
+   */
+  private invocationHeaders(): Readonly<Record<string, string>> {
+    const current = this.authorization
+    if (current === undefined) return {}
+    if (this.workspace.credentials.auth.kind !== 'token-provider') return { authorization: current }
+    return Object.defineProperty({} as Record<string, string>, 'authorization', {
+      enumerable: true,
+      get: () => {
+        this.refreshing ??= this.authorizationHeader()
+          .then(header => {
+            this.authorization = header
+          })
+          // A refused refresh is reported by the next read, with its message; meanwhile the token in hand is sent.
+          .catch(() => undefined)
+          .finally(() => {
+            this.refreshing = undefined
+          })
+        return this.authorization ?? current
+      }
+    })
   }
 
   private async authorizationHeader(): Promise<string | undefined> {
