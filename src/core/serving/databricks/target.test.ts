@@ -251,6 +251,18 @@ describe('DatabricksServingTarget', () => {
     expect(() => new DatabricksServingTarget({ ...wrongOptions(), endpoint: 'no spaces' })).toThrow(ConfigurationError)
   })
 
+  it('backs off, within the deadline, from a 409 that no update in progress explains', async () => {
+    const { double, target } = await setup()
+    await target.apply(routes(['1', 100]), soon())
+    await target.waitReady(routes(['1', 100]), soon())
+    double.inject({ count: 300, status: 409, method: 'PUT' })
+    const puts = () => double.requests.filter(r => r.method === 'PUT').length
+    const before = puts()
+    const error = await target.apply(routes(['2', 100]), deadlineIn(1500, 'the test')).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(DeadlineExceededError)
+    expect(puts() - before).toBeLessThan(40)
+  })
+
   it('names where the endpoint came from when the workspace refuses a request about it', async () => {
     const { target } = await setup({}, DOUBLE_PAT_ENV, { endpointSource: "deploy.endpoint in '.modelgate.yml'" })
     const missing = await target.apply(routes(['9', 100]), soon()).catch((e: unknown) => e)

@@ -376,8 +376,21 @@ export class DatabricksServingTarget implements ServingTarget {
       )
       if (response.status === 409) {
         if (request.method === 'POST' && error.code !== 'RESOURCE_CONFLICT') return 'exists'
-        this.log(`${this.endpoint} has an update in progress (HTTP 409 ${error.code ?? ''}); waiting for it to finish`)
-        await this.waitUpdated(deadline, true)
+        const current = await this.get()
+        if (current && isUpdating(current)) {
+          this.log(
+            `${this.endpoint} has an update in progress (HTTP 409 ${error.code ?? ''}); waiting for it to finish`
+          )
+          await this.waitUpdated(deadline, true)
+        } else {
+          // No update explains the conflict (one just ended, or another cause): sent again after a pause, not at once
+          // and for ever.
+          await this.pause(
+            attempt,
+            deadline,
+            `Databricks to accept the change to ${this.endpoint} (HTTP 409 ${error.code ?? ''}: ${error.serverMessage}, with no update in progress)`
+          )
+        }
         continue
       }
       const waitMs = retryAfter(response.headers) ?? this.backoff(attempt)
