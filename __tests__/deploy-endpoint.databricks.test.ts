@@ -164,6 +164,18 @@ describe('a version that is not READY', () => {
   }, 60_000)
 })
 
+describe('a model-uri whose name is not catalog.schema.model', () => {
+  it('is refused naming the model-uri input, which this action has, not a name input, which it has not', async () => {
+    const error = await deploy({ modelUri: 'models:/churn/1' }).then(
+      () => new Error('expected the deploy to be refused'),
+      (e: unknown) => e as Error
+    )
+    expect(error).toBeInstanceOf(ConfigurationError)
+    expect((error as ConfigurationError).place).toEqual({ source: "input 'model-uri'" })
+    expect(error.message).toContain('"churn" is not a Unity Catalog model name')
+  }, 60_000)
+})
+
 describe('an endpoint that serves another model', () => {
   it("is refused, naming the endpoint's source and the other model, and left as it was", async () => {
     const other = 'main.ml.other'

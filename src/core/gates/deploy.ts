@@ -139,6 +139,8 @@ export async function runDeploy(options: DeployOptions): Promise<DeployRun> {
     config: found.model?.registry,
     env,
     describeInput: describe,
+    // The model's name is part of model-uri here: register-model's 'name' input does not exist on this action.
+    nameSource: describe('model-uri'),
     log,
     ...tuningOptions(options)
   })
