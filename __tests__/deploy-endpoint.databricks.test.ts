@@ -176,6 +176,24 @@ describe('a model-uri whose name is not catalog.schema.model', () => {
   }, 60_000)
 })
 
+describe('an alias the identity may not move', () => {
+  it('fails saying the rollout itself succeeded, and which alias was not moved', async () => {
+    double.inject({ count: 1, status: 403, method: 'POST', path: /registered-models\/alias$/ })
+    const error = await deploy({
+      modelUri: `models:/${MODEL}/1`,
+      endpoint: 'churn-alias',
+      promoteAlias: 'staging'
+    }).then(
+      () => new Error('expected the alias to be refused'),
+      (e: unknown) => e as Error
+    )
+    expect(error).toBeInstanceOf(ConfigurationError)
+    expect(error.message).toMatch(
+      /^DATABRICKS_TOKEN: main\.ml\.churn version 1 was deployed to churn-alias, but the alias staging was not moved to it: Databricks .* denied the request to point the alias staging/
+    )
+  }, 60_000)
+})
+
 describe('an endpoint that serves another model', () => {
   it("is refused, naming the endpoint's source and the other model, and left as it was", async () => {
     const other = 'main.ml.other'
