@@ -263,6 +263,19 @@ describe('DatabricksServingTarget', () => {
     expect(puts() - before).toBeLessThan(40)
   })
 
+  it('sends an update whose answer was lost once: the retry finds it under way, waits, and does not send it again', async () => {
+    const { double, target } = await setup()
+    await target.apply(routes(['1', 100]), soon())
+    await target.waitReady(routes(['1', 100]), soon())
+    double.inject({ count: 1, status: 503, method: 'PUT', after: true })
+    const canary = routes(['2', 10], ['1', 90])
+    await target.apply(canary, soon())
+    const ready = await target.waitReady(canary, soon())
+    expect(ready.ready).toBe(true)
+    // config_version 1 was the create; the canary is the one update after it.
+    expect(ready.state!.revision).toBe('2')
+  })
+
   it('names where the endpoint came from when the workspace refuses a request about it', async () => {
     const { target } = await setup({}, DOUBLE_PAT_ENV, { endpointSource: "deploy.endpoint in '.modelgate.yml'" })
     const missing = await target.apply(routes(['9', 100]), soon()).catch((e: unknown) => e)

@@ -354,16 +354,22 @@ export class DatabricksServingTarget implements ServingTarget {
     await this.write(
       { operation: `update the configuration of the serving endpoint ${this.endpoint}` },
       { method: 'PUT', path: `${this.path()}/config`, json: body(config) },
-      deadline
+      deadline,
+      config
     )
   }
 
   /**
    * Sends a create or an update within the deadline. 409 RESOURCE_CONFLICT (an update in progress) waits for the
-   * update, then sends again; 429 waits as long as Retry-After says, unless that is past the deadline.
-   * 'exists' when a create found the endpoint already there.
+   * update, then sends again unless the endpoint now serves `config`; 429 waits as long as Retry-After says, unless
+   * that is past the deadline. 'exists' when a create found the endpoint already there.
    */
-  private async write(call: Call, request: HttpRequest, deadline: Deadline): Promise<'done' | 'exists'> {
+  private async write(
+    call: Call,
+    request: HttpRequest,
+    deadline: Deadline,
+    config?: Snapshot
+  ): Promise<'done' | 'exists'> {
     for (let attempt = 0; ; attempt++) {
       const response = await this.send(call, { ...request, accept: [409, 429], idempotent: true })
       if (response.status < 400) return 'done'
@@ -381,7 +387,16 @@ export class DatabricksServingTarget implements ServingTarget {
           this.log(
             `${this.endpoint} has an update in progress (HTTP 409 ${error.code ?? ''}); waiting for it to finish`
           )
-          await this.waitUpdated(deadline, true)
+          const after = await this.waitUpdated(deadline, true)
+          // The update waited for may be this very one, sent before an answer that was lost (the retry met it).
+          if (
+            config &&
+            after?.config &&
+            updateOf(after) !== 'UPDATE_FAILED' &&
+            sameConfig(snapshotOf(after.config), config)
+          ) {
+            return 'done'
+          }
         } else {
           // No update explains the conflict (one just ended, or another cause): sent again after a pause, not at once
           // and for ever.
