@@ -276,6 +276,16 @@ describe('DatabricksServingTarget', () => {
     expect(ready.state!.revision).toBe('2')
   })
 
+  it('creates an endpoint whose answer was lost once, with no update after it', async () => {
+    const { double, target } = await setup()
+    double.inject({ count: 1, status: 503, method: 'POST', path: /^\/api\/2\.0\/serving-endpoints$/, after: true })
+    await target.apply(routes(['1', 100]), soon())
+    const ready = await target.waitReady(routes(['1', 100]), soon())
+    expect(ready.ready && ready.state.revision).toBe('1')
+    // The create's retry found the endpoint; the update sent after it met the create under way and was not repeated.
+    expect(double.requests.filter(r => r.method === 'PUT').map(r => r.status)).toEqual([409])
+  })
+
   it('names where the endpoint came from when the workspace refuses a request about it', async () => {
     const { target } = await setup({}, DOUBLE_PAT_ENV, { endpointSource: "deploy.endpoint in '.modelgate.yml'" })
     const missing = await target.apply(routes(['9', 100]), soon()).catch((e: unknown) => e)
