@@ -286,6 +286,20 @@ describe('DatabricksServingTarget', () => {
     expect(double.requests.filter(r => r.method === 'PUT').map(r => r.status)).toEqual([409])
   })
 
+  it('says at once that an endpoint deleted during the update no longer exists, rather than waiting for the deadline', async () => {
+    const { double, target } = await setup()
+    await target.apply(routes(['1', 100]), soon())
+    const deleted = await fetch(`${double.url}/api/2.0/serving-endpoints/churn`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${DOUBLE_PAT_ENV.DATABRICKS_TOKEN}` }
+    })
+    expect(deleted.status).toBe(200)
+    const started = performance.now()
+    const result = await target.waitReady(routes(['1', 100]), soon(20_000))
+    expect(result).toMatchObject({ ready: false, reason: 'the serving endpoint churn no longer exists' })
+    expect(performance.now() - started).toBeLessThan(2000)
+  })
+
   it('names where the endpoint came from when the workspace refuses a request about it', async () => {
     const { target } = await setup({}, DOUBLE_PAT_ENV, { endpointSource: "deploy.endpoint in '.modelgate.yml'" })
     const missing = await target.apply(routes(['9', 100]), soon()).catch((e: unknown) => e)

@@ -224,7 +224,11 @@ export class DatabricksServingTarget implements ServingTarget {
       const current = await this.get()
       const state = this.stateOf(current)
       const update = updateOf(current)
-      if (current && !isUpdating(current)) {
+      if (!current) {
+        // Deleted meanwhile (by someone else): no update will ever make it ready.
+        return { ready: false, reason: `the serving endpoint ${this.endpoint} no longer exists`, state }
+      }
+      if (!isUpdating(current)) {
         const matches =
           state.versions.length === wanted.size && state.versions.every(v => wanted.get(v.version) === v.weight)
         const notReady = state.versions.filter(v => v.health !== 'ready')
