@@ -164,6 +164,63 @@ describe('a version that is not READY', () => {
   }, 60_000)
 })
 
+describe('a model-uri whose name is not catalog.schema.model', () => {
+  it('is refused naming the model-uri input, which this action has, not a name input, which it has not', async () => {
+    const error = await deploy({ modelUri: 'models:/churn/1' }).then(
+      () => new Error('expected the deploy to be refused'),
+      (e: unknown) => e as Error
+    )
+    expect(error).toBeInstanceOf(ConfigurationError)
+    expect((error as ConfigurationError).place).toEqual({ source: "input 'model-uri'" })
+    expect(error.message).toContain('"churn" is not a Unity Catalog model name')
+  }, 60_000)
+})
+
+describe('an alias the identity may not move', () => {
+  it('fails saying the rollout itself succeeded, and which alias was not moved', async () => {
+    double.inject({ count: 1, status: 403, method: 'POST', path: /registered-models\/alias$/ })
+    const error = await deploy({
+      modelUri: `models:/${MODEL}/1`,
+      endpoint: 'churn-alias',
+      promoteAlias: 'staging'
+    }).then(
+      () => new Error('expected the alias to be refused'),
+      (e: unknown) => e as Error
+    )
+    expect(error).toBeInstanceOf(ConfigurationError)
+    expect(error.message).toMatch(
+      /^DATABRICKS_TOKEN: main\.ml\.churn version 1 was deployed to churn-alias, but the alias staging was not moved to it: Databricks .* denied the request to point the alias staging/
+    )
+  }, 60_000)
+})
+
+describe('an endpoint that serves another model', () => {
+  it("is refused, naming the endpoint's source and the other model, and left as it was", async () => {
+    const other = 'main.ml.other'
+    double.addVersion(other)
+    const created = await fetch(`${double.url}/api/2.0/serving-endpoints`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${DOUBLE_PAT}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: 'shared',
+        config: { served_entities: [{ name: 'other-1', entity_name: other, entity_version: '1' }] }
+      })
+    })
+    expect(created.status).toBe(200)
+    await new Promise(resolve => setTimeout(resolve, 200))
+    const writes = double.requests.filter(r => r.method !== 'GET').length
+    // Its version 1 is not main.ml.churn's version 1, though the numbers are the same.
+    const error = await deploy({ modelUri: `models:/${MODEL}/1`, endpoint: 'shared' }).then(
+      () => new Error('expected the deploy to be refused'),
+      (e: unknown) => e as Error
+    )
+    expect(error).toBeInstanceOf(ConfigurationError)
+    expect((error as ConfigurationError).place).toEqual({ source: "input 'endpoint'" })
+    expect(error.message).toContain(`serves other-1 (${other} version 1), which is not ${MODEL}`)
+    expect(double.requests.filter(r => r.method !== 'GET')).toHaveLength(writes)
+  }, 60_000)
+})
+
 describe('a dry run', () => {
   it('says what a real run would also change: the alias it would move and the deployment it would record', async () => {
     const log: string[] = []

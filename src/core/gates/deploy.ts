@@ -17,7 +17,7 @@ import type { DeploySection, DeploySettings, MetricRules, RuleSpec } from '../co
 import { tuningOptions, type TuningOptions } from '../environment.js'
 import { parseDuration } from '../duration.js'
 import { isDeployRule } from '../vocabulary.js'
-import { ConfigurationError, describeValue, errorMessage } from '../errors.js'
+import { ConfigurationError, ServiceError, describeValue, errorMessage } from '../errors.js'
 import type { DeploymentRecorder, RecordedDeployment } from '../github/deployments.js'
 import { readRunContext } from '../github/event.js'
 import { openChosenRegistry } from '../registry/open.js'
@@ -139,6 +139,8 @@ export async function runDeploy(options: DeployOptions): Promise<DeployRun> {
     config: found.model?.registry,
     env,
     describeInput: describe,
+    // The model's name is part of model-uri here: register-model's 'name' input does not exist on this action.
+    nameSource: describe('model-uri'),
     log,
     ...tuningOptions(options)
   })
@@ -263,7 +265,15 @@ export async function runDeploy(options: DeployOptions): Promise<DeployRun> {
   }
   let promotedAlias: string | undefined
   if (options.promoteAlias && !dryRun && (report.outcome === 'deployed' || report.outcome === 'unchanged')) {
-    await registry.setAlias(uri.name, options.promoteAlias, version.version)
+    try {
+      await registry.setAlias(uri.name, options.promoteAlias, version.version)
+    } catch (error) {
+      // The endpoint serves the version by now: the message must say so, or the failed step reads as a failed rollout.
+      const done = `${uri.name} version ${version.version} ${report.outcome === 'deployed' ? 'was deployed to' : 'already served'} ${endpoint}, but the alias ${options.promoteAlias} was not moved to it`
+      if (error instanceof ConfigurationError) throw new ConfigurationError(`${done}: ${error.detail}`, error.place)
+      if (error instanceof ServiceError) throw new ServiceError(`${done}: ${error.message}`, error.status, error.code)
+      throw error
+    }
     promotedAlias = options.promoteAlias
     log(`alias ${options.promoteAlias} now points at ${uri.name} version ${version.version}`)
   }
@@ -573,6 +583,7 @@ const TARGETS: Readonly<Record<DeployTargetKind, (context: TargetContext) => Pro
     return new DatabricksServingTarget({
       endpoint: context.endpoint,
       endpointSource: context.describe('endpoint'),
+      model: context.model,
       workspace,
       log: context.log,
       ...(context.retryBaseMs !== undefined ? { retryBaseMs: context.retryBaseMs } : {})

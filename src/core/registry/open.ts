@@ -99,6 +99,8 @@ export interface OpenOptions extends TuningOptions {
   readonly log?: (line: string) => void
   /** The deadline of the operation the registry serves (HttpClient's `signal`). */
   readonly signal?: AbortSignal | undefined
+  /** How errors name where model names came from (Unity Catalog checks them). Default `input 'name'`. */
+  readonly nameSource?: string | undefined
 }
 
 /** Settles which registry the settings name and opens it: what every caller of the registry layer starts with. */
@@ -110,7 +112,8 @@ export async function openChosenRegistry(
     ...(options.env ? { env: options.env } : {}),
     ...(options.log ? { log: options.log } : {}),
     ...tuningOptions(options),
-    ...(options.signal ? { signal: options.signal } : {})
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.nameSource ? { nameSource: options.nameSource } : {})
   })
   return { registry, choice }
 }
@@ -140,6 +143,7 @@ export async function openRegistry(choice: RegistryChoice, options: OpenOptions 
         host: choice.trackingUri!,
         env,
         ...(choice.trackingUriSource ? { hostSource: choice.trackingUriSource } : {}),
+        ...(options.nameSource ? { nameSource: options.nameSource } : {}),
         ...(options.log ? { log: options.log } : {}),
         ...tuningOptions(options),
         ...(options.signal ? { signal: options.signal } : {})

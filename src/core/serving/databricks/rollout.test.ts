@@ -4,10 +4,15 @@
  */
 import { describe, expect, it } from '@jest/globals'
 import { databricksDoublePerTest } from '../../../../test/databricks-double/per-test.js'
-import type { DatabricksDoubleOptions } from '../../../../test/databricks-double/server.js'
+import {
+  DOUBLE_OAUTH_ENV,
+  DOUBLE_PAT_ENV,
+  type DatabricksDoubleOptions
+} from '../../../../test/databricks-double/server.js'
 import { churnTarget } from '../../../../test/serving/databricks-target.js'
 import { rollout, type RolloutOptions } from '../rollout.js'
-import { routingOf } from '../types.js'
+import { ConfigurationError } from '../../errors.js'
+import { deadlineIn, routingOf } from '../types.js'
 
 const MODEL = 'main.ml.churn'
 const BODY = { dataframe_split: { columns: ['tenure_months'], data: [[3], [40]] } }
@@ -184,4 +189,91 @@ describe('rollout on Databricks Model Serving', () => {
     expect(report.rollback!.message).toContain('nothing served before')
     expect(double.serving.endpoint('churn')).toBeUndefined()
   })
+
+  it('refuses an endpoint that serves another model, rather than calling it served or removing its entities', async () => {
+    const { double, run } = await setup()
+    const OTHER = 'main.ml.other'
+    double.addVersion(OTHER)
+    double.addVersion(OTHER)
+    // Another model's version 1 serves: the same number as churn's version 1, which it is not.
+    const other = churnTarget(double, undefined, { model: OTHER })
+    const serveOther = { routes: [{ model: { name: OTHER, version: '1' }, share: 100 }] }
+    await other.apply(serveOther, deadlineIn(5000, 'the test'))
+    expect((await other.waitReady(serveOther, deadlineIn(5000, 'the test'))).ready).toBe(true)
+    const endpointBefore = double.serving.endpoint('churn')!.config
+
+    const target = churnTarget(double, undefined, { pollMaxMs: 1000, model: MODEL })
+    for (const version of ['1', '2']) {
+      const error = await run(version, { target }).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(ConfigurationError)
+      expect((error as Error).message).toContain(`serves other-1 (${OTHER} version 1), which is not ${MODEL}`)
+    }
+    // Without the model named, the update itself is still refused.
+    const unnamed = await run('2').catch((e: unknown) => e)
+    expect(unnamed).toMatchObject({ outcome: 'rolled-back', failure: { phase: 'apply' } })
+    expect((unnamed as { failure: { message: string } }).failure.message).toContain('which is not main.ml.churn')
+    expect(double.serving.endpoint('churn')!.config).toEqual(endpointBefore)
+    expect(double.requests.filter(r => r.method === 'PUT')).toHaveLength(0)
+  })
+
+  it('gives a new entity a name of its own when the entity it keeps was named by hand with that name', async () => {
+    const { double, run } = await setup()
+    // Version 1 serves under the name modelgate would give version 2.
+    const put = await fetch(`${double.url}/api/2.0/serving-endpoints`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${DOUBLE_PAT_ENV.DATABRICKS_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name: 'churn',
+        config: {
+          served_entities: [{ name: 'churn-2', entity_name: MODEL, entity_version: '1', workload_size: 'Small' }],
+          traffic_config: { routes: [{ served_entity_name: 'churn-2', traffic_percentage: 100 }] }
+        }
+      })
+    })
+    expect(put.status).toBe(200)
+    await new Promise(resolve => setTimeout(resolve, 200))
+
+    const report = await run('2', { traffic: 10 })
+    expect(report.failure).toBeUndefined()
+    expect(report).toMatchObject({ outcome: 'deployed', previousVersion: '1', deployedVersion: '2' })
+    expect(report.steps[0]!.byVersion['1']!.requests).toBe(180)
+    const endpoint = double.serving.endpoint('churn') as { config: { served_entities: { name: string }[] } }
+    expect(endpoint.config.served_entities.map(e => e.name)).toEqual(['churn-2_2'])
+  })
+
+  it('plans from the config another update in progress is deploying, and rolls back to it, not to the one it replaced', async () => {
+    const { double, versions, run, serveFirst } = await setup({ serving: { deployMs: 300 } })
+    await serveFirst()
+    const third = double.addVersion(MODEL)
+    // Someone else's update to version 3 is in progress when the rollout starts.
+    const put = await fetch(`${double.url}/api/2.0/serving-endpoints/churn/config`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${DOUBLE_PAT_ENV.DATABRICKS_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        served_entities: [{ name: 'churn-3', entity_name: MODEL, entity_version: third, workload_size: 'Small' }],
+        traffic_config: { routes: [{ served_entity_name: 'churn-3', traffic_percentage: 100 }] }
+      })
+    })
+    expect(put.status).toBe(200)
+    double.serving.failPredictions(MODEL, versions[1]!)
+    const events: string[] = []
+    const report = await run(versions[1]!, { traffic: 50, onEvent: e => events.push(e.message) })
+    expect(events[0]).toContain('the update to config_version 2 in progress on churn')
+    expect(report.previousVersion).toBe(third)
+    expect(report.steps[0]!.routes).toEqual({ '2': 50, '3': 50 })
+    expect(report).toMatchObject({ outcome: 'rolled-back', rolledBack: true })
+    expect(report.rollback!.after).toEqual([`churn-3 3 ${MODEL}@3 100`])
+  })
+
+  it('keeps sending a live OAuth token while observing for longer than a token lives', async () => {
+    // Tokens live 4 s here (an hour on Databricks); observing takes about 6 s, as a long canary can outlast an hour.
+    const { double, versions, run } = await setup({ tokenLifetimeSeconds: 4 })
+    const target = churnTarget(double, DOUBLE_OAUTH_ENV, { pollMaxMs: 1000, model: MODEL })
+    expect(await run(versions[0]!, { target })).toMatchObject({ outcome: 'deployed' })
+    double.serving.slowPredictions(MODEL, versions[1]!, 150)
+    const report = await run(versions[1]!, { target, requests: 40 })
+    expect(report.failure).toBeUndefined()
+    expect(report.steps[0]!.candidate).toMatchObject({ requests: 40, errors: 0 })
+    expect(report.outcome).toBe('deployed')
+  }, 30_000)
 })

@@ -251,6 +251,62 @@ describe('DatabricksServingTarget', () => {
     expect(() => new DatabricksServingTarget({ ...wrongOptions(), endpoint: 'no spaces' })).toThrow(ConfigurationError)
   })
 
+  it('backs off, within the deadline, from a 409 that no update in progress explains', async () => {
+    const { double, target } = await setup()
+    await target.apply(routes(['1', 100]), soon())
+    await target.waitReady(routes(['1', 100]), soon())
+    double.inject({ count: 300, status: 409, method: 'PUT' })
+    const puts = () => double.requests.filter(r => r.method === 'PUT').length
+    const before = puts()
+    const error = await target.apply(routes(['2', 100]), deadlineIn(1500, 'the test')).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(DeadlineExceededError)
+    expect(puts() - before).toBeLessThan(40)
+  })
+
+  it('sends an update whose answer was lost once: the retry finds it under way, waits, and does not send it again', async () => {
+    const { double, target } = await setup()
+    await target.apply(routes(['1', 100]), soon())
+    await target.waitReady(routes(['1', 100]), soon())
+    double.inject({ count: 1, status: 503, method: 'PUT', after: true })
+    const canary = routes(['2', 10], ['1', 90])
+    await target.apply(canary, soon())
+    const ready = await target.waitReady(canary, soon())
+    expect(ready.ready).toBe(true)
+    // config_version 1 was the create; the canary is the one update after it.
+    expect(ready.state!.revision).toBe('2')
+  })
+
+  it('creates an endpoint whose answer was lost once, with no update after it', async () => {
+    const { double, target } = await setup()
+    double.inject({ count: 1, status: 503, method: 'POST', path: /^\/api\/2\.0\/serving-endpoints$/, after: true })
+    await target.apply(routes(['1', 100]), soon())
+    const ready = await target.waitReady(routes(['1', 100]), soon())
+    expect(ready.ready && ready.state.revision).toBe('1')
+    // The create's retry found the endpoint; the update sent after it met the create under way and was not repeated.
+    expect(double.requests.filter(r => r.method === 'PUT').map(r => r.status)).toEqual([409])
+  })
+
+  it('says at once that an endpoint deleted during the update no longer exists, rather than waiting for the deadline', async () => {
+    const { double, target } = await setup()
+    await target.apply(routes(['1', 100]), soon())
+    const deleted = await fetch(`${double.url}/api/2.0/serving-endpoints/churn`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${DOUBLE_PAT_ENV.DATABRICKS_TOKEN}` }
+    })
+    expect(deleted.status).toBe(200)
+    const started = performance.now()
+    const result = await target.waitReady(routes(['1', 100]), soon(20_000))
+    expect(result).toMatchObject({ ready: false, reason: 'the serving endpoint churn no longer exists' })
+    expect(performance.now() - started).toBeLessThan(2000)
+  })
+
+  it('names where the endpoint came from when the workspace refuses a request about it', async () => {
+    const { target } = await setup({}, DOUBLE_PAT_ENV, { endpointSource: "deploy.endpoint in '.modelgate.yml'" })
+    const missing = await target.apply(routes(['9', 100]), soon()).catch((e: unknown) => e)
+    expect(missing).toBeInstanceOf(ConfigurationError)
+    expect((missing as Error).message).toMatch(/^deploy\.endpoint in '\.modelgate\.yml': /)
+  })
+
   it('names entities after the model and version within 63 characters', () => {
     expect(entityName('main.ml.churn', '7')).toBe('churn-7')
     expect(entityName('main.ml.churn.v2', '12')).toBe('v2-12')

@@ -38,6 +38,12 @@ export interface DatabricksTargetOptions {
   readonly endpoint: string
   /** How errors name where the endpoint came from. Default `input 'endpoint'`. */
   readonly endpointSource?: string
+  /**
+   * The registered model rolled out (its UC three-level name). An endpoint that serves another model is refused
+   * rather than changed: its versions are not this model's, and an update would remove its served entities.
+   * Without it, only `apply` checks, against the model it is asked to serve.
+   */
+  readonly model?: string
   readonly workspace: DatabricksWorkspace
   /** Of the served entities modelgate creates. Default Small. */
   readonly workloadSize?: 'Small' | 'Medium' | 'Large'
@@ -110,6 +116,8 @@ export class DatabricksServingTarget implements ServingTarget {
   readonly url: string
   private readonly rest: RestClient<Call>
   private readonly workspace: DatabricksWorkspace
+  private readonly endpointSource: string
+  private readonly model: string | undefined
   private readonly workloadSize: string
   private readonly scaleToZero: boolean
   private readonly pollMinMs: number
@@ -120,6 +128,7 @@ export class DatabricksServingTarget implements ServingTarget {
   private readonly snapshots = new Map<string, Snapshot>()
   /** The Authorization header for invocations, refreshed on every read (an OAuth token changes). */
   private authorization: string | undefined
+  private refreshing: Promise<void> | undefined
 
   constructor(options: DatabricksTargetOptions) {
     const source = options.endpointSource ?? "input 'endpoint'"
@@ -130,6 +139,8 @@ export class DatabricksServingTarget implements ServingTarget {
       )
     }
     this.endpoint = options.endpoint
+    this.endpointSource = source
+    this.model = options.model
     this.workspace = options.workspace
     this.url = `${options.workspace.url}/serving-endpoints/${options.endpoint}/invocations`
     this.workloadSize = options.workloadSize ?? 'Small'
@@ -142,7 +153,7 @@ export class DatabricksServingTarget implements ServingTarget {
       baseUrl: options.workspace.url,
       auth: options.workspace.credentials.auth,
       label: 'Databricks',
-      dialect: servingDialect(options.workspace, this.endpoint),
+      dialect: servingDialect(options.workspace, this.endpoint, source),
       ...(options.retryBaseMs !== undefined ? { retryBaseMs: options.retryBaseMs } : {}),
       ...(options.fetch ? { fetch: options.fetch } : {}),
       ...(options.log ? { log: options.log } : {})
@@ -150,27 +161,35 @@ export class DatabricksServingTarget implements ServingTarget {
   }
 
   async read(): Promise<EndpointState> {
-    return this.stateOf(await this.get())
+    const current = await this.get()
+    if (this.model !== undefined) this.refuseForeign(current, this.model)
+    return this.stateOf(current)
   }
 
   async apply(desired: DesiredState, deadline: Deadline): Promise<void> {
     validate(desired)
     const current = await this.get()
+    this.refuseForeign(current, this.model ?? desired.routes[0]!.model.name)
     const active = current ? snapshotOf(current.config) : undefined
-    const entities: EntitySpec[] = desired.routes.map(route => {
-      // A version already served keeps its entity (name and settings), so Databricks does not deploy it again.
-      const kept = active?.entities.find(
+    // A version already served keeps its entity (name and settings), so Databricks does not deploy it again.
+    const kept = desired.routes.map(route =>
+      active?.entities.find(
         e => e.entity_name.toLowerCase() === route.model.name.toLowerCase() && e.entity_version === route.model.version
       )
-      return (
-        kept ?? {
-          name: entityName(route.model.name, route.model.version),
-          entity_name: route.model.name,
-          entity_version: route.model.version,
-          workload_size: this.workloadSize,
-          scale_to_zero_enabled: this.scaleToZero
-        }
-      )
+    )
+    // A kept entity may carry the name a new one would get (an entity named by hand): names must be unique.
+    const taken = new Set(kept.flatMap(e => (e ? [e.name] : [])))
+    const entities: EntitySpec[] = desired.routes.map((route, i) => {
+      if (kept[i]) return kept[i]
+      const name = uniqueName(entityName(route.model.name, route.model.version), taken)
+      taken.add(name)
+      return {
+        name,
+        entity_name: route.model.name,
+        entity_version: route.model.version,
+        workload_size: this.workloadSize,
+        scale_to_zero_enabled: this.scaleToZero
+      }
     })
     const config: Snapshot = {
       entities,
@@ -205,7 +224,11 @@ export class DatabricksServingTarget implements ServingTarget {
       const current = await this.get()
       const state = this.stateOf(current)
       const update = updateOf(current)
-      if (current && !isUpdating(current)) {
+      if (!current) {
+        // Deleted meanwhile (by someone else): no update will ever make it ready.
+        return { ready: false, reason: `the serving endpoint ${this.endpoint} no longer exists`, state }
+      }
+      if (!isUpdating(current)) {
         const matches =
           state.versions.length === wanted.size && state.versions.every(v => wanted.get(v.version) === v.weight)
         const notReady = state.versions.filter(v => v.health !== 'ready')
@@ -242,7 +265,7 @@ export class DatabricksServingTarget implements ServingTarget {
     const versions = new Map(state.versions.map(v => [v.member, v.version]))
     return {
       url: this.url,
-      headers: this.authorization ? { authorization: this.authorization } : {},
+      headers: this.invocationHeaders(),
       versionHeader: 'served-model-name',
       versionOf: member => versions.get(member)
     }
@@ -287,8 +310,43 @@ export class DatabricksServingTarget implements ServingTarget {
     }
   }
 
+  /**
+   * Databricks refuses a second update (409) but cannot be held, so this only waits for an update in progress (another
+   * run's, or a person's) to finish before the rollout reads the state it plans from and would restore: planned
+   * from the config being replaced, a rollout would drop what that update deployed, and its rollback put back a
+   * config that no longer served.
+   */
+  async lock(_purpose: string, deadline: Deadline, onWait?: (holder: string) => void): Promise<() => Promise<void>> {
+    const current = await this.get()
+    if (current && isUpdating(current)) {
+      onWait?.(
+        `the update to config_version ${current.pending_config?.config_version ?? '?'} in progress on ${this.endpoint}`
+      )
+      await this.waitUpdated(deadline, true)
+    }
+    return async () => undefined
+  }
+
   /** Nothing to release: a served entity no route takes is gone once the promoted config replaced the list. */
   async release(): Promise<void> {}
+
+  /**
+   * A served entity of another model would pass for one of this model's versions (versions are numbers, the same
+   * in every model), and an update replaces the whole list: it would be removed without a word.
+   */
+  private refuseForeign(current: EndpointJson | undefined, model: string): void {
+    const foreign = (current?.config?.served_entities ?? []).filter(
+      e => (e.entity_name ?? '').toLowerCase() !== model.toLowerCase()
+    )
+    if (foreign.length === 0) return
+    const listed = foreign
+      .map(e => `${e.name} (${e.entity_name ?? 'no entity_name'} version ${e.entity_version ?? '?'})`)
+      .join(', ')
+    throw new ConfigurationError(
+      `the serving endpoint ${this.endpoint} serves ${listed}, which ${foreign.length === 1 ? 'is' : 'are'} not ${model}; modelgate rolls out one model per endpoint and does not replace another model's served entities: name an endpoint of ${model} only, or remove them from ${this.endpoint} first`,
+      { source: this.endpointSource }
+    )
+  }
 
   // --- the update protocol ----------------------------------------------------------------------------------------
 
@@ -300,16 +358,22 @@ export class DatabricksServingTarget implements ServingTarget {
     await this.write(
       { operation: `update the configuration of the serving endpoint ${this.endpoint}` },
       { method: 'PUT', path: `${this.path()}/config`, json: body(config) },
-      deadline
+      deadline,
+      config
     )
   }
 
   /**
    * Sends a create or an update within the deadline. 409 RESOURCE_CONFLICT (an update in progress) waits for the
-   * update, then sends again; 429 waits as long as Retry-After says, unless that is past the deadline.
-   * 'exists' when a create found the endpoint already there.
+   * update, then sends again unless the endpoint now serves `config`; 429 waits as long as Retry-After says, unless
+   * that is past the deadline. 'exists' when a create found the endpoint already there.
    */
-  private async write(call: Call, request: HttpRequest, deadline: Deadline): Promise<'done' | 'exists'> {
+  private async write(
+    call: Call,
+    request: HttpRequest,
+    deadline: Deadline,
+    config?: Snapshot
+  ): Promise<'done' | 'exists'> {
     for (let attempt = 0; ; attempt++) {
       const response = await this.send(call, { ...request, accept: [409, 429], idempotent: true })
       if (response.status < 400) return 'done'
@@ -322,8 +386,30 @@ export class DatabricksServingTarget implements ServingTarget {
       )
       if (response.status === 409) {
         if (request.method === 'POST' && error.code !== 'RESOURCE_CONFLICT') return 'exists'
-        this.log(`${this.endpoint} has an update in progress (HTTP 409 ${error.code ?? ''}); waiting for it to finish`)
-        await this.waitUpdated(deadline, true)
+        const current = await this.get()
+        if (current && isUpdating(current)) {
+          this.log(
+            `${this.endpoint} has an update in progress (HTTP 409 ${error.code ?? ''}); waiting for it to finish`
+          )
+          const after = await this.waitUpdated(deadline, true)
+          // The update waited for may be this very one, sent before an answer that was lost (the retry met it).
+          if (
+            config &&
+            after?.config &&
+            updateOf(after) !== 'UPDATE_FAILED' &&
+            sameConfig(snapshotOf(after.config), config)
+          ) {
+            return 'done'
+          }
+        } else {
+          // No update explains the conflict (one just ended, or another cause): sent again after a pause, not at once
+          // and for ever.
+          await this.pause(
+            attempt,
+            deadline,
+            `Databricks to accept the change to ${this.endpoint} (HTTP 409 ${error.code ?? ''}: ${error.serverMessage}, with no update in progress)`
+          )
+        }
         continue
       }
       const waitMs = retryAfter(response.headers) ?? this.backoff(attempt)
@@ -441,6 +527,32 @@ export class DatabricksServingTarget implements ServingTarget {
     return `/api/2.0/serving-endpoints/${encodeURIComponent(this.endpoint)}`
   }
 
+  /**
+   * An OAuth token lives an hour and a long observation can outlast it: the probe spreads these headers into each
+   * request, so a getter hands every request the latest token and asks the token source (which caches it until
+   * shortly before it expires) for the next one, while the one in hand is still valid.
+   */
+  private invocationHeaders(): Readonly<Record<string, string>> {
+    const current = this.authorization
+    if (current === undefined) return {}
+    if (this.workspace.credentials.auth.kind !== 'token-provider') return { authorization: current }
+    return Object.defineProperty({} as Record<string, string>, 'authorization', {
+      enumerable: true,
+      get: () => {
+        this.refreshing ??= this.authorizationHeader()
+          .then(header => {
+            this.authorization = header
+          })
+          // A refused refresh is reported by the next read, with its message; meanwhile the token in hand is sent.
+          .catch(() => undefined)
+          .finally(() => {
+            this.refreshing = undefined
+          })
+        return this.authorization ?? current
+      }
+    })
+  }
+
   private async authorizationHeader(): Promise<string | undefined> {
     const auth = this.workspace.credentials.auth
     if (auth.kind === 'bearer') return `Bearer ${auth.token}`
@@ -453,6 +565,13 @@ export class DatabricksServingTarget implements ServingTarget {
 export function entityName(model: string, version: string): string {
   const base = (model.split('.').at(-1) ?? model).replace(/[^A-Za-z0-9_-]/g, '-')
   return `${base.slice(0, 62 - version.length)}-${version}`
+}
+
+/** `name`, or `name_2`, `name_3`… (within 63 characters) when a kept entity already has it. */
+function uniqueName(base: string, taken: ReadonlySet<string>): string {
+  let name = base
+  for (let n = 2; taken.has(name); n++) name = `${base.slice(0, 62 - String(n).length)}_${n}`
+  return name
 }
 
 function validate(desired: DesiredState): void {
@@ -550,7 +669,7 @@ function sleep(ms: number, deadline: Deadline): Promise<void> {
 }
 
 /** Model Serving's answers in words: credentials and permissions are the user's to fix. */
-function servingDialect(workspace: DatabricksWorkspace, endpoint: string): RestDialect<Call> {
+function servingDialect(workspace: DatabricksWorkspace, endpoint: string, endpointSource: string): RestDialect<Call> {
   const where = `Databricks Model Serving at ${workspace.url}`
   const credentials = workspace.credentials.source
   return {
@@ -582,7 +701,7 @@ function servingDialect(workspace: DatabricksWorkspace, endpoint: string): RestD
       }
       if (error.status === 400 || error.status === 404) {
         return new ConfigurationError(`${where} refused to ${call.operation} (${status}: ${error.serverMessage})`, {
-          source: "input 'endpoint'"
+          source: endpointSource
         })
       }
       return new ServiceError(
