@@ -549,7 +549,14 @@ const TARGETS: Readonly<Record<DeployTargetKind, (context: TargetContext) => Pro
         ? (await import('../serving/mlserver.js')).mlserverLauncher({ python, model: context.model })
         : mlflowServeLauncher({ python })
     const servers = new ModelServers({ stateDir: context.stateDir, launcher, log: context.log })
-    return new HaproxyTarget({ endpoint: context.endpoint, runtimeApi, url: deploy.url, servers, log: context.log })
+    return new HaproxyTarget({
+      endpoint: context.endpoint,
+      endpointSource: context.describe('endpoint'),
+      runtimeApi,
+      url: deploy.url,
+      servers,
+      log: context.log
+    })
   },
   databricks: async context => {
     const host =

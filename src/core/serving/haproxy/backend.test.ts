@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { startTestHaproxy, type TestHaproxy } from '../../../../test/serving/haproxy.js'
+import { ConfigurationError } from '../../errors.js'
 import { probe } from '../probe.js'
 import { HaproxyBackend } from './backend.js'
 import { RuntimeApiError } from './runtime-api.js'
@@ -81,6 +82,20 @@ describe('HaproxyBackend against a real HAProxy', () => {
   it('names the endpoint input when the backend does not exist', async () => {
     await expect(new HaproxyBackend(haproxy.api, 'nope').servers()).rejects.toThrow(
       `endpoint: HAProxy at ${haproxy.socket} has no backend named "nope"`
+    )
+  })
+
+  it('refuses an endpoint HAProxy cannot name a backend as a configuration error, naming where it was set', () => {
+    const refused = (() => {
+      try {
+        return new HaproxyBackend(haproxy.api, 'churn model', "input 'endpoint'")
+      } catch (error) {
+        return error
+      }
+    })()
+    expect(refused).toBeInstanceOf(ConfigurationError)
+    expect((refused as Error).message).toMatch(
+      /^input 'endpoint': "churn model" is not an HAProxy backend name: expected/
     )
   })
 

@@ -24,16 +24,24 @@ export function serverName(prefix: string, version: string): string {
 export class HaproxyBackend {
   constructor(
     readonly api: RuntimeApi,
-    readonly name: string
+    readonly name: string,
+    /** Where the name came from, for the errors that are the user's to fix. */
+    readonly source = 'endpoint'
   ) {
-    if (!/^[A-Za-z0-9_.:-]+$/.test(name)) throw new Error(`not an HAProxy backend name: ${JSON.stringify(name)}`)
+    // The endpoint is the user's setting: a name HAProxy cannot have is their mistake to fix, not a crash.
+    if (!/^[A-Za-z0-9_.:-]+$/.test(name)) {
+      throw new ConfigurationError(
+        `${JSON.stringify(name)} is not an HAProxy backend name: expected letters, digits and _ . : - only, the name of the backend in HAProxy's configuration`,
+        { source }
+      )
+    }
   }
 
   async servers(): Promise<ServerStatus[]> {
     const state = await this.api.query(`show servers state ${this.name}`)
     if (/^Can't find backend/m.test(state)) {
       throw new ConfigurationError(`HAProxy at ${this.api.address} has no backend named "${this.name}"`, {
-        source: 'endpoint'
+        source: this.source
       })
     }
     const stat = await this.api.query(`show stat ${this.name} 4 -1`)

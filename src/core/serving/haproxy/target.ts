@@ -31,6 +31,8 @@ const PREFIX = 'v'
 export interface HaproxyTargetOptions {
   /** The endpoint's name, which is the backend's name in HAProxy. */
   readonly endpoint: string
+  /** Where the endpoint's name was set (`input 'endpoint'`, a config key), for errors about it. */
+  readonly endpointSource?: string
   /** The Runtime API address: a socket path or `host:port`. */
   readonly runtimeApi: string
   /** The frontend's base URL clients use, `http://127.0.0.1:8080`. */
@@ -56,7 +58,11 @@ export class HaproxyTarget implements ServingTarget {
   constructor(options: HaproxyTargetOptions) {
     this.endpoint = options.endpoint
     this.url = options.url.replace(/\/+$/, '')
-    this.backend = new HaproxyBackend(new RuntimeApi({ address: options.runtimeApi }), options.endpoint)
+    this.backend = new HaproxyBackend(
+      new RuntimeApi({ address: options.runtimeApi }),
+      options.endpoint,
+      options.endpointSource
+    )
     this.servers = options.servers
     this.invocationPath = options.invocationPath ?? '/invocations'
     this.check = options.check ?? {}
