@@ -7,6 +7,7 @@
  * here comes from reading HAProxy back (`show servers state`, `show stat`): runtime weights and servers vanish on a
  * reload, and a rollout must see that rather than believe what it set.
  */
+import { ConfigurationError } from '../../errors.js'
 import { acquireLock } from '../lock.js'
 import { ModelServers } from '../model-server.js'
 import {
@@ -27,6 +28,14 @@ import { RuntimeApi } from './runtime-api.js'
 import type { ServerStatus } from './stats.js'
 
 const PREFIX = 'v'
+
+/**
+ * Whether modelgate added the server: its servers are named `v<version number>`. Any other server in the backend
+ * is someone else's (a static server of the configuration, a fallback): a rollout leaves it in place.
+ */
+function ours(name: string): boolean {
+  return /^v\d+$/.test(name)
+}
 
 export interface HaproxyTargetOptions {
   /** The endpoint's name, which is the backend's name in HAProxy. */
@@ -75,12 +84,19 @@ export class HaproxyTarget implements ServingTarget {
 
   /**
    * Starts (or finds) a model server for every version routed to, adds the missing backend servers at weight 0,
-   * waits for their checks to pass, then sets every weight; servers of versions not in the desired state are
+   * waits for their checks to pass, then sets every weight; modelgate's servers of versions not in the desired state are
    * removed. New servers get traffic only once HAProxy's check sees them up.
    */
   async apply(desired: DesiredState, deadline: Deadline): Promise<void> {
     validate(desired)
     const current = await this.backend.servers()
+    const foreign = current.filter(server => !ours(server.name) && server.weight > 0 && !server.maintenance)
+    if (foreign.length > 0) {
+      throw new ConfigurationError(
+        `backend ${this.endpoint} has ${foreign.map(s => `server ${s.name} (weight ${s.weight})`).join(', ')}, which modelgate did not add, taking traffic: modelgate routes a backend's traffic among its own servers (v<version>); give the others weight 0 or another backend`,
+        { source: this.backend.source }
+      )
+    }
     const added: string[] = []
     for (const route of desired.routes) {
       const name = serverName(PREFIX, route.model.version)
@@ -104,7 +120,7 @@ export class HaproxyTarget implements ServingTarget {
       await this.backend.setWeight(serverName(PREFIX, route.model.version), route.share)
     const wanted = new Set(desired.routes.map(route => serverName(PREFIX, route.model.version)))
     for (const server of current) {
-      if (!wanted.has(server.name)) {
+      if (!wanted.has(server.name) && ours(server.name)) {
         this.log(`removing ${this.endpoint}/${server.name}`)
         await this.backend.removeServer(server.name)
       }
@@ -212,9 +228,9 @@ export class HaproxyTarget implements ServingTarget {
       if (!process?.alive) problems.push(`the model server of version ${route.model.version} is not running`)
     }
     for (const member of state.versions) {
-      if (!desired.routes.some(route => route.model.version === member.version)) {
-        problems.push(`${member.member} is still in backend ${this.endpoint}`)
-      }
+      if (desired.routes.some(route => route.model.version === member.version)) continue
+      if (ours(member.member)) problems.push(`${member.member} is still in backend ${this.endpoint}`)
+      else if (member.share > 0) problems.push(`${member.member}, not modelgate's, takes ${member.share}% of traffic`)
     }
     return problems.join('; ')
   }

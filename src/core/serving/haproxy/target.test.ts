@@ -1,0 +1,99 @@
+/**
+ * The haproxy target against a real HAProxy, with small Node HTTP servers as the model servers where the model
+ * itself does not matter (the launcher is the seam): what a rollout does to the backend around the model servers.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startTestHaproxy, type TestHaproxy } from '../../../../test/serving/haproxy.js'
+import { ModelServers, type ModelServerLauncher } from '../model-server.js'
+import { rollout } from '../rollout.js'
+import { HaproxyTarget } from './target.js'
+
+// A model server answering /ping and every prediction with 200, or 500 when its model directory ends in `-bad`.
+const STUB = `
+const { createServer } = require('node:http')
+const [port, dir] = process.argv.slice(1)
+createServer((request, response) => {
+  request.resume()
+  request.on('end', () => response.writeHead(request.url === '/ping' || !dir.endsWith('-bad') ? 200 : 500).end('{"predictions":[1]}'))
+}).listen(Number(port), '127.0.0.1')
+`
+const launcher: ModelServerLauncher = {
+  kind: 'stub',
+  readyPath: '/ping',
+  launch: (dir, _host, port) => ({ command: process.execPath, args: ['-e', STUB, String(port), dir], env: {} })
+}
+
+let haproxy: TestHaproxy
+let dir: string
+let servers: ModelServers
+let target: HaproxyTarget
+let other: Server
+let otherAddress: string
+
+beforeAll(async () => {
+  haproxy = await startTestHaproxy('churn')
+  dir = mkdtempSync(join(tmpdir(), 'modelgate-target-'))
+  servers = new ModelServers({ stateDir: join(dir, 'state'), launcher })
+  target = new HaproxyTarget({
+    endpoint: 'churn',
+    runtimeApi: haproxy.socket,
+    url: haproxy.url,
+    servers,
+    check: { interval: 200 }
+  })
+  other = createServer((request, response) => {
+    request.resume()
+    request.on('end', () => response.writeHead(200).end('not a model'))
+  })
+  await new Promise<void>(resolve => other.listen(0, '127.0.0.1', resolve))
+  otherAddress = `127.0.0.1:${(other.address() as AddressInfo).port}`
+}, 30_000)
+
+afterEach(async () => {
+  for (const record of await servers.list()) await servers.stop(record.version)
+  for (const server of await target.backend.servers()) await target.backend.removeServer(server.name)
+})
+
+afterAll(async () => {
+  await haproxy?.close()
+  await new Promise(resolve => other?.close(resolve))
+  if (dir) rmSync(dir, { recursive: true, force: true })
+})
+
+const model = (version: string, suffix = '') => ({ name: 'churn', version, dir: join(dir, `m${version}${suffix}`) })
+const options = { body: {}, requests: 10, verifyRequests: 5, timeoutMs: 30_000, rollbackTimeoutMs: 20_000 }
+const routing = async () =>
+  (await target.read()).versions.map(v => `${v.member} ${v.address} ${v.weight} ${v.health}`).sort()
+
+describe('HaproxyTarget: servers modelgate did not add', () => {
+  it('leaves a server of someone else at weight 0 in the backend through a rollout', async () => {
+    expect((await rollout({ ...options, target, candidate: model('1') })).outcome).toBe('deployed')
+    await target.backend.addServer('fallback', otherAddress)
+    const report = await rollout({ ...options, target, candidate: model('2') })
+    expect(report.failure?.message).toBeUndefined()
+    expect(report.outcome).toBe('deployed')
+    const after = await target.read()
+    expect(after.versions.map(v => `${v.member} ${v.weight}`).sort()).toEqual(['fallback 0', 'v2 100'])
+    expect(after.versions.find(v => v.member === 'fallback')?.address).toBe(otherAddress)
+  }, 60_000)
+
+  it('refuses at once, and rolls back, when a server of someone else takes traffic', async () => {
+    expect((await rollout({ ...options, target, candidate: model('1') })).outcome).toBe('deployed')
+    await target.backend.addServer('web1', otherAddress)
+    await target.backend.setWeight('web1', 10)
+    const before = await routing()
+    const started = performance.now()
+    const report = await rollout({ ...options, target, candidate: model('2') })
+    expect(performance.now() - started).toBeLessThan(15_000)
+    expect(report.failure?.message).toMatch(
+      /^endpoint: backend churn has server web1 \(weight 10\), which modelgate did not add, taking traffic/
+    )
+    expect(report.rolledBack).toBe(true)
+    expect(await routing()).toEqual(before)
+  }, 60_000)
+})
