@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { startTestHaproxy, type TestHaproxy } from '../../../../test/serving/haproxy.js'
 import { ModelServers, type ModelServerLauncher } from '../model-server.js'
 import { rollout } from '../rollout.js'
+import { deadlineIn, sameRouting } from '../types.js'
 import { HaproxyTarget } from './target.js'
 
 // A model server answering /ping and every prediction with 200, or 500 when its model directory ends in `-bad`.
@@ -95,5 +96,21 @@ describe('HaproxyTarget: servers modelgate did not add', () => {
     )
     expect(report.rolledBack).toBe(true)
     expect(await routing()).toEqual(before)
+  }, 60_000)
+})
+
+describe('HaproxyTarget.restore', () => {
+  it('takes a server out of maintenance that was serving before (a removal cut short leaves it there)', async () => {
+    expect((await rollout({ ...options, target, candidate: model('1') })).outcome).toBe('deployed')
+    const saved = await target.read()
+    await target.backend.setWeight('v1', 0)
+    await target.backend.disable('v1')
+    // The router's state differs while v1 is in maintenance, weights aside.
+    await target.backend.setWeight('v1', 100)
+    expect(sameRouting(saved, await target.read())).toBe(false)
+    await target.restore(saved, deadlineIn(10_000, 'the restore'))
+    const restored = await target.read()
+    expect(sameRouting(saved, restored)).toBe(true)
+    expect((await target.backend.servers()).map(s => [s.name, s.weight, s.maintenance])).toEqual([['v1', 100, false]])
   }, 60_000)
 })

@@ -177,7 +177,11 @@ export class HaproxyTarget implements ServingTarget {
     ).catch(error => this.log(`restore: ${(error as Error).message}`))
     for (const member of saved.versions) {
       await this.backend.setWeight(member.member, member.weight)
+      // A removal cut short (in-flight requests outlasting `del server`) leaves a server in maintenance.
       if (member.health === 'maintenance') await this.backend.disable(member.member)
+      else if (current.find(server => server.name === member.member)?.maintenance) {
+        await this.backend.enable(member.member)
+      }
     }
   }
 
