@@ -390,7 +390,9 @@ async function rollBack(options: RolloutOptions, before: EndpointState): Promise
     }
   }
   const proof = await prove(options, target, after, previous)
-  if (proof.ok) await target.release(after).catch(() => undefined)
+  // The state read back routes to none of what the rollout started, whether or not the previous version answers:
+  // the candidate's model server would otherwise run on, serving nothing, after the job.
+  await target.release(after).catch(() => undefined)
   return {
     before: expected,
     after: routingOf(after),

@@ -114,3 +114,21 @@ describe('HaproxyTarget.restore', () => {
     expect((await target.backend.servers()).map(s => [s.name, s.weight, s.maintenance])).toEqual([['v1', 100, false]])
   }, 60_000)
 })
+
+describe('a rollback that cannot be proven', () => {
+  it('is not reported proven when the previous model server died, and stops the candidate it started', async () => {
+    expect((await rollout({ ...options, target, candidate: model('1') })).outcome).toBe('deployed')
+    const previous = (await servers.find('1'))!
+    const report = await rollout({
+      ...options,
+      target,
+      candidate: model('2', '-bad'),
+      onEvent: event => {
+        if (event.phase === 'observe') process.kill(-previous.pid, 'SIGKILL')
+      }
+    })
+    expect(report).toMatchObject({ outcome: 'failed', rolledBack: false })
+    expect(report.rollback).toMatchObject({ stateRestored: true, proven: false })
+    expect((await servers.list()).map(record => `${record.version} ${record.alive}`)).toEqual(['1 false'])
+  }, 60_000)
+})
