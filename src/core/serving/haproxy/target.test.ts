@@ -132,3 +132,14 @@ describe('a rollback that cannot be proven', () => {
     expect((await servers.list()).map(record => `${record.version} ${record.alive}`)).toEqual(['1 false'])
   }, 60_000)
 })
+
+describe('HaproxyTarget.apply', () => {
+  it('takes a server it routes to out of maintenance (a run before left it there) instead of waiting out the deadline', async () => {
+    expect((await rollout({ ...options, target, candidate: model('1') })).outcome).toBe('deployed')
+    await target.backend.disable('v1')
+    const report = await rollout({ ...options, timeoutMs: 8000, target, candidate: model('1') })
+    expect(report.failure?.message).toBeUndefined()
+    expect(report.outcome).toBe('deployed')
+    expect((await target.backend.servers()).map(s => [s.name, s.weight, s.maintenance])).toEqual([['v1', 100, false]])
+  }, 60_000)
+})

@@ -106,7 +106,14 @@ export class HaproxyTarget implements ServingTarget {
         throw new Error(`the haproxy target serves from a model directory; version ${route.model.version} has none`)
       const record = await this.servers.ensure(route.model.version, dir, deadline)
       const present = current.find(server => server.name === name)
-      if (present && present.address === record.address) continue
+      if (present && present.address === record.address) {
+        // Left in maintenance by a run cut short: no weight would bring it traffic, and the wait would run out.
+        if (present.maintenance) {
+          this.log(`taking ${this.endpoint}/${name} out of maintenance`)
+          await this.backend.enable(name)
+        }
+        continue
+      }
       if (present) {
         this.log(`server ${name} points at ${present.address}, its model server is at ${record.address}: replacing it`)
         await this.backend.removeServer(name)
