@@ -72,6 +72,11 @@ export class HaproxyBackend {
     await this.api.run(`enable server ${this.name}/${name}`)
   }
 
+  /** Drain: no new requests except those bound to it by persistence; `enable` ends it as it ends maintenance. */
+  async drain(name: string): Promise<void> {
+    await this.api.run(`set server ${this.name}/${name} state drain`)
+  }
+
   /** Maintenance: no new requests; what is in flight finishes. */
   async disable(name: string): Promise<void> {
     await this.api.run(`disable server ${this.name}/${name}`)

@@ -133,6 +133,20 @@ describe('a rollback that cannot be proven', () => {
   }, 60_000)
 })
 
+describe('HaproxyTarget and drained servers', () => {
+  it('reads a drained server as taking no traffic, routes to it again when asked, and drains it again on a restore', async () => {
+    expect((await rollout({ ...options, target, candidate: model('1') })).outcome).toBe('deployed')
+    await target.backend.drain('v1')
+    const saved = await target.read()
+    expect(saved.versions.map(v => [v.member, v.weight, v.share, v.health])).toEqual([['v1', 100, 0, 'maintenance']])
+    const report = await rollout({ ...options, timeoutMs: 8000, target, candidate: model('1') })
+    expect(report.failure?.message).toBeUndefined()
+    expect((await target.backend.servers()).map(s => [s.name, s.draining])).toEqual([['v1', false]])
+    await target.restore(saved, deadlineIn(10_000, 'the restore'))
+    expect((await target.backend.servers()).map(s => [s.name, s.weight, s.draining])).toEqual([['v1', 100, true]])
+  }, 60_000)
+})
+
 describe('HaproxyTarget.apply', () => {
   it('takes a server it routes to out of maintenance (a run before left it there) instead of waiting out the deadline', async () => {
     expect((await rollout({ ...options, target, candidate: model('1') })).outcome).toBe('deployed')

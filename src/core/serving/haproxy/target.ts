@@ -107,8 +107,9 @@ export class HaproxyTarget implements ServingTarget {
       const record = await this.servers.ensure(route.model.version, dir, deadline)
       const present = current.find(server => server.name === name)
       if (present && present.address === record.address) {
-        // Left in maintenance by a run cut short: no weight would bring it traffic, and the wait would run out.
-        if (present.maintenance) {
+        // Left in maintenance (or drained) by a run cut short or by hand: no weight would bring it traffic, and the
+        // wait would run out.
+        if (present.maintenance || present.draining) {
           this.log(`taking ${this.endpoint}/${name} out of maintenance`)
           await this.backend.enable(name)
         }
@@ -185,8 +186,11 @@ export class HaproxyTarget implements ServingTarget {
     for (const member of saved.versions) {
       await this.backend.setWeight(member.member, member.weight)
       // A removal cut short (in-flight requests outlasting `del server`) leaves a server in maintenance.
-      if (member.health === 'maintenance') await this.backend.disable(member.member)
-      else if (current.find(server => server.name === member.member)?.maintenance) {
+      const now = current.find(server => server.name === member.member)
+      if (member.health === 'maintenance') {
+        if (member.detail?.startsWith('DRAIN')) await this.backend.drain(member.member)
+        else await this.backend.disable(member.member)
+      } else if (now?.maintenance || now?.draining) {
         await this.backend.enable(member.member)
       }
     }
@@ -248,15 +252,16 @@ export class HaproxyTarget implements ServingTarget {
 }
 
 function stateOf(endpoint: string, servers: readonly ServerStatus[]): EndpointState {
-  // Servers in maintenance take no traffic whatever their weight.
-  const shares = sharesFromWeights(servers.map(s => (s.maintenance ? 0 : s.weight)))
+  // Servers in maintenance or drained take no new traffic whatever their weight.
+  const off = (server: ServerStatus) => server.maintenance || server.draining
+  const shares = sharesFromWeights(servers.map(s => (off(s) ? 0 : s.weight)))
   const versions: ServedVersion[] = servers.map((server, i) => ({
     version: server.name.startsWith(PREFIX) ? server.name.slice(PREFIX.length) : server.name,
     member: server.name,
     address: server.address,
     weight: server.weight,
     share: shares[i]!,
-    health: server.maintenance ? 'maintenance' : server.status.startsWith('UP') ? 'ready' : 'down',
+    health: off(server) ? 'maintenance' : server.status.startsWith('UP') ? 'ready' : 'down',
     detail: `${server.status}${server.checkStatus ? ` (${server.checkStatus})` : ''}`
   }))
   return { endpoint, versions, updating: false }
