@@ -422,7 +422,10 @@ async function prove(
     requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
     totalTimeoutMs: Math.max(30_000, requests * (options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs)),
     versionHeader: invocation.versionHeader,
-    versionOf: invocation.versionOf
+    versionOf: invocation.versionOf,
+    // One error already fails the proof: a version that hangs would otherwise hold the job for every request's
+    // timeout in turn (20 × 30 s), long after the outcome is known.
+    stopOnError: true
   })
   const stats = { ...pickStats(result), byVersion: { ...result.byVersion } }
   const others = result.samples.filter(s => s.version === undefined || !versions.includes(s.version)).length

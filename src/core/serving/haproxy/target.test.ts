@@ -3,7 +3,7 @@
  * itself does not matter (the launcher is the seam): what a rollout does to the backend around the model servers.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -14,11 +14,15 @@ import { rollout } from '../rollout.js'
 import { deadlineIn, sameRouting } from '../types.js'
 import { HaproxyTarget } from './target.js'
 
-// A model server answering /ping and every prediction with 200, or 500 when its model directory ends in `-bad`.
+// A model server answering /ping and every prediction with 200, or 500 when its model directory ends in `-bad`,
+// or never when the directory holds a file `hang`.
 const STUB = `
 const { createServer } = require('node:http')
+const { existsSync } = require('node:fs')
 const [port, dir] = process.argv.slice(1)
 createServer((request, response) => {
+  // A file \`hang\` in the model directory: predictions are never answered.
+  if (request.url !== '/ping' && existsSync(dir + '/hang')) return
   request.resume()
   request.on('end', () => response.writeHead(request.url === '/ping' || !dir.endsWith('-bad') ? 200 : 500).end('{"predictions":[1]}'))
 }).listen(Number(port), '127.0.0.1')
@@ -130,6 +134,32 @@ describe('a rollback that cannot be proven', () => {
     expect(report).toMatchObject({ outcome: 'failed', rolledBack: false })
     expect(report.rollback).toMatchObject({ stateRestored: true, proven: false })
     expect((await servers.list()).map(record => `${record.version} ${record.alive}`)).toEqual(['1 false'])
+  }, 60_000)
+})
+
+describe('the rollback proof', () => {
+  it('stops at the first failed request: a previous version that hangs does not hold the job for every timeout', async () => {
+    mkdirSync(join(dir, 'm1'), { recursive: true })
+    expect((await rollout({ ...options, target, candidate: model('1') })).outcome).toBe('deployed')
+    let failedAt = 0
+    const report = await rollout({
+      ...options,
+      verifyRequests: 10,
+      requestTimeoutMs: 1000,
+      target,
+      candidate: model('2', '-bad'),
+      onEvent: event => {
+        if (event.phase === 'rollback' && !failedAt) {
+          failedAt = performance.now()
+          writeFileSync(join(dir, 'm1', 'hang'), '')
+        }
+      }
+    })
+    rmSync(join(dir, 'm1', 'hang'))
+    expect(report).toMatchObject({ outcome: 'failed', rolledBack: false })
+    expect(report.rollback).toMatchObject({ stateRestored: true, proven: false })
+    expect(report.rollback?.message).toMatch(/no answer within/)
+    expect(performance.now() - failedAt).toBeLessThan(5000)
   }, 60_000)
 })
 
