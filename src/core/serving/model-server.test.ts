@@ -7,7 +7,8 @@ import { DeadlineExceededError, deadlineIn } from './types.js'
 
 // The process lifecycle with a stand-in server (a few lines of Node) that starts in milliseconds; the real
 // `mlflow models serve` runs in test/serving/rollout.test.ts. The stand-in reads its behaviour from the model
-// directory's name: `good` answers /ping, `broken` prints a Python-like traceback and exits 1, `mute` never answers.
+// directory's name: `good` answers /ping, `broken` prints a Python-like traceback and exits 1, `mute` never answers,
+// `orphan` exits 1 leaving a child of its own behind.
 const SERVER = `
 const [dir, host, port] = process.argv.slice(1)
 if (dir.endsWith('broken')) {
@@ -16,7 +17,12 @@ if (dir.endsWith('broken')) {
   console.error("Exception: Command '['bash', '-c', 'exec uvicorn']' returned non zero return code. Return code = 1")
   process.exit(1)
 }
-if (!dir.endsWith('mute')) require('node:http').createServer((q, r) => r.end('pong')).listen(Number(port), host)
+if (dir.endsWith('orphan')) {
+  // A server whose first process dies at start while a process it started lives on (uvicorn under mlflow).
+  const child = require('node:child_process').spawn('sleep', ['60'], { stdio: 'ignore' })
+  console.log('child ' + child.pid)
+  setTimeout(() => process.exit(1), 100)
+} else if (!dir.endsWith('mute')) require('node:http').createServer((q, r) => r.end('pong')).listen(Number(port), host)
 else setInterval(() => {}, 1000)
 `
 const launcher: ModelServerLauncher = {
@@ -49,6 +55,24 @@ function groupAlive(pid: number): boolean {
 }
 
 describe('ModelServers', () => {
+  it('a server that exited before it was ready leaves no process of its group behind', async () => {
+    const error = await servers.start('9', join(dir, 'orphan'), deadlineIn(10_000, 'test')).catch(e => e)
+    expect(error).toBeInstanceOf(ModelServerStartError)
+    const child = Number(/child (\d+)/.exec((error as ModelServerStartError).outputTail.join('\n'))?.[1])
+    expect(child).toBeGreaterThan(0)
+    let alive = true
+    for (let i = 0; i < 50 && alive; i++) {
+      try {
+        process.kill(child, 0)
+        await new Promise(resolve => setTimeout(resolve, 100))
+      } catch {
+        alive = false
+      }
+    }
+    if (alive) process.kill(child, 'SIGKILL')
+    expect(alive).toBe(false)
+  })
+
   it('starts a server, waits for its ready path and remembers it in the state folder', async () => {
     const record = await servers.start('1', join(dir, 'good'), deadlineIn(10_000, 'test'))
     expect(record).toMatchObject({ version: '1', host: '127.0.0.1', readyPath: '/ping', kind: 'stand-in' })

@@ -245,6 +245,8 @@ export class ModelServers {
     await writeFile(join(this.stateDir, `${fileName(version)}.json`), `${JSON.stringify(record, null, 2)}\n`)
     for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
       if (ended !== undefined) {
+        // The first process is gone, but what it started may live on in its group (uvicorn under mlflow).
+        await stopGroup(record.pid)
         await this.forget(version)
         throw new ModelServerStartError(
           `model server for version ${version} ${ended}`,
