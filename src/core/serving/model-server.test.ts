@@ -22,6 +22,11 @@ if (dir.endsWith('orphan')) {
   const child = require('node:child_process').spawn('sleep', ['60'], { stdio: 'ignore' })
   console.log('child ' + child.pid)
   setTimeout(() => process.exit(1), 100)
+} else if (dir.endsWith('family')) {
+  // A server that started a process of its own (uvicorn under mlflow), which outlives it when it is killed.
+  const child = require('node:child_process').spawn('sleep', ['60'], { stdio: 'ignore' })
+  console.log('child ' + child.pid)
+  require('node:http').createServer((q, r) => r.end('pong')).listen(Number(port), host)
 } else if (!dir.endsWith('mute')) require('node:http').createServer((q, r) => r.end('pong')).listen(Number(port), host)
 else setInterval(() => {}, 1000)
 `
@@ -135,6 +140,28 @@ describe('ModelServers', () => {
       'the deadline for the test rollout ran out while waiting for the model server of version 3 to answer /ping'
     )
     expect(await servers.find('3')).toBeUndefined()
+  })
+
+  it('stops what is left of a server whose first process died (an OOM kill) rather than leaving it running', async () => {
+    const record = await servers.start('8', join(dir, 'family'), deadlineIn(10_000, 'test'))
+    const child = Number(/child (\d+)/.exec(readFileSync(record.logFile, 'utf8'))?.[1])
+    expect(child).toBeGreaterThan(0)
+    process.kill(record.pid, 'SIGKILL')
+    await new Promise(resolve => setTimeout(resolve, 200))
+    expect((await servers.find('8'))?.alive).toBe(false)
+    await servers.stop('8')
+    await new Promise(resolve => setTimeout(resolve, 200))
+    const alive = (() => {
+      try {
+        process.kill(child, 0)
+        return true
+      } catch {
+        return false
+      }
+    })()
+    if (alive) process.kill(child, 'SIGKILL')
+    expect(alive).toBe(false)
+    expect(await servers.find('8')).toBeUndefined()
   })
 
   it('stops the whole process group and forgets it', async () => {

@@ -277,6 +277,9 @@ export class ModelServers {
     if (record.alive) {
       this.log(`stopping model server for version ${version} (pid ${record.pid})`)
       await stopGroup(record.pid)
+    } else if (leftInGroup(record.pid)) {
+      this.log(`stopping what is left of the model server for version ${version} (process group ${record.pid})`)
+      await stopGroup(record.pid)
     }
     await this.forget(version)
   }
@@ -344,6 +347,28 @@ function isAlive(record: ModelServerRecord): boolean {
   try {
     const args = readFileSync(cmdline, 'utf8')
     return (record.identifiedBy ?? [record.modelDir, String(record.port)]).every(mark => args.includes(mark))
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Whether processes a server started outlive its first process (killed, say, by the OOM killer): its group still
+ * has members though its leader is gone. Where the leader's pid runs another process (reused), that group is not
+ * ours; where it runs none, the group can only be ours, as a group's id is not handed out while it has members.
+ */
+function leftInGroup(pid: number): boolean {
+  if (!existsSync('/proc/self/stat')) return false
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // A zombie (exited, not yet reaped) is as gone as a pid without an entry.
+    if (stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z') return false
+  } catch {
+    // No such process.
+  }
+  try {
+    process.kill(-pid, 0)
+    return true
   } catch {
     return false
   }
