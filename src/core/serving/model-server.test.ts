@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ModelServers, ModelServerStartError, mlflowServeLauncher, type ModelServerLauncher } from './model-server.js'
@@ -162,6 +163,34 @@ describe('ModelServers', () => {
     if (alive) process.kill(child, 'SIGKILL')
     expect(alive).toBe(false)
     expect(await servers.find('8')).toBeUndefined()
+  })
+
+  it('never signals a process that got the pid of a dead server (a reboot), nor its group', async () => {
+    const other = spawn('sleep', ['60'], { detached: true, stdio: 'ignore' })
+    try {
+      mkdirSync(join(dir, 'state'), { recursive: true })
+      writeFileSync(
+        join(dir, 'state', 'v7.json'),
+        JSON.stringify({
+          version: '7',
+          modelDir: join(dir, 'good'),
+          kind: 'stand-in',
+          pid: other.pid,
+          host: '127.0.0.1',
+          port: 1,
+          address: '127.0.0.1:1',
+          readyPath: '/ping',
+          logFile: join(dir, 'v7.log'),
+          startedAt: 'x'
+        })
+      )
+      expect((await servers.find('7'))?.alive).toBe(false)
+      await servers.stop('7')
+      expect(await servers.find('7')).toBeUndefined()
+      expect(() => process.kill(other.pid!, 0)).not.toThrow()
+    } finally {
+      other.kill('SIGKILL')
+    }
   })
 
   it('stops the whole process group and forgets it', async () => {
