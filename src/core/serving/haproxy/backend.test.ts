@@ -1,11 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { startTestHaproxy, type TestHaproxy } from '../../../../test/serving/haproxy.js'
 import { ConfigurationError } from '../../errors.js'
 import { probe } from '../probe.js'
 import { HaproxyBackend } from './backend.js'
-import { RuntimeApiError } from './runtime-api.js'
+import { RuntimeApi, RuntimeApiError } from './runtime-api.js'
 import { parseServersState, parseStat } from './stats.js'
 
 // Two small model servers: /ping for HAProxy's check, anything else answered 200 (or 500 for the broken one).
@@ -127,6 +131,49 @@ describe('HaproxyBackend against a real HAProxy', () => {
     }
     expect(await backend.servers()).toEqual([])
   }, 20_000)
+})
+
+describe('a Runtime API socket below level admin', () => {
+  it('says that the socket needs level admin when HAProxy refuses a change', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'modelgate-haproxy-operator-'))
+    const socket = join(folder, 'operator.sock')
+    writeFileSync(
+      join(folder, 'haproxy.cfg'),
+      [
+        'global',
+        `  stats socket ${socket} mode 600 level operator`,
+        'defaults',
+        '  mode http',
+        '  timeout connect 2s',
+        '  timeout client 5s',
+        '  timeout server 5s',
+        'backend churn',
+        '  server v1 127.0.0.1:9 weight 10',
+        ''
+      ].join('\n')
+    )
+    const child = spawn('haproxy', ['-db', '-f', join(folder, 'haproxy.cfg')], { stdio: 'ignore' })
+    try {
+      const api = new RuntimeApi({ address: socket, timeoutMs: 2000 })
+      for (
+        let i = 0;
+        i < 50 &&
+        !(await api.query('show info').then(
+          () => true,
+          () => false
+        ));
+        i++
+      ) {
+        await new Promise(resolve => setTimeout(resolve, 100))
+      }
+      await expect(new HaproxyBackend(api, 'churn').setWeight('v1', 5)).rejects.toThrow(
+        "HAProxy Runtime API refused `set weight churn/v1 5`: Permission denied (the socket's `stats socket` line in HAProxy's configuration needs `level admin`)"
+      )
+    } finally {
+      child.kill('SIGKILL')
+      rmSync(folder, { recursive: true, force: true })
+    }
+  }, 30_000)
 })
 
 describe('stats parsing', () => {

@@ -17,7 +17,12 @@ export class RuntimeApiError extends ServiceError {
     readonly command: string,
     readonly answer: string
   ) {
-    super(`HAProxy Runtime API refused \`${command}\`: ${answer.trim().replace(/\s+/g, ' ') || '(no answer)'}`)
+    const text = answer.trim().replace(/\s+/g, ' ')
+    // A socket below `level admin` reads but refuses every change: say where that is set.
+    const hint = /^Permission denied/.test(text)
+      ? " (the socket's `stats socket` line in HAProxy's configuration needs `level admin`)"
+      : ''
+    super(`HAProxy Runtime API refused \`${command}\`: ${text || '(no answer)'}${hint}`)
     this.name = 'RuntimeApiError'
   }
 }
