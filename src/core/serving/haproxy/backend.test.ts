@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startTestHaproxy, type TestHaproxy } from '../../../../test/serving/haproxy.js'
 import { ConfigurationError } from '../../errors.js'
+import { freePort } from '../ports.js'
 import { probe } from '../probe.js'
 import { HaproxyBackend } from './backend.js'
 import { RuntimeApi, RuntimeApiError } from './runtime-api.js'
@@ -133,46 +134,59 @@ describe('HaproxyBackend against a real HAProxy', () => {
   }, 20_000)
 })
 
-describe('a Runtime API socket below level admin', () => {
+/** An HAProxy of its own for one test: `socket` is the `stats socket` line's address and level. */
+async function withHaproxy(socket: string, address: string, test: (api: RuntimeApi) => Promise<void>): Promise<void> {
+  const folder = mkdtempSync(join(tmpdir(), 'modelgate-haproxy-socket-'))
+  writeFileSync(
+    join(folder, 'haproxy.cfg'),
+    [
+      'global',
+      `  stats socket ${socket.replace('{folder}', folder)}`,
+      'defaults',
+      '  mode http',
+      '  timeout connect 2s',
+      '  timeout client 5s',
+      '  timeout server 5s',
+      'backend churn',
+      '  server v1 127.0.0.1:9 weight 10',
+      ''
+    ].join('\n')
+  )
+  const child = spawn('haproxy', ['-db', '-f', join(folder, 'haproxy.cfg')], { stdio: 'ignore' })
+  try {
+    const api = new RuntimeApi({ address: address.replace('{folder}', folder), timeoutMs: 2000 })
+    for (
+      let i = 0;
+      i < 50 &&
+      !(await api.query('show info').then(
+        answer => answer.includes('Name: HAProxy'),
+        () => false
+      ));
+      i++
+    ) {
+      await new Promise(resolve => setTimeout(resolve, 100))
+    }
+    await test(api)
+  } finally {
+    child.kill('SIGKILL')
+    rmSync(folder, { recursive: true, force: true })
+  }
+}
+
+describe('Runtime API sockets', () => {
+  it('reaches a TCP socket on an IPv6 address written with brackets, [::1]:port', async () => {
+    const port = await freePort('::1')
+    await withHaproxy(`ipv6@[::1]:${port} level admin`, `[::1]:${port}`, async api => {
+      expect(await api.query('show info')).toMatch(/^Name: HAProxy$/m)
+    })
+  }, 30_000)
+
   it('says that the socket needs level admin when HAProxy refuses a change', async () => {
-    const folder = mkdtempSync(join(tmpdir(), 'modelgate-haproxy-operator-'))
-    const socket = join(folder, 'operator.sock')
-    writeFileSync(
-      join(folder, 'haproxy.cfg'),
-      [
-        'global',
-        `  stats socket ${socket} mode 600 level operator`,
-        'defaults',
-        '  mode http',
-        '  timeout connect 2s',
-        '  timeout client 5s',
-        '  timeout server 5s',
-        'backend churn',
-        '  server v1 127.0.0.1:9 weight 10',
-        ''
-      ].join('\n')
-    )
-    const child = spawn('haproxy', ['-db', '-f', join(folder, 'haproxy.cfg')], { stdio: 'ignore' })
-    try {
-      const api = new RuntimeApi({ address: socket, timeoutMs: 2000 })
-      for (
-        let i = 0;
-        i < 50 &&
-        !(await api.query('show info').then(
-          () => true,
-          () => false
-        ));
-        i++
-      ) {
-        await new Promise(resolve => setTimeout(resolve, 100))
-      }
+    await withHaproxy('{folder}/operator.sock mode 600 level operator', '{folder}/operator.sock', async api => {
       await expect(new HaproxyBackend(api, 'churn').setWeight('v1', 5)).rejects.toThrow(
         "HAProxy Runtime API refused `set weight churn/v1 5`: Permission denied (the socket's `stats socket` line in HAProxy's configuration needs `level admin`)"
       )
-    } finally {
-      child.kill('SIGKILL')
-      rmSync(folder, { recursive: true, force: true })
-    }
+    })
   }, 30_000)
 })
 

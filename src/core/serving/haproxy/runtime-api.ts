@@ -81,6 +81,9 @@ export class RuntimeApi {
 
   private open(): Socket {
     const tcp = /^(?<host>[^/]+):(?<port>\d+)$/.exec(this.address)
-    return tcp ? connect({ host: tcp.groups!.host!, port: Number(tcp.groups!.port) }) : connect({ path: this.address })
+    if (!tcp) return connect({ path: this.address })
+    // `[::1]:9999`, as HAProxy writes an IPv6 address with a port: the brackets are not part of the host.
+    const host = tcp.groups!.host!.replace(/^\[(.*)\]$/, '$1')
+    return connect({ host, port: Number(tcp.groups!.port) })
   }
 }
