@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer, type AddressInfo, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ModelServers, ModelServerStartError, mlflowServeLauncher, type ModelServerLauncher } from './model-server.js'
@@ -190,6 +191,33 @@ describe('ModelServers', () => {
       expect(() => process.kill(other.pid!, 0)).not.toThrow()
     } finally {
       other.kill('SIGKILL')
+    }
+  })
+
+  it('starts again on another port when its port was taken between choosing and binding it', async () => {
+    const taken: Server[] = []
+    const racing = new ModelServers({
+      stateDir: join(dir, 'race'),
+      launcher: {
+        ...launcher,
+        // Something else binds the chosen port first, once.
+        launch: async (modelDir, host, port, context) => {
+          if (taken.length === 0) {
+            const other = createServer()
+            await new Promise<void>(resolve => other.listen(port, host, resolve))
+            taken.push(other)
+          }
+          return launcher.launch(modelDir, host, port, context)
+        }
+      }
+    })
+    try {
+      const record = await racing.start('1', join(dir, 'good'), deadlineIn(10_000, 'test'))
+      expect(record.port).not.toBe((taken[0]!.address() as AddressInfo).port)
+      expect(await (await fetch(`http://${record.address}/ping`)).text()).toBe('pong')
+    } finally {
+      await racing.stop('1')
+      taken.forEach(server => server.close())
     }
   })
 

@@ -136,6 +136,10 @@ export interface ModelServersOptions {
 }
 
 const TAIL_LINES = 15
+/** Starts on a port taken between choosing and binding it, before giving up. */
+const PORT_ATTEMPTS = 3
+/** What uvicorn (mlflow, MLServer) and Node say when their port is taken. */
+const ADDRESS_IN_USE = /address already in use|EADDRINUSE|Errno 98/i
 const STOP_GRACE_MS = 10_000
 
 export class ModelServers {
@@ -196,6 +200,20 @@ export class ModelServers {
 
   /** Starts a server and waits until its ready path answers 200, the process exits, or the deadline passes. */
   async start(version: string, modelDir: string, deadline: Deadline): Promise<ModelServerRecord> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.startOnce(version, modelDir, deadline)
+      } catch (error) {
+        // The port was free when chosen but taken before the server bound it (the servers take no port 0): another
+        // port is as good, and the rollout should not fail for that race.
+        const taken = error instanceof ModelServerStartError && error.outputTail.some(line => ADDRESS_IN_USE.test(line))
+        if (!taken || attempt >= PORT_ATTEMPTS || remainingMs(deadline) <= 0) throw error
+        this.log(`the port of the model server for version ${version} was taken before it bound it; another port`)
+      }
+    }
+  }
+
+  private async startOnce(version: string, modelDir: string, deadline: Deadline): Promise<ModelServerRecord> {
     await mkdir(this.stateDir, { recursive: true })
     const port = await freePort(this.host)
     const dir = resolve(modelDir)
