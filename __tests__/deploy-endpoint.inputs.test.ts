@@ -4,7 +4,7 @@
  * the section's own errors, and the per-environment settings of `deploy.environments` merged with the rest.
  */
 import { describe, expect, it } from '@jest/globals'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { getInputs } from '../src/actions/deploy-endpoint/inputs.js'
@@ -18,6 +18,7 @@ import {
   parseTraffic,
   runDeploy
 } from '../src/core/gates/deploy.js'
+import { runRegistration } from '../src/core/gates/register.js'
 import { configurationErrorOf, configurationRejection } from '../test/helpers/errors.js'
 
 function io(inputs: Record<string, string>): ActionIO & { secrets: string[] } {
@@ -188,6 +189,27 @@ describe('the deploy: section of .modelgate.yml', () => {
       rmSync(dir, { recursive: true, force: true })
     }
   })
+})
+
+describe('the state folder of the haproxy target', () => {
+  it('one that cannot be written is a ConfigurationError naming deploy.state-dir, before anything is started', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'modelgate-deploy-state-'))
+    try {
+      cpSync(join('examples', 'churn-classifier', 'model'), join(dir, 'model'), { recursive: true })
+      writeFileSync(join(dir, 'a-file'), '')
+      writeFileSync(
+        join(dir, '.modelgate.yml'),
+        'model: churn\ndeploy:\n  target: haproxy\n  endpoint: churn\n  url: http://127.0.0.1:1\n  runtime-api: /nonexistent/admin.sock\n  state-dir: a-file/state\n'
+      )
+      await runRegistration({ workspace: dir, name: 'churn', modelPath: 'model', aliases: [], env: {} })
+      const error = await configurationRejection(runDeploy({ workspace: dir, modelUri: 'models:/churn/1', env: {} }))
+      expect(error.message).toMatch(
+        `.modelgate.yml (deploy.state-dir): the state folder ${join(dir, 'a-file', 'state', 'churn')} cannot be written (ENOTDIR): expected a folder`
+      )
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }, 60_000)
 })
 
 describe('deploy.environments: per-environment settings', () => {

@@ -9,7 +9,7 @@
  * from, so a rule on those names that asks for anything else is refused rather than silently ignored. Globs do not
  * select deploy rules: `deploy.*` in a config written for compare-metrics must not change what a rollout accepts.
  */
-import { mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises'
+import { access, constants, mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises'
 import { homedir, tmpdir } from 'node:os'
 import { isAbsolute, join, resolve } from 'node:path'
 import { findModelConfig } from '../config/find.js'
@@ -166,6 +166,12 @@ export async function runDeploy(options: DeployOptions): Promise<DeployRun> {
   const stateDir = join(stateRoot, safeName(endpoint))
   let modelDir: string | undefined
   if (kind === 'haproxy' && !dryRun) {
+    await writableStateDir(
+      stateDir,
+      deploy['state-dir'] === undefined
+        ? { source: 'the default state folder' }
+        : { source: configFile, path: settingsSource.key('state-dir') }
+    )
     modelDir = await localCopy(registry, uri.name, version.version, join(stateDir, 'models'), log)
   }
   const target = await openTarget(kind, {
@@ -559,7 +565,14 @@ const TARGETS: Readonly<Record<DeployTargetKind, (context: TargetContext) => Pro
         ? (await import('../serving/mlserver.js')).mlserverLauncher({ python, model: context.model })
         : mlflowServeLauncher({ python })
     const servers = new ModelServers({ stateDir: context.stateDir, launcher, log: context.log })
-    return new HaproxyTarget({ endpoint: context.endpoint, runtimeApi, url: deploy.url, servers, log: context.log })
+    return new HaproxyTarget({
+      endpoint: context.endpoint,
+      endpointSource: context.describe('endpoint'),
+      runtimeApi,
+      url: deploy.url,
+      servers,
+      log: context.log
+    })
   },
   databricks: async context => {
     const host =
@@ -606,6 +619,22 @@ async function openTarget(kind: DeployTargetKind, context: TargetContext): Promi
  * runs (a later job's runner may have removed the workspace). Downloaded once per version; a folder half written
  * by a crash is never taken for a copy, because it only gets its name when complete.
  */
+/**
+ * The haproxy target keeps its model copies, model server records and rollout lock in the state folder: one it
+ * cannot write is the user's setting to fix, said before anything is downloaded or started.
+ */
+async function writableStateDir(stateDir: string, place: { source: string; path?: string }): Promise<void> {
+  try {
+    await mkdir(stateDir, { recursive: true })
+    await access(stateDir, constants.W_OK)
+  } catch (error) {
+    throw new ConfigurationError(
+      `the state folder ${stateDir} cannot be written (${(error as NodeJS.ErrnoException).code ?? errorMessage(error)}): expected a folder modelgate may create and write, where the model servers of an endpoint are remembered between jobs`,
+      place
+    )
+  }
+}
+
 async function localCopy(
   registry: ModelRegistry,
   name: string,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -52,6 +52,27 @@ describe('acquireLock', () => {
     )
     const release = await acquireLock(folder, 'after a crash', deadlineIn(1000, 'crash'))
     await release()
+  })
+
+  it('takes over a lock whose pid now belongs to another process (a reboot, or pids wrapped around)', async () => {
+    const folder = join(dir, 'e')
+    await acquireLock(folder, 'setup', deadlineIn(1000, 'setup')).then(release => release())
+    const other = spawn('sleep', ['30'], { stdio: 'ignore' })
+    try {
+      // The pid runs, but started at another time than the owner the lock names.
+      writeFileSync(
+        join(folder, 'rollout.lock'),
+        JSON.stringify({ pid: other.pid, host: hostname(), since: 'x', purpose: 'before the reboot', started: 'b:1' })
+      )
+      const release = await acquireLock(folder, 'after the reboot', deadlineIn(1000, 'reboot'))
+      await release()
+      // A live owner that is who the lock says stays the owner.
+      const held = await acquireLock(folder, 'holder', deadlineIn(1000, 'holder'))
+      await expect(acquireLock(folder, 'second', deadlineIn(300, 'second'))).rejects.toThrow(DeadlineExceededError)
+      await held()
+    } finally {
+      other.kill('SIGKILL')
+    }
   })
 
   it('waits on an unreadable lock file while it is fresh (being written), takes it over once old', async () => {

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer, type AddressInfo, type Server } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ModelServers, ModelServerStartError, mlflowServeLauncher, type ModelServerLauncher } from './model-server.js'
@@ -7,7 +9,8 @@ import { DeadlineExceededError, deadlineIn } from './types.js'
 
 // The process lifecycle with a stand-in server (a few lines of Node) that starts in milliseconds; the real
 // `mlflow models serve` runs in test/serving/rollout.test.ts. The stand-in reads its behaviour from the model
-// directory's name: `good` answers /ping, `broken` prints a Python-like traceback and exits 1, `mute` never answers.
+// directory's name: `good` answers /ping, `broken` prints a Python-like traceback and exits 1, `mute` never answers,
+// `orphan` exits 1 leaving a child of its own behind.
 const SERVER = `
 const [dir, host, port] = process.argv.slice(1)
 if (dir.endsWith('broken')) {
@@ -16,7 +19,17 @@ if (dir.endsWith('broken')) {
   console.error("Exception: Command '['bash', '-c', 'exec uvicorn']' returned non zero return code. Return code = 1")
   process.exit(1)
 }
-if (!dir.endsWith('mute')) require('node:http').createServer((q, r) => r.end('pong')).listen(Number(port), host)
+if (dir.endsWith('orphan')) {
+  // A server whose first process dies at start while a process it started lives on (uvicorn under mlflow).
+  const child = require('node:child_process').spawn('sleep', ['60'], { stdio: 'ignore' })
+  console.log('child ' + child.pid)
+  setTimeout(() => process.exit(1), 100)
+} else if (dir.endsWith('family')) {
+  // A server that started a process of its own (uvicorn under mlflow), which outlives it when it is killed.
+  const child = require('node:child_process').spawn('sleep', ['60'], { stdio: 'ignore' })
+  console.log('child ' + child.pid)
+  require('node:http').createServer((q, r) => r.end('pong')).listen(Number(port), host)
+} else if (!dir.endsWith('mute')) require('node:http').createServer((q, r) => r.end('pong')).listen(Number(port), host)
 else setInterval(() => {}, 1000)
 `
 const launcher: ModelServerLauncher = {
@@ -49,6 +62,24 @@ function groupAlive(pid: number): boolean {
 }
 
 describe('ModelServers', () => {
+  it('a server that exited before it was ready leaves no process of its group behind', async () => {
+    const error = await servers.start('9', join(dir, 'orphan'), deadlineIn(10_000, 'test')).catch(e => e)
+    expect(error).toBeInstanceOf(ModelServerStartError)
+    const child = Number(/child (\d+)/.exec((error as ModelServerStartError).outputTail.join('\n'))?.[1])
+    expect(child).toBeGreaterThan(0)
+    let alive = true
+    for (let i = 0; i < 50 && alive; i++) {
+      try {
+        process.kill(child, 0)
+        await new Promise(resolve => setTimeout(resolve, 100))
+      } catch {
+        alive = false
+      }
+    }
+    if (alive) process.kill(child, 'SIGKILL')
+    expect(alive).toBe(false)
+  })
+
   it('starts a server, waits for its ready path and remembers it in the state folder', async () => {
     const record = await servers.start('1', join(dir, 'good'), deadlineIn(10_000, 'test'))
     expect(record).toMatchObject({ version: '1', host: '127.0.0.1', readyPath: '/ping', kind: 'stand-in' })
@@ -111,6 +142,83 @@ describe('ModelServers', () => {
       'the deadline for the test rollout ran out while waiting for the model server of version 3 to answer /ping'
     )
     expect(await servers.find('3')).toBeUndefined()
+  })
+
+  it('stops what is left of a server whose first process died (an OOM kill) rather than leaving it running', async () => {
+    const record = await servers.start('8', join(dir, 'family'), deadlineIn(10_000, 'test'))
+    const child = Number(/child (\d+)/.exec(readFileSync(record.logFile, 'utf8'))?.[1])
+    expect(child).toBeGreaterThan(0)
+    process.kill(record.pid, 'SIGKILL')
+    await new Promise(resolve => setTimeout(resolve, 200))
+    expect((await servers.find('8'))?.alive).toBe(false)
+    await servers.stop('8')
+    await new Promise(resolve => setTimeout(resolve, 200))
+    const alive = (() => {
+      try {
+        process.kill(child, 0)
+        return true
+      } catch {
+        return false
+      }
+    })()
+    if (alive) process.kill(child, 'SIGKILL')
+    expect(alive).toBe(false)
+    expect(await servers.find('8')).toBeUndefined()
+  })
+
+  it('never signals a process that got the pid of a dead server (a reboot), nor its group', async () => {
+    const other = spawn('sleep', ['60'], { detached: true, stdio: 'ignore' })
+    try {
+      mkdirSync(join(dir, 'state'), { recursive: true })
+      writeFileSync(
+        join(dir, 'state', 'v7.json'),
+        JSON.stringify({
+          version: '7',
+          modelDir: join(dir, 'good'),
+          kind: 'stand-in',
+          pid: other.pid,
+          host: '127.0.0.1',
+          port: 1,
+          address: '127.0.0.1:1',
+          readyPath: '/ping',
+          logFile: join(dir, 'v7.log'),
+          startedAt: 'x'
+        })
+      )
+      expect((await servers.find('7'))?.alive).toBe(false)
+      await servers.stop('7')
+      expect(await servers.find('7')).toBeUndefined()
+      expect(() => process.kill(other.pid!, 0)).not.toThrow()
+    } finally {
+      other.kill('SIGKILL')
+    }
+  })
+
+  it('starts again on another port when its port was taken between choosing and binding it', async () => {
+    const taken: Server[] = []
+    const racing = new ModelServers({
+      stateDir: join(dir, 'race'),
+      launcher: {
+        ...launcher,
+        // Something else binds the chosen port first, once.
+        launch: async (modelDir, host, port, context) => {
+          if (taken.length === 0) {
+            const other = createServer()
+            await new Promise<void>(resolve => other.listen(port, host, resolve))
+            taken.push(other)
+          }
+          return launcher.launch(modelDir, host, port, context)
+        }
+      }
+    })
+    try {
+      const record = await racing.start('1', join(dir, 'good'), deadlineIn(10_000, 'test'))
+      expect(record.port).not.toBe((taken[0]!.address() as AddressInfo).port)
+      expect(await (await fetch(`http://${record.address}/ping`)).text()).toBe('pong')
+    } finally {
+      await racing.stop('1')
+      taken.forEach(server => server.close())
+    }
   })
 
   it('stops the whole process group and forgets it', async () => {

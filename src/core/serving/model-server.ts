@@ -136,6 +136,10 @@ export interface ModelServersOptions {
 }
 
 const TAIL_LINES = 15
+/** Starts on a port taken between choosing and binding it, before giving up. */
+const PORT_ATTEMPTS = 3
+/** What uvicorn (mlflow, MLServer) and Node say when their port is taken. */
+const ADDRESS_IN_USE = /address already in use|EADDRINUSE|Errno 98/i
 const STOP_GRACE_MS = 10_000
 
 export class ModelServers {
@@ -196,6 +200,20 @@ export class ModelServers {
 
   /** Starts a server and waits until its ready path answers 200, the process exits, or the deadline passes. */
   async start(version: string, modelDir: string, deadline: Deadline): Promise<ModelServerRecord> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.startOnce(version, modelDir, deadline)
+      } catch (error) {
+        // The port was free when chosen but taken before the server bound it (the servers take no port 0): another
+        // port is as good, and the rollout should not fail for that race.
+        const taken = error instanceof ModelServerStartError && error.outputTail.some(line => ADDRESS_IN_USE.test(line))
+        if (!taken || attempt >= PORT_ATTEMPTS || remainingMs(deadline) <= 0) throw error
+        this.log(`the port of the model server for version ${version} was taken before it bound it; another port`)
+      }
+    }
+  }
+
+  private async startOnce(version: string, modelDir: string, deadline: Deadline): Promise<ModelServerRecord> {
     await mkdir(this.stateDir, { recursive: true })
     const port = await freePort(this.host)
     const dir = resolve(modelDir)
@@ -245,6 +263,8 @@ export class ModelServers {
     await writeFile(join(this.stateDir, `${fileName(version)}.json`), `${JSON.stringify(record, null, 2)}\n`)
     for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
       if (ended !== undefined) {
+        // The first process is gone, but what it started may live on in its group (uvicorn under mlflow).
+        await stopGroup(record.pid)
         await this.forget(version)
         throw new ModelServerStartError(
           `model server for version ${version} ${ended}`,
@@ -274,6 +294,9 @@ export class ModelServers {
     if (!record) return
     if (record.alive) {
       this.log(`stopping model server for version ${version} (pid ${record.pid})`)
+      await stopGroup(record.pid)
+    } else if (leftInGroup(record.pid)) {
+      this.log(`stopping what is left of the model server for version ${version} (process group ${record.pid})`)
       await stopGroup(record.pid)
     }
     await this.forget(version)
@@ -342,6 +365,28 @@ function isAlive(record: ModelServerRecord): boolean {
   try {
     const args = readFileSync(cmdline, 'utf8')
     return (record.identifiedBy ?? [record.modelDir, String(record.port)]).every(mark => args.includes(mark))
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Whether processes a server started outlive its first process (killed, say, by the OOM killer): its group still
+ * has members though its leader is gone. Where the leader's pid runs another process (reused), that group is not
+ * ours; where it runs none, the group can only be ours, as a group's id is not handed out while it has members.
+ */
+function leftInGroup(pid: number): boolean {
+  if (!existsSync('/proc/self/stat')) return false
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // A zombie (exited, not yet reaped) is as gone as a pid without an entry.
+    if (stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z') return false
+  } catch {
+    // No such process.
+  }
+  try {
+    process.kill(-pid, 0)
+    return true
   } catch {
     return false
   }

@@ -390,7 +390,9 @@ async function rollBack(options: RolloutOptions, before: EndpointState): Promise
     }
   }
   const proof = await prove(options, target, after, previous)
-  if (proof.ok) await target.release(after).catch(() => undefined)
+  // The state read back routes to none of what the rollout started, whether or not the previous version answers:
+  // the candidate's model server would otherwise run on, serving nothing, after the job.
+  await target.release(after).catch(() => undefined)
   return {
     before: expected,
     after: routingOf(after),
@@ -420,7 +422,10 @@ async function prove(
     requestTimeoutMs: options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs,
     totalTimeoutMs: Math.max(30_000, requests * (options.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs)),
     versionHeader: invocation.versionHeader,
-    versionOf: invocation.versionOf
+    versionOf: invocation.versionOf,
+    // One error already fails the proof: a version that hangs would otherwise hold the job for every request's
+    // timeout in turn (20 × 30 s), long after the outcome is known.
+    stopOnError: true
   })
   const stats = { ...pickStats(result), byVersion: { ...result.byVersion } }
   const others = result.samples.filter(s => s.version === undefined || !versions.includes(s.version)).length

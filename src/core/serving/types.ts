@@ -171,10 +171,13 @@ export interface ServingTarget {
 
 /**
  * The part of a state a restore must reproduce: members, addresses and routing weights, in a stable order. Health
- * and derived shares are not compared (a restored member may still be turning healthy when it is read).
+ * and derived shares are not compared (a restored member may still be turning healthy when it is read), but
+ * maintenance is: it is set, not observed, and a member in maintenance takes no traffic whatever its weight.
  */
 export function routingOf(state: EndpointState): string[] {
-  return state.versions.map(v => `${v.member} ${v.version} ${v.address} ${v.weight}`).sort()
+  return state.versions
+    .map(v => `${v.member} ${v.version} ${v.address} ${v.weight}${v.health === 'maintenance' ? ' maintenance' : ''}`)
+    .sort()
 }
 
 export function sameRouting(a: EndpointState, b: EndpointState): boolean {

@@ -1,10 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { startTestHaproxy, type TestHaproxy } from '../../../../test/serving/haproxy.js'
+import { ConfigurationError } from '../../errors.js'
+import { freePort } from '../ports.js'
 import { probe } from '../probe.js'
 import { HaproxyBackend } from './backend.js'
-import { RuntimeApiError } from './runtime-api.js'
+import { RuntimeApi, RuntimeApiError } from './runtime-api.js'
 import { parseServersState, parseStat } from './stats.js'
 
 // Two small model servers: /ping for HAProxy's check, anything else answered 200 (or 500 for the broken one).
@@ -84,6 +90,20 @@ describe('HaproxyBackend against a real HAProxy', () => {
     )
   })
 
+  it('refuses an endpoint HAProxy cannot name a backend as a configuration error, naming where it was set', () => {
+    const refused = (() => {
+      try {
+        return new HaproxyBackend(haproxy.api, 'churn model', "input 'endpoint'")
+      } catch (error) {
+        return error
+      }
+    })()
+    expect(refused).toBeInstanceOf(ConfigurationError)
+    expect((refused as Error).message).toMatch(
+      /^input 'endpoint': "churn model" is not an HAProxy backend name: expected/
+    )
+  })
+
   it('raises what HAProxy refused, with the command', async () => {
     await expect(backend.setWeight('v9', 5)).rejects.toThrow(RuntimeApiError)
     await expect(backend.setWeight('v9', 5)).rejects.toThrow(/refused `set weight churn\/v9 5`: No such server\./)
@@ -112,6 +132,62 @@ describe('HaproxyBackend against a real HAProxy', () => {
     }
     expect(await backend.servers()).toEqual([])
   }, 20_000)
+})
+
+/** An HAProxy of its own for one test: `socket` is the `stats socket` line's address and level. */
+async function withHaproxy(socket: string, address: string, test: (api: RuntimeApi) => Promise<void>): Promise<void> {
+  const folder = mkdtempSync(join(tmpdir(), 'modelgate-haproxy-socket-'))
+  writeFileSync(
+    join(folder, 'haproxy.cfg'),
+    [
+      'global',
+      `  stats socket ${socket.replace('{folder}', folder)}`,
+      'defaults',
+      '  mode http',
+      '  timeout connect 2s',
+      '  timeout client 5s',
+      '  timeout server 5s',
+      'backend churn',
+      '  server v1 127.0.0.1:9 weight 10',
+      ''
+    ].join('\n')
+  )
+  const child = spawn('haproxy', ['-db', '-f', join(folder, 'haproxy.cfg')], { stdio: 'ignore' })
+  try {
+    const api = new RuntimeApi({ address: address.replace('{folder}', folder), timeoutMs: 2000 })
+    for (
+      let i = 0;
+      i < 50 &&
+      !(await api.query('show info').then(
+        answer => answer.includes('Name: HAProxy'),
+        () => false
+      ));
+      i++
+    ) {
+      await new Promise(resolve => setTimeout(resolve, 100))
+    }
+    await test(api)
+  } finally {
+    child.kill('SIGKILL')
+    rmSync(folder, { recursive: true, force: true })
+  }
+}
+
+describe('Runtime API sockets', () => {
+  it('reaches a TCP socket on an IPv6 address written with brackets, [::1]:port', async () => {
+    const port = await freePort('::1')
+    await withHaproxy(`ipv6@[::1]:${port} level admin`, `[::1]:${port}`, async api => {
+      expect(await api.query('show info')).toMatch(/^Name: HAProxy$/m)
+    })
+  }, 30_000)
+
+  it('says that the socket needs level admin when HAProxy refuses a change', async () => {
+    await withHaproxy('{folder}/operator.sock mode 600 level operator', '{folder}/operator.sock', async api => {
+      await expect(new HaproxyBackend(api, 'churn').setWeight('v1', 5)).rejects.toThrow(
+        "HAProxy Runtime API refused `set weight churn/v1 5`: Permission denied (the socket's `stats socket` line in HAProxy's configuration needs `level admin`)"
+      )
+    })
+  }, 30_000)
 })
 
 describe('stats parsing', () => {

@@ -24,16 +24,24 @@ export function serverName(prefix: string, version: string): string {
 export class HaproxyBackend {
   constructor(
     readonly api: RuntimeApi,
-    readonly name: string
+    readonly name: string,
+    /** Where the name came from, for the errors that are the user's to fix. */
+    readonly source = 'endpoint'
   ) {
-    if (!/^[A-Za-z0-9_.:-]+$/.test(name)) throw new Error(`not an HAProxy backend name: ${JSON.stringify(name)}`)
+    // The endpoint is the user's setting: a name HAProxy cannot have is their mistake to fix, not a crash.
+    if (!/^[A-Za-z0-9_.:-]+$/.test(name)) {
+      throw new ConfigurationError(
+        `${JSON.stringify(name)} is not an HAProxy backend name: expected letters, digits and _ . : - only, the name of the backend in HAProxy's configuration`,
+        { source }
+      )
+    }
   }
 
   async servers(): Promise<ServerStatus[]> {
     const state = await this.api.query(`show servers state ${this.name}`)
     if (/^Can't find backend/m.test(state)) {
       throw new ConfigurationError(`HAProxy at ${this.api.address} has no backend named "${this.name}"`, {
-        source: 'endpoint'
+        source: this.source
       })
     }
     const stat = await this.api.query(`show stat ${this.name} 4 -1`)
@@ -62,6 +70,11 @@ export class HaproxyBackend {
 
   async enable(name: string): Promise<void> {
     await this.api.run(`enable server ${this.name}/${name}`)
+  }
+
+  /** Drain: no new requests except those bound to it by persistence; `enable` ends it as it ends maintenance. */
+  async drain(name: string): Promise<void> {
+    await this.api.run(`set server ${this.name}/${name} state drain`)
   }
 
   /** Maintenance: no new requests; what is in flight finishes. */

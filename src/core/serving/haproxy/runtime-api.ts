@@ -17,7 +17,12 @@ export class RuntimeApiError extends ServiceError {
     readonly command: string,
     readonly answer: string
   ) {
-    super(`HAProxy Runtime API refused \`${command}\`: ${answer.trim().replace(/\s+/g, ' ') || '(no answer)'}`)
+    const text = answer.trim().replace(/\s+/g, ' ')
+    // A socket below `level admin` reads but refuses every change: say where that is set.
+    const hint = /^Permission denied/.test(text)
+      ? " (the socket's `stats socket` line in HAProxy's configuration needs `level admin`)"
+      : ''
+    super(`HAProxy Runtime API refused \`${command}\`: ${text || '(no answer)'}${hint}`)
     this.name = 'RuntimeApiError'
   }
 }
@@ -76,6 +81,9 @@ export class RuntimeApi {
 
   private open(): Socket {
     const tcp = /^(?<host>[^/]+):(?<port>\d+)$/.exec(this.address)
-    return tcp ? connect({ host: tcp.groups!.host!, port: Number(tcp.groups!.port) }) : connect({ path: this.address })
+    if (!tcp) return connect({ path: this.address })
+    // `[::1]:9999`, as HAProxy writes an IPv6 address with a port: the brackets are not part of the host.
+    const host = tcp.groups!.host!.replace(/^\[(.*)\]$/, '$1')
+    return connect({ host, port: Number(tcp.groups!.port) })
   }
 }

@@ -7,6 +7,7 @@
  * here comes from reading HAProxy back (`show servers state`, `show stat`): runtime weights and servers vanish on a
  * reload, and a rollout must see that rather than believe what it set.
  */
+import { ConfigurationError } from '../../errors.js'
 import { acquireLock } from '../lock.js'
 import { ModelServers } from '../model-server.js'
 import {
@@ -28,9 +29,19 @@ import type { ServerStatus } from './stats.js'
 
 const PREFIX = 'v'
 
+/**
+ * Whether modelgate added the server: its servers are named `v<version number>`. Any other server in the backend
+ * is someone else's (a static server of the configuration, a fallback): a rollout leaves it in place.
+ */
+function ours(name: string): boolean {
+  return /^v\d+$/.test(name)
+}
+
 export interface HaproxyTargetOptions {
   /** The endpoint's name, which is the backend's name in HAProxy. */
   readonly endpoint: string
+  /** Where the endpoint's name was set (`input 'endpoint'`, a config key), for errors about it. */
+  readonly endpointSource?: string
   /** The Runtime API address: a socket path or `host:port`. */
   readonly runtimeApi: string
   /** The frontend's base URL clients use, `http://127.0.0.1:8080`. */
@@ -56,7 +67,11 @@ export class HaproxyTarget implements ServingTarget {
   constructor(options: HaproxyTargetOptions) {
     this.endpoint = options.endpoint
     this.url = options.url.replace(/\/+$/, '')
-    this.backend = new HaproxyBackend(new RuntimeApi({ address: options.runtimeApi }), options.endpoint)
+    this.backend = new HaproxyBackend(
+      new RuntimeApi({ address: options.runtimeApi }),
+      options.endpoint,
+      options.endpointSource
+    )
     this.servers = options.servers
     this.invocationPath = options.invocationPath ?? '/invocations'
     this.check = options.check ?? {}
@@ -69,12 +84,19 @@ export class HaproxyTarget implements ServingTarget {
 
   /**
    * Starts (or finds) a model server for every version routed to, adds the missing backend servers at weight 0,
-   * waits for their checks to pass, then sets every weight; servers of versions not in the desired state are
+   * waits for their checks to pass, then sets every weight; modelgate's servers of versions not in the desired state are
    * removed. New servers get traffic only once HAProxy's check sees them up.
    */
   async apply(desired: DesiredState, deadline: Deadline): Promise<void> {
     validate(desired)
     const current = await this.backend.servers()
+    const foreign = current.filter(server => !ours(server.name) && server.weight > 0 && !server.maintenance)
+    if (foreign.length > 0) {
+      throw new ConfigurationError(
+        `backend ${this.endpoint} has ${foreign.map(s => `server ${s.name} (weight ${s.weight})`).join(', ')}, which modelgate did not add, taking traffic: modelgate routes a backend's traffic among its own servers (v<version>); give the others weight 0 or another backend`,
+        { source: this.backend.source }
+      )
+    }
     const added: string[] = []
     for (const route of desired.routes) {
       const name = serverName(PREFIX, route.model.version)
@@ -84,7 +106,15 @@ export class HaproxyTarget implements ServingTarget {
         throw new Error(`the haproxy target serves from a model directory; version ${route.model.version} has none`)
       const record = await this.servers.ensure(route.model.version, dir, deadline)
       const present = current.find(server => server.name === name)
-      if (present && present.address === record.address) continue
+      if (present && present.address === record.address) {
+        // Left in maintenance (or drained) by a run cut short or by hand: no weight would bring it traffic, and the
+        // wait would run out.
+        if (present.maintenance || present.draining) {
+          this.log(`taking ${this.endpoint}/${name} out of maintenance`)
+          await this.backend.enable(name)
+        }
+        continue
+      }
       if (present) {
         this.log(`server ${name} points at ${present.address}, its model server is at ${record.address}: replacing it`)
         await this.backend.removeServer(name)
@@ -98,7 +128,7 @@ export class HaproxyTarget implements ServingTarget {
       await this.backend.setWeight(serverName(PREFIX, route.model.version), route.share)
     const wanted = new Set(desired.routes.map(route => serverName(PREFIX, route.model.version)))
     for (const server of current) {
-      if (!wanted.has(server.name)) {
+      if (!wanted.has(server.name) && ours(server.name)) {
         this.log(`removing ${this.endpoint}/${server.name}`)
         await this.backend.removeServer(server.name)
       }
@@ -155,7 +185,14 @@ export class HaproxyTarget implements ServingTarget {
     ).catch(error => this.log(`restore: ${(error as Error).message}`))
     for (const member of saved.versions) {
       await this.backend.setWeight(member.member, member.weight)
-      if (member.health === 'maintenance') await this.backend.disable(member.member)
+      // A removal cut short (in-flight requests outlasting `del server`) leaves a server in maintenance.
+      const now = current.find(server => server.name === member.member)
+      if (member.health === 'maintenance') {
+        if (member.detail?.startsWith('DRAIN')) await this.backend.drain(member.member)
+        else await this.backend.disable(member.member)
+      } else if (now?.maintenance || now?.draining) {
+        await this.backend.enable(member.member)
+      }
     }
   }
 
@@ -206,24 +243,25 @@ export class HaproxyTarget implements ServingTarget {
       if (!process?.alive) problems.push(`the model server of version ${route.model.version} is not running`)
     }
     for (const member of state.versions) {
-      if (!desired.routes.some(route => route.model.version === member.version)) {
-        problems.push(`${member.member} is still in backend ${this.endpoint}`)
-      }
+      if (desired.routes.some(route => route.model.version === member.version)) continue
+      if (ours(member.member)) problems.push(`${member.member} is still in backend ${this.endpoint}`)
+      else if (member.share > 0) problems.push(`${member.member}, not modelgate's, takes ${member.share}% of traffic`)
     }
     return problems.join('; ')
   }
 }
 
 function stateOf(endpoint: string, servers: readonly ServerStatus[]): EndpointState {
-  // Servers in maintenance take no traffic whatever their weight.
-  const shares = sharesFromWeights(servers.map(s => (s.maintenance ? 0 : s.weight)))
+  // Servers in maintenance or drained take no new traffic whatever their weight.
+  const off = (server: ServerStatus) => server.maintenance || server.draining
+  const shares = sharesFromWeights(servers.map(s => (off(s) ? 0 : s.weight)))
   const versions: ServedVersion[] = servers.map((server, i) => ({
     version: server.name.startsWith(PREFIX) ? server.name.slice(PREFIX.length) : server.name,
     member: server.name,
     address: server.address,
     weight: server.weight,
     share: shares[i]!,
-    health: server.maintenance ? 'maintenance' : server.status.startsWith('UP') ? 'ready' : 'down',
+    health: off(server) ? 'maintenance' : server.status.startsWith('UP') ? 'ready' : 'down',
     detail: `${server.status}${server.checkStatus ? ` (${server.checkStatus})` : ''}`
   }))
   return { endpoint, versions, updating: false }
