@@ -305,7 +305,13 @@ async function run(options: RolloutOptions, deadline: Deadline): Promise<Rollout
     emit('verify', `proving version ${plan.candidateVersion} answers`)
     const proof = await prove(options, target, ready.state, [plan.candidateVersion])
     if (!proof.ok) throw new StepFailed('verify', `after promotion, ${proof.message}`)
-    await target.release(ready.state)
+    // Proven: from here nothing may turn the deployment into a rollback. Stopping what the promoted state no longer
+    // routes to is housekeeping, and a failure of it is said, not acted on.
+    await target
+      .release(ready.state)
+      .catch((error: unknown) =>
+        emit('verify', `could not stop what no longer serves (${errorMessage(error)}); a later rollout retries it`)
+      )
     return {
       ...base,
       outcome: 'deployed',

@@ -75,6 +75,28 @@ const options = { body: {}, requests: 10, verifyRequests: 5, timeoutMs: 30_000, 
 const routing = async () =>
   (await target.read()).versions.map(v => `${v.member} ${v.address} ${v.weight} ${v.health}`).sort()
 
+describe('a proven deployment', () => {
+  it('stays deployed when stopping the previous model server fails afterwards', async () => {
+    expect((await rollout({ ...options, target, candidate: model('1') })).outcome).toBe('deployed')
+    const events: string[] = []
+    // The same target, whose housekeeping after the proof throws.
+    const failing: HaproxyTarget = Object.assign(Object.create(target) as HaproxyTarget, {
+      release: async () => Promise.reject(new Error('EPERM: operation not permitted, kill'))
+    })
+    const report = await rollout({
+      ...options,
+      target: failing,
+      candidate: model('2'),
+      onEvent: event => void events.push(`${event.phase}: ${event.message}`)
+    })
+    expect(report).toMatchObject({ outcome: 'deployed', rolledBack: false, deployedVersion: '2' })
+    expect(events).toContain(
+      'verify: could not stop what no longer serves (EPERM: operation not permitted, kill); a later rollout retries it'
+    )
+    expect(await routing()).toEqual([expect.stringMatching(/^v2 127\.0\.0\.1:\d+ 100 /)])
+  }, 60_000)
+})
+
 describe('HaproxyTarget: servers modelgate did not add', () => {
   it('leaves a server of someone else at weight 0 in the backend through a rollout', async () => {
     expect((await rollout({ ...options, target, candidate: model('1') })).outcome).toBe('deployed')
