@@ -289,7 +289,8 @@ async function run(options: RolloutOptions, deadline: Deadline): Promise<Rollout
       emit('wait', 'waiting for the endpoint to be ready', index)
       const ready = await guard('wait', () => target.waitReady(desired, deadline))
       if (!ready.ready) {
-        throw new StepFailed('wait', `the endpoint was not ready before the deadline: ${ready.reason}`)
+        const how = ready.timedOut ? 'was not ready before the deadline' : 'did not become ready'
+        throw new StepFailed('wait', `the endpoint ${how}: ${ready.reason}`)
       }
       emit('observe', `sending ${step.requests} requests`, index)
       const report = await guard('observe', () => observe(options, ready.state, step, plan.rules, deadline))

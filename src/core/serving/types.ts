@@ -130,7 +130,13 @@ export class DeadlineExceededError extends Error {
 /** The outcome of waiting for a desired state: ready, or why not (which the rollout reports with its numbers). */
 export type ReadyResult =
   | { readonly ready: true; readonly state: EndpointState }
-  | { readonly ready: false; readonly reason: string; readonly state?: EndpointState }
+  | {
+      readonly ready: false
+      readonly reason: string
+      readonly state?: EndpointState
+      /** The deadline ran out while the endpoint was still on its way; without it, the endpoint will not get there. */
+      readonly timedOut?: boolean
+    }
 
 /**
  * A place models are served. Implementations read their router for every answer; nothing they return comes from

@@ -112,7 +112,7 @@ describe('rollout on Databricks Model Serving', () => {
     const report = await run(versions[1]!, { traffic: 10 })
     expect(report.outcome).toBe('rolled-back')
     expect(report.failure!.phase).toBe('wait')
-    expect(report.failure!.message).toContain('UPDATE_FAILED')
+    expect(report.failure!.message).toMatch(/^the endpoint did not become ready: Databricks reports UPDATE_FAILED/)
     expect(report.failure!.message).toContain('churn-1 100%')
     expect(report.rollback).toMatchObject({ stateRestored: true, proven: true })
     // The canary's PUT only: the old config never stopped serving, so nothing was put back.

@@ -140,7 +140,7 @@ export class HaproxyTarget implements ServingTarget {
       const state = await this.read()
       const reason = await this.notReady(desired, state)
       if (!reason) return { ready: true, state }
-      if (remainingMs(deadline) <= 0) return { ready: false, reason, state }
+      if (remainingMs(deadline) <= 0) return { ready: false, reason, state, timedOut: true }
       await pause(delay, deadline)
     }
   }
