@@ -158,7 +158,10 @@ export function createDeploymentApi(options: GitHubClientOptions): DeploymentApi
         // Omitted, every commit status context must be green (else 409); the gate already decided.
         required_contexts: [],
         transient_environment: false,
-        production_environment: deployment.productionEnvironment
+        production_environment: deployment.productionEnvironment,
+        // A 5xx or a timeout may come after GitHub stored the deployment: the recorder looks for it before creating
+        // again, where plugin-retry would send the create blindly and leave a second deployment.
+        request: { retries: 0 }
       })
       return response.status === 201 && 'id' in response.data ? toDeployment(response.data) : undefined
     },
