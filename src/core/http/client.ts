@@ -322,7 +322,8 @@ export function retryAfter(headers: Headers): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
 }
 
-function networkReason(error: unknown): string {
+/** Why a request or its body failed, in words (fetch's own error says only `fetch failed` or `terminated`). */
+export function networkReason(error: unknown): string {
   // fetch wraps the socket error: `TypeError: fetch failed` with the useful part in `cause`.
   const cause = (error as { cause?: { code?: string; message?: string } }).cause
   if (cause?.code === 'ECONNREFUSED') return 'connection refused (is the server running, and is the URL right?)'

@@ -145,6 +145,23 @@ describe('RestClient.download', () => {
     expect(calls).toBe(2)
   })
 
+  it("gives up on a body cut off on every attempt in the dialect's words, not as fetch's bare error", async () => {
+    let calls = 0
+    routes.set('/cut', (_request, response) => {
+      calls++
+      response.writeHead(200, { 'content-length': '10' })
+      response.write('12345')
+      // Later than the headers, so that the body itself is what breaks.
+      setTimeout(() => response.socket?.destroy(), 50)
+    })
+    const error = await client()
+      .download('download file', '/cut', join(scratch, 'cut.bin'))
+      .catch((e: unknown) => e)
+    expect(calls).toBe(4)
+    expect(error).toBeInstanceOf(ServiceError)
+    expect((error as Error).message).toBe('download file: the connection was closed mid-request')
+  })
+
   it('translates an error status without trying again itself', async () => {
     routes.set('/forbidden', json(401, { error_code: 'UNAUTHENTICATED', message: 'no' }))
     await expect(client().download('download file', '/forbidden', join(scratch, 'x'))).rejects.toBeInstanceOf(

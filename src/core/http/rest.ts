@@ -17,6 +17,7 @@ import {
   HttpClient,
   HttpError,
   NetworkError,
+  networkReason,
   type HttpClientOptions,
   type HttpRequest,
   type HttpResponse
@@ -117,7 +118,13 @@ export class RestClient<C> {
         this.http.signal?.throwIfAborted()
         // Refused credentials and the like are not a broken stream, and an error status was retried already.
         if (error instanceof ConfigurationError || error instanceof ServiceError) throw error
-        if (attempt >= DOWNLOAD_ATTEMPTS || error instanceof HttpError) throw this.translate(call, error, url)
+        if (error instanceof HttpError) throw this.translate(call, error, url)
+        if (attempt >= DOWNLOAD_ATTEMPTS) {
+          // The body's own failure is fetch's bare `TypeError: terminated`; it is the network's, like the rest.
+          const failure =
+            error instanceof NetworkError ? error : new NetworkError('GET', url, networkReason(error), false)
+          throw this.translate(call, failure, url)
+        }
       }
     }
   }
