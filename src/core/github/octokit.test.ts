@@ -42,6 +42,25 @@ describe('rate limits', () => {
     ])
   })
 
+  it('says it gives up, rather than that it retries, once the rate limit retries are spent', async () => {
+    github.double.injectFault({ method: 'GET', count: 5, kind: 'primary-rate-limit', retryAfterSeconds: 1 })
+    const log: string[] = []
+    const api = createIssueCommentApi({
+      token: 'ghs_write_token',
+      apiUrl: github.double.url,
+      owner: 'acme',
+      repo: 'models',
+      retryBaseMs: 1,
+      rateLimitRetries: 1,
+      log: line => log.push(line)
+    })
+    await expect(api.listAll(7)).rejects.toMatchObject({ status: 403 })
+    expect(log.map(line => line.replace(/ on GET [^\s;]+/, ''))).toEqual([
+      expect.stringMatching(/^GitHub rate limit hit; retrying after \d s$/),
+      'GitHub rate limit hit again; giving up after 1 retries'
+    ])
+  })
+
   it('waits out a primary rate limit that resets within a minute, and retries', async () => {
     github.double.seedComments('acme', 'models', 7, [{ body: 'hello' }])
     github.double.injectFault({ method: 'GET', count: 1, kind: 'primary-rate-limit', retryAfterSeconds: 1 })

@@ -48,8 +48,12 @@ function createClient(options: GitHubClientOptions) {
       )
       return false
     }
+    if (retryCount >= rateLimitRetries) {
+      log(`GitHub ${kind} hit on ${request.method} ${request.url} again; giving up after ${retryCount} retries`)
+      return false
+    }
     log(`GitHub ${kind} hit on ${request.method} ${request.url}; retrying after ${retryAfter} s`)
-    return retryCount < rateLimitRetries
+    return true
   }
   return getOctokit(
     options.token,
