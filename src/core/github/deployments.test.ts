@@ -1,4 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { startGitHubDouble, type GitHubDouble } from '../../../test/github-double/server.js'
 import {
   clampDescription,
@@ -288,6 +290,74 @@ describe('recording rollouts as GitHub deployments', () => {
     expect(finished?.state).toBe('success')
     expect(board()).toEqual([['1', 'production', 'success']])
     expect(double.requests.filter(r => r.status >= 400).map(r => r.status)).toEqual([403, 502, 502])
+    expect(warnings).toEqual([])
+  })
+})
+
+describe('a create that GitHub stored but answered with an error', () => {
+  let proxy: Server | undefined
+  afterEach(async () => {
+    const closing = proxy
+    proxy = undefined
+    if (!closing) return
+    closing.closeAllConnections()
+    await new Promise(done => closing.close(done))
+  })
+
+  /** Forwards to the double; the first POST of a deployment reaches it, but its client is told 502. */
+  async function failingAfterCreate(): Promise<string> {
+    let failed = false
+    proxy = createServer((request, response) => {
+      const chunks: Buffer[] = []
+      request.on('data', (chunk: Buffer) => chunks.push(chunk))
+      request.on('end', () => {
+        const headers = { ...request.headers }
+        delete headers.host
+        delete headers['content-length']
+        void fetch(`${double.url}${request.url}`, {
+          method: request.method!,
+          headers: headers as Record<string, string>,
+          ...(chunks.length > 0 ? { body: Buffer.concat(chunks) } : {})
+        }).then(async answer => {
+          const text = await answer.text()
+          if (request.method === 'POST' && /\/deployments$/.test(request.url!) && !failed) {
+            failed = true
+            response.writeHead(502, { 'content-type': 'application/json' }).end('{"message":"Server Error"}')
+            return
+          }
+          const passed: Record<string, string> = {}
+          answer.headers.forEach((value, key) => {
+            if (!['content-length', 'content-encoding', 'transfer-encoding', 'connection'].includes(key))
+              passed[key] = value
+          })
+          response.writeHead(answer.status, passed).end(text)
+        })
+      })
+    })
+    await new Promise<void>(done => proxy!.listen(0, '127.0.0.1', done))
+    return `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`
+  }
+
+  it('finds the deployment it created instead of creating a second one', async () => {
+    const recorder = await openDeploymentRecorder({
+      token: 'ghs_write_token',
+      repository: { owner: 'acme', repo: 'models' },
+      apiUrl: await failingAfterCreate(),
+      retryBaseMs: 1,
+      warn: message => warnings.push(message)
+    })
+    const started = await recorder.start(rollout('1', 'production'))
+    await recorder.finish({ state: 'success', environmentUrl: ENDPOINT_URL })
+    expect(started).toMatchObject({ created: true, state: 'in_progress' })
+    expect(board()).toEqual([['1', 'production', 'success']])
+    expect(warnings).toEqual([])
+  })
+
+  it('creates again after a 502 that stored nothing', async () => {
+    double.injectFault({ method: 'POST', path: /\/deployments$/, count: 1, kind: 'server-error', status: 502 })
+    const { started } = await deployOk('1', 'production')
+    expect(started).toMatchObject({ created: true, state: 'in_progress' })
+    expect(board()).toEqual([['1', 'production', 'success']])
     expect(warnings).toEqual([])
   })
 })

@@ -133,6 +133,9 @@ export interface DeploymentRecorder {
   finish(outcome: DeploymentOutcome): Promise<RecordedDeployment | undefined>
 }
 
+/** Creates of one deployment before a 5xx is given up on, each after a look for what the last one stored. */
+const CREATE_ATTEMPTS = 3
+
 /** GitHub's limit on a deployment status description, in characters. */
 export const DESCRIPTION_LIMIT = 140
 
@@ -191,16 +194,7 @@ export class GitHubDeploymentRecorder implements DeploymentRecorder {
         latest = await this.api.latestStatus(id)
         this.info(`Deployment ${id} on ${rollout.environment} is this rollout's from an earlier attempt; reusing it`)
       } else {
-        const created = await this.api.create({
-          ref: rollout.sha,
-          task,
-          environment: rollout.environment,
-          payload: payloadOf(rollout),
-          description: clampDescription(
-            `${rollout.model} ${versionLabel(rollout.version)} to ${rollout.endpoint} (${rollout.target})`
-          ),
-          productionEnvironment: rollout.productionEnvironment ?? isProductionEnvironment(rollout.environment)
-        })
+        const created = await this.create(rollout, task)
         if (!created) {
           this.options.warn(
             `GitHub created no deployment for ${rollout.sha} (it answered 202: the ref was merged instead).`
@@ -241,6 +235,36 @@ export class GitHubDeploymentRecorder implements DeploymentRecorder {
       const retired = outcome.state === 'success' ? await this.retireReplaced(rollout, deployment.id) : []
       return { id: deployment.id, created: deployment.created, state: status.state, retired }
     })
+  }
+
+  /**
+   * Creates the deployment. A 5xx (or a timeout, which octokit reports as 500) may come after GitHub stored it, so
+   * the create is sent again only when a look finds no deployment of this rollout.
+   */
+  private async create(rollout: DeploymentRollout, task: string): Promise<StoredDeployment | undefined> {
+    const deployment: NewDeployment = {
+      ref: rollout.sha,
+      task,
+      environment: rollout.environment,
+      payload: payloadOf(rollout),
+      description: clampDescription(
+        `${rollout.model} ${versionLabel(rollout.version)} to ${rollout.endpoint} (${rollout.target})`
+      ),
+      productionEnvironment: rollout.productionEnvironment ?? isProductionEnvironment(rollout.environment)
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.api.create(deployment)
+      } catch (error) {
+        const status = (error as { status?: number }).status
+        if (status === undefined || status < 500 || attempt >= CREATE_ATTEMPTS) throw error
+        const stored = await this.findExisting(rollout, task)
+        if (stored) {
+          this.info(`GitHub answered ${status} to creating the deployment but stored it: deployment ${stored.id}`)
+          return stored
+        }
+      }
+    }
   }
 
   /**

@@ -25,12 +25,36 @@ export interface GitHubClientOptions {
 
 const DEFAULT_TIMEOUT_MS = 30_000
 const DEFAULT_RATE_LIMIT_RETRIES = 2
+/** The longest rate-limit wait, in seconds: GitHub's secondary limits ask for 60. */
+const MAX_RATE_LIMIT_WAIT_S = 60
 
 function createClient(options: GitHubClientOptions) {
   const log = options.log ?? (() => undefined)
   const retryBase = options.retryBaseMs ?? 1000
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS
   const rateLimitRetries = options.rateLimitRetries ?? DEFAULT_RATE_LIMIT_RETRIES
+  // A primary rate limit resets up to an hour away; waiting for it would hold the job (and its runner) that long for
+  // what is bookkeeping, so a long wait gives up and the caller warns.
+  const waitForRateLimit = (
+    kind: string,
+    retryAfter: number,
+    request: { method: string; url: string },
+    retryCount: number
+  ): boolean => {
+    if (retryAfter > MAX_RATE_LIMIT_WAIT_S) {
+      log(
+        `GitHub ${kind} hit on ${request.method} ${request.url}; it resets in ${retryAfter} s, longer than the ` +
+          `${MAX_RATE_LIMIT_WAIT_S} s this step waits: giving up`
+      )
+      return false
+    }
+    if (retryCount >= rateLimitRetries) {
+      log(`GitHub ${kind} hit on ${request.method} ${request.url} again; giving up after ${retryCount} retries`)
+      return false
+    }
+    log(`GitHub ${kind} hit on ${request.method} ${request.url}; retrying after ${retryAfter} s`)
+    return true
+  }
   return getOctokit(
     options.token,
     {
@@ -42,24 +66,14 @@ function createClient(options: GitHubClientOptions) {
       retry: { retryAfterBaseValue: retryBase },
       throttle: {
         retryAfterBaseValue: retryBase,
-        onRateLimit: (
-          retryAfter: number,
-          request: { method: string; url: string },
-          _o: unknown,
-          retryCount: number
-        ) => {
-          log(`GitHub rate limit hit on ${request.method} ${request.url}; retrying after ${retryAfter} s`)
-          return retryCount < rateLimitRetries
-        },
+        onRateLimit: (retryAfter: number, request: { method: string; url: string }, _o: unknown, retryCount: number) =>
+          waitForRateLimit('rate limit', retryAfter, request, retryCount),
         onSecondaryRateLimit: (
           retryAfter: number,
           request: { method: string; url: string },
           _o: unknown,
           retryCount: number
-        ) => {
-          log(`GitHub secondary rate limit hit on ${request.method} ${request.url}; retrying after ${retryAfter} s`)
-          return retryCount < rateLimitRetries
-        }
+        ) => waitForRateLimit('secondary rate limit', retryAfter, request, retryCount)
       }
     },
     retry,
@@ -148,7 +162,10 @@ export function createDeploymentApi(options: GitHubClientOptions): DeploymentApi
         // Omitted, every commit status context must be green (else 409); the gate already decided.
         required_contexts: [],
         transient_environment: false,
-        production_environment: deployment.productionEnvironment
+        production_environment: deployment.productionEnvironment,
+        // A 5xx or a timeout may come after GitHub stored the deployment: the recorder looks for it before creating
+        // again, where plugin-retry would send the create blindly and leave a second deployment.
+        request: { retries: 0 }
       })
       return response.status === 201 && 'id' in response.data ? toDeployment(response.data) : undefined
     },

@@ -61,23 +61,47 @@ export async function upsertStickyComment(
   const ours = (comments: StoredComment[]) =>
     comments.filter(c => typeof c.body === 'string' && c.body.startsWith(marker)).sort((a, b) => a.id - b.id)
 
-  const existing = ours(await api.listAll(issueNumber))
-  if (existing.length > 0) {
-    const [keep, ...duplicates] = existing as [StoredComment, ...StoredComment[]]
-    const removed = await removeAll(api, duplicates)
-    if (keep.body === body) return { id: keep.id, url: keep.html_url, action: 'unchanged', removed }
-    const updated = await api.update(keep.id, body)
-    return { id: updated.id, url: updated.html_url, action: 'updated', removed }
-  }
+  let removed = 0
+  // A comment can vanish between the list and the update (a person deleted it, or a racing run removed it as its
+  // duplicate): the update answers 404, and the run lists again, so the report is posted rather than lost.
+  for (let round = 1; ; round++) {
+    const lastRound = round >= UPSERT_ROUNDS
+    const existing = ours(await api.listAll(issueNumber))
+    if (existing.length > 0) {
+      const [keep, ...duplicates] = existing as [StoredComment, ...StoredComment[]]
+      removed += await removeAll(api, duplicates)
+      if (keep.body === body) return { id: keep.id, url: keep.html_url, action: 'unchanged', removed }
+      const updated = await updateUnlessGone(api, keep.id, body, lastRound)
+      if (updated) return { id: updated.id, url: updated.html_url, action: 'updated', removed }
+      continue
+    }
 
-  const created = await api.create(issueNumber, body)
-  const after = ours(await api.listAll(issueNumber))
-  const keep = after[0]
-  if (!keep || keep.id === created.id) return { id: created.id, url: created.html_url, action: 'created', removed: 0 }
-  // Another run created its comment first: ours yields to the oldest, carrying our (newer) content there.
-  await removeAll(api, [created])
-  const updated = await api.update(keep.id, body)
-  return { id: updated.id, url: updated.html_url, action: 'updated', removed: 1 }
+    const created = await api.create(issueNumber, body)
+    const after = ours(await api.listAll(issueNumber))
+    const keep = after[0]
+    if (!keep || keep.id === created.id) return { id: created.id, url: created.html_url, action: 'created', removed }
+    // Another run created its comment first: ours yields to the oldest, carrying our (newer) content there.
+    removed += await removeAll(api, [created])
+    const updated = await updateUnlessGone(api, keep.id, body, lastRound)
+    if (updated) return { id: updated.id, url: updated.html_url, action: 'updated', removed }
+  }
+}
+
+/** Rounds of list-then-write before a comment that keeps vanishing is reported as the error it is. */
+const UPSERT_ROUNDS = 3
+
+async function updateUnlessGone(
+  api: IssueCommentApi,
+  commentId: number,
+  body: string,
+  lastRound: boolean
+): Promise<StoredComment | undefined> {
+  try {
+    return await api.update(commentId, body)
+  } catch (error) {
+    if (lastRound || (error as { status?: number }).status !== 404) throw error
+    return undefined
+  }
 }
 
 async function removeAll(api: IssueCommentApi, comments: StoredComment[]): Promise<number> {

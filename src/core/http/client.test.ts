@@ -753,6 +753,20 @@ describe('HttpClient.stream', () => {
     expect(Date.now() - started).toBeLessThan(3_000)
   })
 
+  it('times out the body of an error answer that never ends, and retries it like a network failure', async () => {
+    const { http, retries } = client({ timeoutMs: 200, retries: 1 })
+    handler = res => {
+      res.writeHead(503, { 'content-type': 'text/html' })
+      res.write('<html>')
+    }
+    const started = Date.now()
+    const error = await rejection(http.stream(`${base}/stuck`), NetworkError)
+    expect(error.timedOut).toBe(true)
+    expect(error.reason).toBe('no answer within 200 ms')
+    expect(retries).toHaveLength(1)
+    expect(Date.now() - started).toBeLessThan(3_000)
+  })
+
   it('does not time out a body that takes longer than timeoutMs once the headers came', async () => {
     const { http } = client({ timeoutMs: 150, retries: 0 })
     handler = res => {

@@ -193,13 +193,26 @@ export class HttpClient {
       const timer = setTimeout(() => controller.abort(), this.timeoutMs)
       const stop = () => controller.abort()
       this.signal?.addEventListener('abort', stop, { once: true })
+      const done = () => {
+        clearTimeout(timer)
+        this.signal?.removeEventListener('abort', stop)
+      }
       let response: Response
+      let text: string
       try {
         response = await this.fetch(url, {
           headers: authorization ? { authorization } : {},
           signal: controller.signal
         })
+        if (response.ok && response.body) {
+          done()
+          return response.body
+        }
+        // An error answer's body is read under the same timeout: a gateway that sends its headers and then nothing
+        // would otherwise hold the download until the socket's own five-minute limit.
+        text = await response.text()
       } catch (error) {
+        done()
         this.signal?.throwIfAborted()
         const timedOut = controller.signal.aborted
         const failure = new NetworkError(
@@ -211,12 +224,8 @@ export class HttpClient {
         if (attempt >= this.retries) throw failure
         await this.pause(attempt, undefined, 'GET', url, failure.reason)
         continue
-      } finally {
-        clearTimeout(timer)
-        this.signal?.removeEventListener('abort', stop)
       }
-      if (response.ok && response.body) return response.body
-      const text = await response.text()
+      done()
       const error = new HttpError('GET', url, response.status, text, parseJson(text))
       if (!RETRY_STATUSES.has(response.status) || attempt >= this.retries) throw error
       await this.pause(attempt, retryAfter(response.headers), 'GET', url, `HTTP ${response.status}`)
@@ -322,7 +331,8 @@ export function retryAfter(headers: Headers): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now())
 }
 
-function networkReason(error: unknown): string {
+/** Why a request or its body failed, in words (fetch's own error says only `fetch failed` or `terminated`). */
+export function networkReason(error: unknown): string {
   // fetch wraps the socket error: `TypeError: fetch failed` with the useful part in `cause`.
   const cause = (error as { cause?: { code?: string; message?: string } }).cause
   if (cause?.code === 'ECONNREFUSED') return 'connection refused (is the server running, and is the URL right?)'

@@ -76,6 +76,33 @@ describe('RestClient.call', () => {
     )
   })
 
+  it('refuses a 200 whose body is not JSON (a login page), even where every field of the schema is optional', async () => {
+    const Listing = z.looseObject({ items: z.optional(z.array(z.string())) })
+    routes.set('/login', (_request, response) =>
+      response
+        .writeHead(200, { 'content-type': 'text/html' })
+        .end('<!DOCTYPE html><html><head><title>Sign in - Acme SSO</title></head><body>…</body></html>')
+    )
+    const page = await client()
+      .call('list items', Listing, { method: 'GET', path: '/login' })
+      .catch((e: unknown) => e)
+    expect(page).toBeInstanceOf(ServiceError)
+    expect((page as Error).message).toBe(
+      'the test service gave an unexpected answer when asked to list items (GET /login): an HTML page ' +
+        '("Sign in - Acme SSO") instead of JSON; is it the test service?'
+    )
+
+    routes.set('/text', (_request, response) => response.writeHead(200).end('OK, all good'))
+    const text = await client()
+      .call('list items', Listing, { method: 'GET', path: '/text' })
+      .catch((e: unknown) => e)
+    expect((text as Error).message).toContain('(GET /text): text that is not JSON ("OK, all good")')
+
+    // An empty answer is the service's `{}` (MLflow's answer to a delete, say).
+    routes.set('/empty', (_request, response) => response.writeHead(200).end())
+    expect(await client().call('list items', Listing, { method: 'GET', path: '/empty' })).toEqual({})
+  })
+
   it('takes a 404 the dialect calls absent as undefined, and translates any other', async () => {
     routes.set('/gone', json(404, { error_code: 'RESOURCE_DOES_NOT_EXIST', message: 'no such thing' }))
     expect(await client().call('get thing', Thing, { method: 'GET', path: '/gone', accept: [404] })).toBeUndefined()
@@ -116,6 +143,23 @@ describe('RestClient.download', () => {
     await client().download('download file', '/file', destination)
     expect(await readFile(destination, 'utf8')).toBe('0123456789')
     expect(calls).toBe(2)
+  })
+
+  it("gives up on a body cut off on every attempt in the dialect's words, not as fetch's bare error", async () => {
+    let calls = 0
+    routes.set('/cut', (_request, response) => {
+      calls++
+      response.writeHead(200, { 'content-length': '10' })
+      response.write('12345')
+      // Later than the headers, so that the body itself is what breaks.
+      setTimeout(() => response.socket?.destroy(), 50)
+    })
+    const error = await client()
+      .download('download file', '/cut', join(scratch, 'cut.bin'))
+      .catch((e: unknown) => e)
+    expect(calls).toBe(4)
+    expect(error).toBeInstanceOf(ServiceError)
+    expect((error as Error).message).toBe('download file: the connection was closed mid-request')
   })
 
   it('translates an error status without trying again itself', async () => {

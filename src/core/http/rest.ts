@@ -17,6 +17,7 @@ import {
   HttpClient,
   HttpError,
   NetworkError,
+  networkReason,
   type HttpClientOptions,
   type HttpRequest,
   type HttpResponse
@@ -87,13 +88,16 @@ export class RestClient<C> {
       if (this.dialect.isAbsent(call, answer, request)) return undefined
       throw this.dialect.translate(call, answer, url)
     }
-    const parsed = z.safeParse(schema, response.json ?? {})
-    if (!parsed.success) {
-      const hint = this.dialect.unexpectedHint ? `; ${this.dialect.unexpectedHint}` : ''
-      throw new ServiceError(
-        `${this.dialect.name} gave an unexpected answer when asked to ${this.dialect.describe(call)} (${request.method} ${request.path}): ${z.prettifyError(parsed.error).split('\n')[0]}${hint}`
+    const hint = this.dialect.unexpectedHint ? `; ${this.dialect.unexpectedHint}` : ''
+    const unexpected = (what: string) =>
+      new ServiceError(
+        `${this.dialect.name} gave an unexpected answer when asked to ${this.dialect.describe(call)} (${request.method} ${request.path}): ${what}${hint}`
       )
-    }
+    // An empty body is the service's `{}`; any other text that is not JSON came from something else (a login page
+    // behind a redirect), and read as `{}` it would pass a schema of optional fields as "nothing there".
+    if (response.json === undefined && response.text.trim() !== '') throw unexpected(notJson(response.text))
+    const parsed = z.safeParse(schema, response.json ?? {})
+    if (!parsed.success) throw unexpected(z.prettifyError(parsed.error).split('\n')[0] ?? '')
     return parsed.data
   }
 
@@ -114,7 +118,13 @@ export class RestClient<C> {
         this.http.signal?.throwIfAborted()
         // Refused credentials and the like are not a broken stream, and an error status was retried already.
         if (error instanceof ConfigurationError || error instanceof ServiceError) throw error
-        if (attempt >= DOWNLOAD_ATTEMPTS || error instanceof HttpError) throw this.translate(call, error, url)
+        if (error instanceof HttpError) throw this.translate(call, error, url)
+        if (attempt >= DOWNLOAD_ATTEMPTS) {
+          // The body's own failure is fetch's bare `TypeError: terminated`; it is the network's, like the rest.
+          const failure =
+            error instanceof NetworkError ? error : new NetworkError('GET', url, networkReason(error), false)
+          throw this.translate(call, failure, url)
+        }
       }
     }
   }
@@ -149,9 +159,20 @@ export function encodePath(path: string): string {
  * server, a login portal or a gateway answered, and its markup pasted into an error line would bury the point.
  */
 export function htmlPage(error: HttpError): string | undefined {
-  if (error.json !== undefined) return undefined
-  const head = error.body.slice(0, 2000)
+  return error.json === undefined ? htmlTitle(error.body) : undefined
+}
+
+function htmlTitle(body: string): string | undefined {
+  const head = body.slice(0, 2000)
   if (!/^\s*<(!doctype html|html|head|body)\b/i.test(head) && !/<html[\s>]/i.test(head)) return undefined
   const title = /<title[^>]*>([^<]*)<\/title>/i.exec(head)?.[1]?.replace(/\s+/g, ' ').trim()
   return `an HTML page${title ? ` ("${title.slice(0, 100)}")` : ''}`
+}
+
+/** What a successful answer that is not JSON looks like, in a few words. */
+function notJson(text: string): string {
+  const page = htmlTitle(text)
+  if (page) return `${page} instead of JSON`
+  const start = text.trim().replace(/\s+/g, ' ')
+  return `text that is not JSON ("${start.length > 100 ? `${start.slice(0, 100)}…` : start}")`
 }
