@@ -92,6 +92,11 @@ export function errorMessage(error: unknown): string {
   return String(error)
 }
 
+/** A file system error's code (`EACCES`, `ENOENT`), or the thrown value as text when it has none. */
+export function errorCode(error: unknown): string {
+  return (error as NodeJS.ErrnoException).code ?? String(error)
+}
+
 // A control character no example or config holds in a string (only a string of exactly the mark and the word would
 // be shown unquoted); JSON.stringify writes it as the escape matched below.
 const NON_FINITE_MARK = '\u0000'

@@ -6,7 +6,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { isAbsolute, relative, resolve, sep } from 'node:path'
 import { loadAll, YAMLException } from 'js-yaml'
 import * as z from 'zod/mini'
-import { ConfigurationError } from '../errors.js'
+import { ConfigurationError, errorCode } from '../errors.js'
 import { issuesToError } from './issues.js'
 import { checkYamlExpansion } from './yaml-bounds.js'
 import {
@@ -68,8 +68,7 @@ export async function loadConfigFile(
 
 /** A config that is there but cannot be read is the user's to fix (permissions), never a crash or no config. */
 function unreadable(path: string, error: unknown): ConfigurationError {
-  const code = (error as NodeJS.ErrnoException).code ?? String(error)
-  return new ConfigurationError(`config file cannot be read (${code}); expected a file the job may read`, {
+  return new ConfigurationError(`config file cannot be read (${errorCode(error)}); expected a file the job may read`, {
     source: path
   })
 }

@@ -22,6 +22,7 @@ import { createHash } from 'node:crypto'
 import { availableParallelism } from 'node:os'
 import type { Worker } from 'node:worker_threads'
 import { forEachConcurrently } from '../concurrency.js'
+import { errorCode } from '../errors.js'
 import type { HashJob, HashReply } from './hash-worker.js'
 import type { ModelFile } from './types.js'
 import { MODEL_FILE_OPEN_FLAGS, openModelFile, sortByPath } from './walk.js'
@@ -195,7 +196,7 @@ async function hashInMainThread(files: readonly ModelFile[], chunk: number): Pro
     lanes,
     async (i, lane) => {
       outcomes[i] = await hashWith(files[i]!.absolute, buffers[lane]!).catch((error: unknown) => ({
-        reason: reasonOf(error)
+        reason: errorCode(error)
       }))
     }
   )
@@ -257,10 +258,6 @@ class HashWorker {
     this.waiting = undefined
     waiting?.reject(error)
   }
-}
-
-function reasonOf(error: unknown): string {
-  return (error as NodeJS.ErrnoException).code ?? String(error)
 }
 
 /** Hashes the files and builds the manifest; no manifest when a file could not be read, as it would be partial. */

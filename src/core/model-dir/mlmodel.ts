@@ -10,7 +10,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path'
 import { load, YAMLException } from 'js-yaml'
 import { checkYamlExpansion } from '../config/yaml-bounds.js'
 import * as z from 'zod/mini'
-import { ConfigurationError, describeValue } from '../errors.js'
+import { ConfigurationError, describeValue, errorCode } from '../errors.js'
 import { createLocator, formatKeyPath, type KeyPath } from '../config/yaml-locate.js'
 
 export const MLMODEL_FILE = 'MLmodel'
@@ -259,10 +259,6 @@ export async function readFoundFile(
   } catch (error) {
     return { problem: 'unreadable', code: errorCode(error) }
   }
-}
-
-function errorCode(error: unknown): string {
-  return (error as NodeJS.ErrnoException).code ?? String(error)
 }
 
 /**

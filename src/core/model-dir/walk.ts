@@ -9,7 +9,7 @@
 import { constants, type Stats } from 'node:fs'
 import { lstat, open, readdir, readlink, realpath, stat, type FileHandle } from 'node:fs/promises'
 import { join, relative, sep } from 'node:path'
-import { ConfigurationError } from '../errors.js'
+import { ConfigurationError, errorCode } from '../errors.js'
 import { isInside } from '../paths.js'
 import type { Finding, ModelFile } from './types.js'
 
@@ -64,7 +64,7 @@ export async function walkModelDir(dir: string, options: WalkOptions = {}): Prom
     info = await stat(dir)
     root = await realpath(dir)
   } catch (error) {
-    const code = codeOf(error)
+    const code = errorCode(error)
     const why = code === 'ENOENT' || code === 'ENOTDIR' ? 'does not exist' : `could not be read (${code})`
     throw new ConfigurationError(`${dir} ${why}; expected an MLflow model directory (the one holding MLmodel)`, {
       source
@@ -109,7 +109,7 @@ class Walker {
       // string would then fail or, worse, find a different file.
       names = await readdir(dir.absolute, { encoding: 'buffer' })
     } catch (error) {
-      this.error(dir.path || '.', `could not be read as a directory (${codeOf(error)})`)
+      this.error(dir.path || '.', `could not be read as a directory (${errorCode(error)})`)
       this.unlisted.push(dir.path || '.')
       return
     }
@@ -139,7 +139,7 @@ class Walker {
     try {
       info = await lstat(absolute)
     } catch (error) {
-      this.error(path, `could not be inspected (${codeOf(error)})`)
+      this.error(path, `could not be inspected (${errorCode(error)})`)
       this.unlisted.push(path)
       return
     }
@@ -159,7 +159,7 @@ class Walker {
       real = await realpath(absolute)
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code
-      const why = code === 'ELOOP' ? 'a link loop' : code === 'ENOENT' ? 'nothing (a dangling link)' : codeOf(error)
+      const why = code === 'ELOOP' ? 'a link loop' : code === 'ENOENT' ? 'nothing (a dangling link)' : errorCode(error)
       this.error(path, `is a symlink to ${shown}, which resolves to ${why}`, 'remove the link or copy the file in')
       return
     }
@@ -225,10 +225,6 @@ function describeSpecial(info: { isFIFO(): boolean; isSocket(): boolean; isBlock
   if (info.isSocket()) return 'a socket'
   if (info.isBlockDevice()) return 'a block device'
   return 'a character device'
-}
-
-function codeOf(error: unknown): string {
-  return (error as NodeJS.ErrnoException).code ?? String(error)
 }
 
 /**

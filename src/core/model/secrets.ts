@@ -11,6 +11,7 @@
  */
 import { basename } from 'node:path'
 import { mapConcurrently } from '../concurrency.js'
+import { errorCode } from '../errors.js'
 import type { Finding, ModelFile } from './types.js'
 import { openModelFile } from '../model-dir/walk.js'
 
@@ -130,7 +131,7 @@ async function scanFile(file: ModelFile): Promise<Finding[] | typeof NOT_READ> {
   try {
     text = await readSmallText(file)
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? String(error)
+    const code = errorCode(error)
     // A file gone since the walk ships nothing (the manifest check reports it); one the job may not read still
     // ships whatever it holds, so the scan cannot say it holds no credentials.
     if (code === 'ENOENT') return []
