@@ -3,7 +3,7 @@
  * secrets. The work is done in walk.ts, manifest.ts and secrets.ts; this module only judges and words the results.
  */
 import { createManifest, type HashOptions, type Manifest } from '../model-dir/manifest.js'
-import { scanSecretsCounted } from './secrets.js'
+import { MAX_SCANNED_BYTES, scanSecretsCounted } from './secrets.js'
 import { checkResult, type CheckResult, type Finding, type ModelFile } from './types.js'
 import type { ModelWalk } from '../model-dir/walk.js'
 import { formatBytes } from '../format.js'
@@ -119,7 +119,7 @@ export async function checkSecrets(files: readonly ModelFile[]): Promise<CheckRe
   const { findings, notRead } = await scanSecretsCounted(files)
   const flagged = new Set(findings.map(f => f.file)).size
   // The content of binary and very large files is not read: the summary must not vouch for them.
-  const unread = notRead ? `; ${plural(notRead, 'file')} binary or over 1 MiB, not read` : ''
+  const unread = notRead ? `; ${plural(notRead, 'file')} binary or over ${MAX_SCANNED_BYTES >> 20} MiB, not read` : ''
   const summary = findings.length
     ? `${plural(findings.length, 'finding')} in ${plural(flagged, 'file')}${unread}`
     : `no credentials in ${plural(files.length - notRead, notRead ? 'text file' : 'file')}${unread}`
