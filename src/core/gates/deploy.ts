@@ -615,11 +615,6 @@ async function openTarget(kind: DeployTargetKind, context: TargetContext): Promi
 }
 
 /**
- * The version's files in the state folder, where the model server that serves it reads them for as long as it
- * runs (a later job's runner may have removed the workspace). Downloaded once per version; a folder half written
- * by a crash is never taken for a copy, because it only gets its name when complete.
- */
-/**
  * The haproxy target keeps its model copies, model server records and rollout lock in the state folder: one it
  * cannot write is the user's setting to fix, said before anything is downloaded or started.
  */
@@ -635,6 +630,11 @@ async function writableStateDir(stateDir: string, place: { source: string; path?
   }
 }
 
+/**
+ * The version's files in the state folder, where the model server that serves it reads them for as long as it
+ * runs (a later job's runner may have removed the workspace). Downloaded once per version; a folder half written
+ * by a crash is never taken for a copy, because it only gets its name when complete.
+ */
 async function localCopy(
   registry: ModelRegistry,
   name: string,
